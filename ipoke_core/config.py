@@ -1,0 +1,236 @@
+"""Configuration dataclasses for the model, the data and training, read and written as TOML.
+
+A config is plain data: every field has a default, unknown keys are an error (a typo in a
+config file must not silently train the wrong model).
+"""
+from __future__ import annotations
+
+from ipoke_core.errors import UserError
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+class ConfigError(UserError, ValueError):
+    """A config file or value is invalid; the message says which field and why."""
+
+
+@dataclass
+class ModelConfig:
+    """Sizes of the iPOKE network (paper Sec. 3.1, App. E.1).
+
+    The object encoder is a stack of 3x3 conv layers; ``channels[i]`` is the width of layer i.
+    Layers halve the resolution (stride 2) until ``bottleneck`` is reached, later layers keep it
+    (stride 1), as in the paper's 64x64 model: 128@32, 256@16, 512@16.
+    The dynamics hierarchy runs on the ``depth`` coarsest encoder levels (K in the paper).
+    """
+
+    resolution: int = 64
+    channels: list[int] = field(default_factory=lambda: [32, 64, 128])
+    bottleneck: int = 16
+    depth: int = 3
+    seq_len: int = 10
+    dynamics: Literal["hierarchy", "single_gru"] = "hierarchy"
+    poke_mode: Literal["shift", "impulse"] = "shift"
+    # half-size in model pixels of the square the poke displacement is written into
+    poke_radius: int = 2
+    # shift mode: displacements are divided by this many model pixels before entering the network;
+    # impulse mode: the magnitude that maps to 1.0 (the training set's largest poke)
+    poke_scale: float = 16.0
+
+    def validate(self) -> None:
+        r = self.resolution
+        if r < 32 or r & (r - 1):
+            raise ConfigError(f"model.resolution must be a power of two >= 32, got {r}")
+        b = self.bottleneck
+        if b < 4 or b & (b - 1) or b > r // 2:
+            raise ConfigError(f"model.bottleneck must be a power of two in [4, resolution/2], got {b}")
+        if len(self.channels) < self.n_strided:
+            raise ConfigError(
+                f"model.channels needs at least {self.n_strided} entries to go from {r} to {b} pixels, "
+                f"got {len(self.channels)}"
+            )
+        if any(c < 4 for c in self.channels):
+            raise ConfigError("model.channels must all be >= 4")
+        if not 1 <= self.depth <= len(self.channels):
+            raise ConfigError(f"model.depth must be in [1, {len(self.channels)}], got {self.depth}")
+        if self.seq_len < 2:
+            raise ConfigError(f"model.seq_len must be >= 2, got {self.seq_len}")
+        if self.dynamics not in ("hierarchy", "single_gru"):
+            raise ConfigError(f"model.dynamics must be 'hierarchy' or 'single_gru', got {self.dynamics!r}")
+        if self.poke_mode not in ("shift", "impulse"):
+            raise ConfigError(f"model.poke_mode must be 'shift' or 'impulse', got {self.poke_mode!r}")
+        if self.poke_radius < 0:
+            raise ConfigError("model.poke_radius must be >= 0")
+        if not self.poke_scale > 0:
+            raise ConfigError("model.poke_scale must be > 0")
+
+    @property
+    def n_strided(self) -> int:
+        """Number of stride-2 encoder layers."""
+        return int(math.log2(self.resolution // self.bottleneck))
+
+    def level_sizes(self) -> list[int]:
+        """Spatial size of every encoder level, finest first."""
+        sizes, s = [], self.resolution
+        for i in range(len(self.channels)):
+            if i < self.n_strided:
+                s //= 2
+            sizes.append(s)
+        return sizes
+
+
+@dataclass
+class DataConfig:
+    """How training clips are cut and how training pokes are sampled (paper Sec. 3.2, App. E.2)."""
+
+    resolution: int = 64
+    seq_len: int = 10
+    frame_step: int = 1  # temporal subsampling inside a clip
+    background_fraction: float = 0.1
+    poke_mode: Literal["shift", "impulse"] = "shift"
+
+    def validate(self) -> None:
+        if self.seq_len < 2:
+            raise ConfigError("data.seq_len must be >= 2")
+        if self.frame_step < 1:
+            raise ConfigError("data.frame_step must be >= 1")
+        if not 0.0 <= self.background_fraction < 1.0:
+            raise ConfigError("data.background_fraction must be in [0, 1)")
+
+
+@dataclass
+class TrainConfig:
+    """The training recipe (paper Eq. 6-8, App. E.2)."""
+
+    schedule: Literal["sequential", "alternating", "single_stage"] = "sequential"
+    stage1_steps: int = 2000
+    stage2_steps: int = 10000
+    batch_size: int = 16
+    lr: float = 2e-4
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    # loss weights of Eq. 8 (latent matching, spatial GAN, temporal GAN) and feature matching
+    w_latent: float = 1.0
+    w_gan_spatial: float = 0.1
+    w_gan_temporal: float = 0.1
+    w_feature_matching: float = 1.0
+    w_l1: float = 1.0
+    gp_weight: float = 10.0
+    gan_warmup_steps: int = 1000
+    disc_frames: int = 16  # frames sampled per batch for the spatial discriminator
+    use_latent_loss: bool = True
+    perceptual: Literal["auto", "vgg", "fallback"] = "auto"
+    amp: Literal["auto", "bf16", "fp16", "off"] = "auto"
+    channels_last: bool = True
+    compile: bool = False
+    seed: int = 0
+    num_workers: int = 2
+    log_every: int = 25
+    sample_every: int = 500
+    ckpt_every: int = 500
+    val_every: int = 500
+    val_batches: int = 4
+    keep_last: int = 3
+
+    def validate(self) -> None:
+        if self.schedule not in ("sequential", "alternating", "single_stage"):
+            raise ConfigError(f"train.schedule must be sequential|alternating|single_stage, got {self.schedule!r}")
+        if self.batch_size < 1:
+            raise ConfigError("train.batch_size must be >= 1")
+        if not self.lr > 0:
+            raise ConfigError("train.lr must be > 0")
+        if self.stage1_steps < 0 or self.stage2_steps < 0:
+            raise ConfigError("train.stage1_steps and train.stage2_steps must be >= 0")
+
+
+@dataclass
+class Config:
+    """A full experiment: model, data and training sections of one TOML file."""
+
+    name: str = "default"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> None:
+        self.model.validate()
+        self.data.validate()
+        self.train.validate()
+        if self.data.resolution != self.model.resolution:
+            raise ConfigError(
+                f"data.resolution ({self.data.resolution}) differs from model.resolution ({self.model.resolution})"
+            )
+        if self.data.seq_len != self.model.seq_len:
+            raise ConfigError(f"data.seq_len ({self.data.seq_len}) differs from model.seq_len ({self.model.seq_len})")
+        if self.data.poke_mode != self.model.poke_mode:
+            raise ConfigError("data.poke_mode differs from model.poke_mode")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        from ipoke_core.io_utils import atomic_write_bytes
+
+        atomic_write_bytes(Path(path), tomli_w.dumps(self.to_dict()).encode())
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    """Build dataclass ``cls`` from ``data``, refusing unknown keys and wrong types."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{where}]: {', '.join(unknown)}; known: {', '.join(known)}")
+    kwargs = {}
+    defaults = cls()
+    for key, value in data.items():
+        default = getattr(defaults, key)
+        if dataclasses.is_dataclass(default):
+            value = _build(type(default), value, f"{where}.{key}" if where else key)
+        elif isinstance(default, bool) and not isinstance(value, bool):
+            raise ConfigError(f"{where}.{key} must be true or false, got {value!r}")
+        elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        elif isinstance(default, (int, float, str, list)) and not isinstance(value, type(default)):
+            raise ConfigError(f"{where}.{key} must be {type(default).__name__}, got {value!r}")
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def model_config_from_dict(data: dict[str, Any]) -> ModelConfig:
+    cfg = _build(ModelConfig, data, "model")
+    cfg.validate()
+    return cfg
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    cfg = _build(Config, data, "")
+    cfg.validate()
+    return cfg
+
+
+def load_config(path_or_name: str | Path) -> Config:
+    """Load a TOML config from a path, or a bundled preset by name (``plants64``, ``paper64``...)."""
+    path = Path(path_or_name)
+    if not path.exists() and not path.suffix:
+        path = CONFIG_DIR / f"{path_or_name}.toml"
+    if not path.exists():
+        presets = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")))
+        raise ConfigError(f"config {path_or_name!s} not found (bundled presets: {presets})")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    data.setdefault("name", path.stem)
+    return config_from_dict(data)
