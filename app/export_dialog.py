@@ -1,0 +1,133 @@
+"""The export dialog: choose what to write (MP4, GIF, PNG frames, frame strip), where, and how.
+
+The dialog only collects an ``ExportRequest``; the main window runs it in a worker thread with
+``ipoke_core.export`` and reports errors in a message box.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
+
+# format key -> (label, file suffix or "" for a folder, file-dialog filter)
+FORMATS: dict[str, tuple[str, str, str]] = {
+    "mp4": ("MP4 video (H.264)", ".mp4", "MP4 video (*.mp4)"),
+    "gif": ("GIF animation", ".gif", "GIF animation (*.gif)"),
+    "frames": ("PNG frames (a folder)", "", ""),
+    "strip": ("Frame strip PNG (source + frames, like the paper's figures)", ".png", "PNG image (*.png)"),
+}
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export: ``kind`` is a key of ``FORMATS``; ``path`` a file, or a folder for frames."""
+
+    kind: str
+    path: Path
+    upscale: int
+    overlay: bool
+
+
+def with_suffix_for(kind: str, path: str) -> str:
+    """``path`` with the suffix of ``kind`` (frames: no suffix, it is a folder)."""
+    if not path:
+        return path
+    p = Path(path)
+    suffix = FORMATS[kind][1]
+    known = {s for _, s, _ in FORMATS.values() if s}
+    stem = p.with_suffix("") if p.suffix.lower() in known else p
+    return str(stem.with_name(stem.name + suffix)) if suffix else str(stem)
+
+
+class ExportDialog(QDialog):
+    """Collects an ``ExportRequest``; ``request()`` returns it after ``exec()`` was accepted."""
+
+    def __init__(self, folder: str, base_name: str, resolution: int, n_frames: int, kind: str = "mp4",
+                 upscale: int = 4, overlay: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self.resolution = resolution
+        self.n_frames = n_frames
+        self.format = QComboBox()
+        for key, (label, _, _) in FORMATS.items():
+            self.format.addItem(label, key)
+        self.format.setCurrentIndex(max(0, list(FORMATS).index(kind) if kind in FORMATS else 0))
+        self.path = QLineEdit(with_suffix_for(self.kind, str(Path(folder) / base_name)))
+        self.path.setToolTip("The file to write (for PNG frames: a folder that will hold frame_000.png, …)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path, 1)
+        path_row.addWidget(browse)
+        self.upscale = QSpinBox()
+        self.upscale.setRange(1, 16)
+        self.upscale.setValue(upscale)
+        self.upscale.setPrefix("× ")
+        self.upscale.setToolTip("Enlarge each frame by this factor (nearest pixel, so the model's pixels stay sharp)")
+        self.overlay = QCheckBox("Draw the poke arrow")
+        self.overlay.setChecked(overlay)
+        self.size_label = QLabel()
+        self.size_label.setStyleSheet("color: palette(mid);")
+        self.format.currentIndexChanged.connect(self._on_format)
+        self.upscale.valueChanged.connect(self._update_size)
+
+        form = QFormLayout()
+        form.addRow("Format", self.format)
+        form.addRow("Save to", path_row)
+        form.addRow("Upscale", self.upscale)
+        form.addRow("", self.overlay)
+        form.addRow("", self.size_label)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #e05050;")
+        self.error.hide()
+        layout.addWidget(self.error)
+        self.resize(560, self.sizeHint().height())
+        self._update_size()
+
+    @property
+    def kind(self) -> str:
+        return self.format.currentData()
+
+    def request(self) -> ExportRequest:
+        return ExportRequest(self.kind, Path(self.path.text().strip()).expanduser(), self.upscale.value(),
+                             self.overlay.isChecked())
+
+    def _on_format(self) -> None:
+        self.path.setText(with_suffix_for(self.kind, self.path.text().strip()))
+        self._update_size()
+
+    def _update_size(self) -> None:
+        side = self.resolution * self.upscale.value()
+        if self.kind == "strip":
+            self.size_label.setText(f"Output: one image of {self.n_frames + 1} panels, {side} px high")
+        else:
+            self.size_label.setText(f"Output: {side}×{side} px, {self.n_frames} frames")
+
+    def _browse(self) -> None:
+        current = self.path.text().strip()
+        if self.kind == "frames":
+            folder = QFileDialog.getExistingDirectory(self, "Folder for PNG frames", str(Path(current).parent))
+            if folder:
+                self.path.setText(str(Path(folder) / Path(current).name))
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export", current, FORMATS[self.kind][2])
+        if path:
+            self.path.setText(with_suffix_for(self.kind, path))
+
+    def _accept(self) -> None:
+        text = self.path.text().strip()
+        if not text:
+            self.error.setText("Choose where to save.")
+            self.error.show()
+            return
+        self.accept()

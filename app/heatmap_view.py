@@ -1,0 +1,226 @@
+"""Correlation heatmaps (paper Fig. 5) over the model's input, one panel per poke location.
+
+Each panel shows the model's input crop with the heatmap on top (pyqtgraph ``ImageItem`` with a
+colormap), a numbered crosshair at the poke location and a title. One histogram/LUT widget sets
+the colour levels of all panels, so panels stay comparable; the opacity slider fades the heatmaps
+over the image. Save writes what is shown (PNG) or the raw heatmaps, one per location (.npy).
+The heatmaps themselves come from ``ipoke_core.analysis.heatmap``; this module only displays them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, QVBoxLayout, QWidget,
+)
+
+from app.canvas import MARKER_COLORS
+
+COLORMAPS = ["inferno", "viridis", "magma", "plasma", "turbo", "cividis"]
+MAX_COLUMNS = 3
+
+
+@dataclass
+class HeatmapPanel:
+    """What one grid cell shows."""
+
+    number: int
+    result: Any  # ipoke_core.analysis.heatmap.HeatmapResult
+    source: np.ndarray  # (R, R, 3) uint8, the model input the heatmap belongs to
+    view: pg.ViewBox
+    heat_item: pg.ImageItem
+
+
+class HeatmapView(QWidget):
+    """Grid of heatmap panels + shared LUT + opacity + progress/cancel + save buttons."""
+
+    cancelRequested = Signal()
+    savePngRequested = Signal()
+    saveNpyRequested = Signal()
+    clearRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.panels: list[HeatmapPanel] = []
+        self.colormap_name = "inferno"
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground((28, 29, 33))
+        self.graphics.ci.setSpacing(6)
+        self.placeholder = QLabel(
+            "Heatmap mode: click a point on the object in the image on the left.\n"
+            "The model is poked there many times in random directions; the heatmap shows which\n"
+            "pixels move together with that point (bright = strongly correlated). Click more\n"
+            "points to compare them side by side."
+        )
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setStyleSheet("color: #aab0ba; font-size: 12pt;")
+        self.placeholder.setWordWrap(True)
+
+        # the shared LUT: bound to a hidden master item, copied to every panel
+        self._master = pg.ImageItem(axisOrder="row-major")
+        self.lut = pg.HistogramLUTWidget(image=self._master, orientation="vertical")
+        self.lut.setToolTip("Colour levels of all heatmaps: drag the handles to change the range")
+        self.lut.item.sigLevelsChanged.connect(self._sync_lut)
+        self.lut.item.sigLookupTableChanged.connect(self._sync_lut)
+        self.lut.setMinimumWidth(110)
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("%v / %m pokes")
+        self.progress_label = QLabel("")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop computing this heatmap")
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        self._set_running(False)
+
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(60)
+        self.opacity.setToolTip("Opacity of the heatmap over the image")
+        self.opacity.valueChanged.connect(self._apply_opacity)
+        self.colormap = QComboBox()
+        self.colormap.addItems(COLORMAPS)
+        self.colormap.setToolTip("Colour map of the heatmaps")
+        self.colormap.currentTextChanged.connect(self.set_colormap)
+        self.save_png = QPushButton("Save PNG…")
+        self.save_png.setToolTip("Save the heatmap grid as shown (colour map, levels, opacity)")
+        self.save_png.clicked.connect(self.savePngRequested)
+        self.save_npy = QPushButton("Save .npy…")
+        self.save_npy.setToolTip("Save the raw heatmaps, an array (locations, R, R) in [0, 1], in panel order")
+        self.save_npy.clicked.connect(self.saveNpyRequested)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Remove all heatmaps")
+        self.clear_button.clicked.connect(self.clearRequested)
+
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.progress_label)
+        run_row.addWidget(self.progress, 1)
+        run_row.addWidget(self.cancel_button)
+        tools = QHBoxLayout()
+        tools.addWidget(QLabel("Opacity"))
+        tools.addWidget(self.opacity, 1)
+        tools.addWidget(QLabel("Colours"))
+        tools.addWidget(self.colormap)
+        tools.addStretch(0)
+        tools.addWidget(self.save_png)
+        tools.addWidget(self.save_npy)
+        tools.addWidget(self.clear_button)
+        body = QHBoxLayout()
+        body.addWidget(self.placeholder, 1)
+        body.addWidget(self.graphics, 1)
+        body.addWidget(self.lut)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(body, 1)
+        layout.addLayout(run_row)
+        layout.addLayout(tools)
+        self.set_colormap(self.colormap_name)
+        self._refresh()
+
+    # ---- results -----------------------------------------------------------------------------
+    def add_result(self, result: Any, source: np.ndarray) -> int:
+        """Add a panel for ``result`` (heatmap (R, R) in [0, 1], location in model px); returns its number."""
+        number = len(self.panels) + 1
+        view = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False)
+        view.setMenuEnabled(False)
+        view.addItem(pg.ImageItem(source, axisOrder="row-major"))
+        heat = pg.ImageItem(np.asarray(result.heatmap, np.float32), axisOrder="row-major")
+        heat.setOpacity(self.opacity.value() / 100)
+        view.addItem(heat)
+        lx, ly = result.location
+        color = MARKER_COLORS[(number - 1) % len(MARKER_COLORS)]
+        marker = pg.ScatterPlotItem([lx + 0.5], [ly + 0.5], symbol="+", size=16,
+                                    pen=pg.mkPen(color, width=2.5), brush=None)
+        view.addItem(marker)
+        r = source.shape[0]
+        view.setRange(xRange=(0, r), yRange=(0, r), padding=0)
+        self.panels.append(HeatmapPanel(number, result, source, view, heat))
+        self._relayout()
+        if number == 1:
+            self._master.setImage(np.asarray(result.heatmap, np.float32))
+            self.lut.item.setLevels(0.0, 1.0)
+        self._sync_lut()
+        self._refresh()
+        return number
+
+    def clear(self) -> None:
+        self.panels = []
+        self.graphics.ci.clear()
+        self._refresh()
+
+    def heatmaps(self) -> np.ndarray:
+        """``(L, R, R) float32``: the heatmaps in panel order."""
+        return np.stack([np.asarray(p.result.heatmap, np.float32) for p in self.panels])
+
+    def grab_png(self, path: str | Path) -> None:
+        """Write the grid as shown to a PNG file (raises ``OSError`` if Qt cannot write it)."""
+        if not self.graphics.grab().save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+
+    # ---- progress ----------------------------------------------------------------------------
+    def start_progress(self, text: str, total: int) -> None:
+        self.progress_label.setText(text)
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(0)
+        self._set_running(True)
+
+    def set_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def stop_progress(self, text: str = "") -> None:
+        self.progress_label.setText(text)
+        self._set_running(False)
+
+    def _set_running(self, on: bool) -> None:
+        self.progress.setVisible(on)
+        self.cancel_button.setVisible(on)
+        self.cancel_button.setEnabled(on)
+
+    # ---- display -----------------------------------------------------------------------------
+    def set_colormap(self, name: str) -> None:
+        self.colormap_name = name
+        if self.colormap.currentText() != name:
+            self.colormap.setCurrentText(name)
+        self.lut.item.gradient.setColorMap(pg.colormap.get(name))
+        self._sync_lut()
+
+    def set_opacity(self, value: float) -> None:
+        self.opacity.setValue(round(value * 100))
+
+    def _apply_opacity(self, value: int) -> None:
+        for p in self.panels:
+            p.heat_item.setOpacity(value / 100)
+
+    def _sync_lut(self, *args) -> None:
+        levels = self.lut.item.getLevels()
+        lut = self.lut.item.getLookupTable(n=256)
+        for p in self.panels:
+            p.heat_item.setLookupTable(lut)
+            p.heat_item.setLevels(levels)
+
+    def _relayout(self) -> None:
+        self.graphics.ci.clear()
+        n = len(self.panels)
+        cols = min(n, MAX_COLUMNS)
+        for i, p in enumerate(self.panels):
+            row, col = divmod(i, cols)
+            x, y = p.result.location
+            title = f"#{p.number}  at ({x:.0f}, {y:.0f})  ·  {p.result.n} pokes"
+            label = self.graphics.addLabel(title, row=2 * row, col=col, color="#d8dce4", size="10pt")
+            label.setMaximumHeight(18)
+            self.graphics.addItem(p.view, row=2 * row + 1, col=col)
+
+    def _refresh(self) -> None:
+        has = bool(self.panels)
+        self.placeholder.setVisible(not has)
+        self.graphics.setVisible(has)
+        self.lut.setVisible(has)
+        for w in (self.save_png, self.save_npy, self.clear_button):
+            w.setEnabled(has)

@@ -1,0 +1,32 @@
+"""Start the iPoke desktop app: ``python -m app.main`` (``make run``) or ``ipoke-gui``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app.main_window import MainWindow, application
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ipoke-gui", description="Poke a still image and watch the object move.")
+    parser.add_argument("image", nargs="?", help="image to open (default: the last one, or a bundled sample)")
+    parser.add_argument("--checkpoint", help="checkpoint to load (default: the last one, or the bundled one)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the model runs")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+
+    app = application()
+    window = MainWindow()
+    if args.device:
+        window._select_device(args.device)
+    window.show()
+    if args.checkpoint:
+        window.load_checkpoint(args.checkpoint)
+    if args.image:
+        window.open_image(args.image)
+    if not args.checkpoint or not args.image:
+        window.start(checkpoint=not args.checkpoint, image=not args.image)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

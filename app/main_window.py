@@ -1,0 +1,864 @@
+"""The main window: wires the canvas, the player, the heatmap view and the side panel to ``ipoke_core``.
+
+State lives here (the loaded ``Poker``, the current image and framing, the last video); the
+widgets only show it. Everything that touches the model runs in the ``model`` lane (one worker
+thread, so the network is never used by two threads at once); file loading and export run in
+the ``io`` lane. Results come back as queued signals; a poke result that is no longer the latest
+request is dropped, so the player always shows the newest poke.
+"""
+from __future__ import annotations
+
+import dataclasses
+import html
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QSize, Qt, QTimer
+from PySide6.QtGui import (
+    QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QImage, QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter,
+    QTabWidget, QVBoxLayout, QWidget,
+)
+
+from app import resources
+from app.canvas import PokeCanvas
+from app.export_dialog import ExportDialog, ExportRequest
+from app.heatmap_view import HeatmapView
+from app.player import VideoPlayer
+from app.settings import AppSettings
+from app.side_panel import SidePanel
+from app.workers import Job, Lane
+from ipoke_core.errors import UserError
+from ipoke_core.image import Framing, load_image
+from ipoke_core.io_utils import atomic_path
+from ipoke_core.poke import Poke, PokeError
+from ipoke_core.progress import CancelToken, ProgressFn
+
+# at most one live-preview request per this many milliseconds while dragging
+PREVIEW_INTERVAL_MS = 60
+DEFAULT_RESOLUTION = 64
+
+PokerFactory = Callable[[str, str], Any]  # (checkpoint path, device) -> Poker
+
+
+def load_poker(path: str, device: str) -> Any:
+    """The real loader: ``ipoke_core.inference.Poker.from_checkpoint``."""
+    from ipoke_core.inference import Poker
+
+    return Poker.from_checkpoint(path, device=device)
+
+
+def available_devices() -> list[str]:
+    import torch
+
+    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def qimage_to_numpy(image: QImage) -> np.ndarray:
+    """Any QImage -> ``(H, W, 3) uint8`` RGB (alpha composited by ``load_image``)."""
+    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    h, w = image.height(), image.width()
+    buf = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    a = buf.reshape(h, image.bytesPerLine())[:, : w * 4].reshape(h, w, 4).copy()
+    return load_image(a)
+
+
+class MainWindow(QMainWindow):
+    """The iPoke desktop window."""
+
+    def __init__(self, settings: AppSettings | None = None, poker_factory: PokerFactory = load_poker,
+                 devices: list[str] | None = None) -> None:
+        super().__init__()
+        self.settings = settings or AppSettings()
+        self.poker_factory = poker_factory
+        self.poker: Any = None
+        self.checkpoint_path: str = ""
+        self.image: np.ndarray | None = None  # the current source (H, W, 3) uint8
+        self.original_image: np.ndarray | None = None  # the opened image, before "continue"
+        self.image_name = ""
+        self.framing: Framing | None = None
+        self.video: Any = None  # ipoke_core.inference.Video shown in the player
+        self.last_inference_ms: float | None = None
+        self._preview_pokes: list[Poke] | None = None
+        self._heat_points: list[tuple[float, float]] = []  # shown + pending heatmap locations (source px)
+        self._loading_checkpoint = False
+
+        self.setWindowTitle("iPoke")
+        icon = resources.icon_path("ipoke.svg")
+        if icon:
+            self.setWindowIcon(QIcon(str(icon)))
+        self.setAcceptDrops(True)
+
+        self.model_lane = Lane("model", self)
+        self.io_lane = Lane("io", self)
+        for lane in (self.model_lane, self.io_lane):
+            lane.finished.connect(self._on_finished)
+            lane.failed.connect(self._on_failed)
+            lane.cancelled.connect(self._on_cancelled)
+            lane.progress.connect(self._on_progress)
+            lane.started.connect(self._on_started)
+        self.model_lane.busyChanged.connect(self._on_model_busy)
+
+        self._build_widgets()
+        self._build_actions()
+        self._restore_settings()
+        self.side.device.clear()
+        for d in devices if devices is not None else available_devices():
+            self.side.device.addItem({"auto": "Auto (GPU if available)", "cpu": "CPU", "cuda": "CUDA (GPU)"}[d], d)
+        self._select_device(self.settings.get("device"))
+        self.side.device.currentIndexChanged.connect(self._on_device_changed)
+        self.side.set_samples(resources.sample_images())
+        self._update_banner()
+        self._update_enabled()
+        self._update_status()
+
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(PREVIEW_INTERVAL_MS)
+        self._preview_timer.timeout.connect(self._send_preview)
+
+    # ================================================================================ building
+    def _build_widgets(self) -> None:
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setTextFormat(Qt.TextFormat.RichText)
+        self.banner.hide()
+        self.canvas = PokeCanvas()
+        self.canvas.pokesChanged.connect(self._on_pokes_changed)
+        self.canvas.pokePreview.connect(self._on_poke_preview)
+        self.canvas.locationPicked.connect(self._on_location_picked)
+        self.canvas.framingChanged.connect(self._on_framing_moved)
+        self.canvas.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
+        self.hint = QLabel()
+        self.hint.setStyleSheet("color: palette(mid); padding: 2px 4px;")
+        self.hint.setWordWrap(True)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(2)
+        title = QLabel("<b>Input image</b>")
+        left_layout.addWidget(title)
+        left_layout.addWidget(self.canvas, 1)
+        left_layout.addWidget(self.hint)
+
+        self.player = VideoPlayer()
+        self.heatmaps = HeatmapView()
+        self.heatmaps.cancelRequested.connect(lambda: self.model_lane.cancel("heatmap"))
+        self.heatmaps.savePngRequested.connect(self.save_heatmap_png)
+        self.heatmaps.saveNpyRequested.connect(self.save_heatmap_npy)
+        self.heatmaps.clearRequested.connect(self.clear_heatmaps)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.player, "Generated video")
+        self.tabs.addTab(self.heatmaps, "Heatmaps")
+        self.tabs.setTabToolTip(0, "The video generated from your poke (frame 0 is the input)")
+        self.tabs.setTabToolTip(1, "Which pixels move together with a poked point (paper Fig. 5)")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 2)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+        self.side = SidePanel()
+        self.dock = QDockWidget("Settings", self)
+        self.dock.setObjectName("settings-dock")
+        self.dock.setWidget(self.side)
+        self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                              | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        s = self.side
+        s.open_checkpoint.clicked.connect(self.open_checkpoint_dialog)
+        s.open_image.clicked.connect(self.open_image_dialog)
+        s.paste_image.clicked.connect(self.paste_image)
+        s.sampleChosen.connect(self.open_image)
+        s.letterbox.toggled.connect(self._on_letterbox)
+        s.continue_button.clicked.connect(self.continue_from_last_frame)
+        s.original_button.clicked.connect(self.back_to_original)
+        s.mode_poke.toggled.connect(lambda on: on and self.set_mode("poke"))
+        s.mode_heatmap.toggled.connect(lambda on: on and self.set_mode("heatmap"))
+        s.undo.clicked.connect(self.undo_poke)
+        s.clear.clicked.connect(self.clear_pokes)
+        s.export_video.clicked.connect(self.export_dialog)
+
+        sb = self.statusBar()
+        self.status_model = QLabel()
+        self.status_resolution = QLabel()
+        self.status_device = QLabel()
+        self.status_time = QLabel()
+        self.status_busy = QProgressBar()
+        self.status_busy.setRange(0, 0)
+        self.status_busy.setMaximumWidth(90)
+        self.status_busy.setMaximumHeight(14)
+        self.status_busy.setToolTip("The model is working")
+        self.status_busy.hide()
+        for w, tip in ((self.status_model, "Loaded checkpoint"), (self.status_resolution, "Model resolution"),
+                       (self.status_device, "Device the model runs on"),
+                       (self.status_time, "Time of the last video generation")):
+            w.setToolTip(tip)
+            sb.addPermanentWidget(w)
+        sb.addPermanentWidget(self.status_busy)
+
+    def _build_actions(self) -> None:
+        def action(menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+            a = QAction(text, self)
+            if shortcut is not None:
+                a.setShortcut(QKeySequence(shortcut))
+            if tip:
+                a.setStatusTip(tip)
+                a.setToolTip(tip)
+            a.triggered.connect(slot)
+            menu.addAction(a)
+            return a
+
+        mb = self.menuBar()
+        file = mb.addMenu("&File")
+        self.act_open = action(file, "&Open image…", self.open_image_dialog, QKeySequence.StandardKey.Open,
+                               "Open an image file")
+        self.act_paste = action(file, "&Paste image", self.paste_image, QKeySequence.StandardKey.Paste,
+                                "Use the image on the clipboard")
+        self.samples_menu = file.addMenu("Open &sample")
+        for p in resources.sample_images():
+            a = QAction(p.stem.replace("_", " "), self)
+            a.triggered.connect(lambda _=False, path=str(p): self.open_image(path))
+            self.samples_menu.addAction(a)
+        self.samples_menu.setEnabled(bool(self.samples_menu.actions()))
+        file.addSeparator()
+        self.act_export = action(file, "&Export video…", self.export_dialog, "Ctrl+E",
+                                 "Save the generated video (MP4, GIF, PNG frames, frame strip)")
+        file.addSeparator()
+        self.act_quit = action(file, "&Quit", self.close, "Ctrl+Q")
+
+        edit = mb.addMenu("&Edit")
+        self.act_undo = action(edit, "&Undo poke", self.undo_poke, QKeySequence.StandardKey.Undo,
+                               "Remove the last poke")
+        self.act_clear = action(edit, "&Clear pokes", self.clear_pokes, "Delete", "Remove all pokes")
+        edit.addSeparator()
+        self.act_continue = action(edit, "Continue from &last frame", self.continue_from_last_frame, "Ctrl+L",
+                                   "Make the last generated frame the new input image")
+        self.act_original = action(edit, "Back to &original image", self.back_to_original, None,
+                                   "Use the opened image again")
+
+        view = mb.addMenu("&View")
+        self.act_play = action(view, "&Play / Pause", self.player.toggle, "Space", "Play or pause the video")
+        self.act_play.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        view.addSeparator()
+        self.act_mode_poke = action(view, "&Poke mode", lambda: self.set_mode("poke"), "P",
+                                    "Drag on the image to poke")
+        self.act_mode_heat = action(view, "&Heatmap mode", lambda: self.set_mode("heatmap"), "H",
+                                    "Click on the image to compute a correlation heatmap")
+        view.addSeparator()
+        self.act_fit = action(view, "&Fit image", self.canvas.fit, "Ctrl+0", "Fit the image into the view")
+        view.addAction(self.dock.toggleViewAction())
+
+        model = mb.addMenu("&Model")
+        self.act_checkpoint = action(model, "&Open checkpoint…", self.open_checkpoint_dialog, "Ctrl+Shift+O",
+                                     "Load a trained checkpoint")
+        default = resources.default_checkpoint()
+        self.act_default_ckpt = action(model, "Load &bundled checkpoint",
+                                       lambda: default and self.load_checkpoint(str(default)), None,
+                                       "Load the checkpoint that ships with iPoke")
+        self.act_default_ckpt.setEnabled(default is not None)
+
+        helpm = mb.addMenu("&Help")
+        action(helpm, "&How to use", self.show_help, QKeySequence.StandardKey.HelpContents)
+        action(helpm, "&About iPoke", self.show_about)
+
+    def _restore_settings(self) -> None:
+        st = self.settings
+        geometry = st.geometry("geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1320, 780)
+        state = st.geometry("window_state")
+        if state is not None:
+            self.restoreState(state)
+        self.side.letterbox.setChecked(st.get("letterbox"))
+        self.side.live_preview.setChecked(st.get("live_preview"))
+        self.side.heat_n.setValue(st.get("heatmap_n"))
+        self.side.heat_lo.setValue(st.get("heatmap_mag_lo"))
+        self.side.heat_hi.setValue(st.get("heatmap_mag_hi"))
+        self.side.heat_batch.setValue(st.get("heatmap_batch"))
+        self.heatmaps.set_opacity(st.get("heatmap_opacity"))
+        self.heatmaps.set_colormap(st.get("heatmap_colormap"))
+        self.player.fps.setValue(st.get("fps"))
+        self.player.loop.setChecked(st.get("loop"))
+        self.player.overlay.setChecked(st.get("show_overlay"))
+
+    def save_settings(self) -> None:
+        st = self.settings
+        st.set_geometry("geometry", self.saveGeometry())
+        st.set_geometry("window_state", self.saveState())
+        st.set("letterbox", self.side.letterbox.isChecked())
+        st.set("live_preview", self.side.live_preview.isChecked())
+        st.set("heatmap_n", self.side.heat_n.value())
+        st.set("heatmap_mag_lo", self.side.heat_lo.value())
+        st.set("heatmap_mag_hi", self.side.heat_hi.value())
+        st.set("heatmap_batch", self.side.heat_batch.value())
+        st.set("heatmap_opacity", self.heatmaps.opacity.value() / 100)
+        st.set("heatmap_colormap", self.heatmaps.colormap_name)
+        st.set("fps", self.player.fps.value())
+        st.set("loop", self.player.loop.isChecked())
+        st.set("show_overlay", self.player.overlay.isChecked())
+        st.set("device", self.current_device())
+        if self.checkpoint_path:
+            st.set("last_checkpoint", self.checkpoint_path)
+        st.sync()
+
+    def start(self, checkpoint: bool = True, image: bool = True) -> None:
+        """After ``show()``: load the last (or bundled) checkpoint and the last image (or a sample)."""
+        if checkpoint:
+            last = self.settings.get("last_checkpoint")
+            default = resources.default_checkpoint()
+            path = last if last and Path(last).is_file() else (str(default) if default else "")
+            if path:
+                self.load_checkpoint(path)
+        if image:
+            last_image = self.settings.get("last_image")
+            samples = resources.sample_images()
+            if last_image and Path(last_image).is_file():
+                self.open_image(last_image)
+            elif samples:
+                self.open_image(str(samples[0]))
+
+    # ================================================================================ checkpoint
+    def current_device(self) -> str:
+        return self.side.device.currentData() or "auto"
+
+    def _select_device(self, device: str) -> None:
+        i = self.side.device.findData(device)
+        self.side.device.setCurrentIndex(i if i >= 0 else 0)
+
+    def open_checkpoint_dialog(self) -> None:
+        start = self.checkpoint_path or str(resources.CHECKPOINTS)
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", start,
+                                              "iPOKE checkpoints (*.safetensors *.json);;All files (*)")
+        if path:
+            self.load_checkpoint(path)
+
+    def load_checkpoint(self, path: str, device: str | None = None) -> Job:
+        """Load a checkpoint in the worker; on failure an error dialog, and the current model stays."""
+        device = device or self.current_device()
+        factory = self.poker_factory
+        self._loading_checkpoint = True
+        self._update_banner()
+        self.statusBar().showMessage(f"Loading checkpoint {Path(path).name} on {device}…")
+        return self.model_lane.run("checkpoint", lambda progress, cancel: factory(path, device),
+                                   payload={"path": path, "device": device})
+
+    def _checkpoint_loaded(self, job: Job, poker: Any) -> None:
+        self._loading_checkpoint = False
+        self.poker = poker
+        self.checkpoint_path = job.payload["path"]
+        self.settings.set("last_checkpoint", self.checkpoint_path)
+        name = Path(self.checkpoint_path).name
+        self.side.checkpoint_label.setText(f"<b>{html.escape(name)}</b>")
+        self.side.checkpoint_label.setToolTip(self.checkpoint_path)
+        self.side.model_info.setText(self._model_summary())
+        self.statusBar().showMessage(f"Loaded {name} ({poker.resolution}×{poker.resolution}, {poker.device})", 5000)
+        stats = (poker.meta or {}).get("data_stats") or {}
+        mag = stats.get("poke_magnitude_px")
+        if isinstance(mag, (list, tuple)) and len(mag) == 2 and 0 < float(mag[0]) <= float(mag[1]):
+            self.side.heat_lo.setValue(float(mag[0]))
+            self.side.heat_hi.setValue(float(mag[1]))
+        if self.image is not None:
+            # the model's resolution may have changed: same window, new pixel grid
+            assert self.framing is not None
+            self.framing = dataclasses.replace(self.framing, resolution=poker.resolution)
+            self.canvas.set_framing(self.framing)
+            self.clear_heatmaps()
+            self._generate(self.canvas.pokes)
+        self._update_banner()
+        self._update_enabled()
+        self._update_status()
+
+    def _model_summary(self) -> str:
+        p = self.poker
+        cfg = p.config
+        parts = [f"{p.resolution}×{p.resolution} px", f"{cfg.seq_len} frames", f"{cfg.poke_mode} pokes",
+                 f"{cfg.dynamics}, K={cfg.depth}"]
+        training = (p.meta or {}).get("training") or {}
+        steps = training.get("steps") or training.get("step")
+        if p.trained:
+            parts.append(f"trained{f' {steps} steps' if steps else ''}")
+        else:
+            parts.append("<span style='color:#d08a00'>untrained</span>")
+        return " · ".join(parts)
+
+    def _on_device_changed(self) -> None:
+        device = self.current_device()
+        self.settings.set("device", device)
+        if self.checkpoint_path:
+            self.load_checkpoint(self.checkpoint_path, device)
+
+    # ================================================================================ images
+    def open_image_dialog(self) -> None:
+        folder = self.settings.get("last_folder")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open image", folder,
+            "Images (" + " ".join("*" + s for s in resources.IMAGE_SUFFIXES) + ");;All files (*)")
+        if path:
+            self.open_image(path)
+
+    def open_image(self, path: str) -> Job:
+        """Decode ``path`` in the io worker, then show it."""
+        self.statusBar().showMessage(f"Opening {Path(path).name}…")
+        return self.io_lane.run("image", lambda progress, cancel: load_image(path), payload={"path": path},
+                                coalesce=True)
+
+    def paste_image(self) -> None:
+        self.open_mime(QGuiApplication.clipboard().mimeData(), "clipboard")
+
+    def open_mime(self, mime: QMimeData | None, where: str) -> bool:
+        """An image from a drop or the clipboard: a local file URL or image data."""
+        if mime is None:
+            return False
+        for url in mime.urls() if mime.hasUrls() else []:
+            if url.isLocalFile():
+                self.open_image(url.toLocalFile())
+                return True
+        if mime.hasImage():
+            image = mime.imageData()
+            if isinstance(image, QImage) and not image.isNull():
+                try:
+                    self.set_image(qimage_to_numpy(image), f"pasted from {where}")
+                except UserError as e:
+                    self.show_error("Cannot use this image", str(e))
+                return True
+        self.statusBar().showMessage(f"There is no image on the {where}.", 5000)
+        return False
+
+    def set_image(self, image: np.ndarray, name: str, original: bool = True) -> None:
+        """Make ``image`` (H, W, 3) uint8 the source: new framing, no pokes, no video, no heatmaps."""
+        self.image = image
+        if original:
+            self.original_image = image
+        self.image_name = name
+        h, w = image.shape[:2]
+        r = self.poker.resolution if self.poker is not None else DEFAULT_RESOLUTION
+        letterbox = self.side.letterbox.isChecked() and original
+        self.framing = Framing.letterbox(w, h, r) if letterbox else Framing.center_crop(w, h, r)
+        self.model_lane.cancel("poke")
+        self.clear_heatmaps()
+        self.canvas.set_image(image, self.framing)
+        self.player.clear()
+        self.video = None
+        self.setWindowTitle(f"iPoke — {name}")
+        self.statusBar().showMessage(f"{name}: {w}×{h} px", 4000)
+        self._update_enabled()
+
+    def continue_from_last_frame(self) -> None:
+        """The last generated frame becomes the new source (explore longer motions)."""
+        if self.video is None:
+            self.statusBar().showMessage("Poke first: there is no generated video to continue from.", 5000)
+            return
+        last = np.ascontiguousarray(self.video.frames[-1])
+        step = self.image_name.split(" · step ")
+        n = int(step[1]) + 1 if len(step) == 2 and step[1].isdigit() else 2
+        self.set_image(last, f"{step[0]} · step {n}", original=False)
+        self.statusBar().showMessage("The last frame is the new input: poke again to continue the motion.", 6000)
+
+    def back_to_original(self) -> None:
+        if self.original_image is not None and self.image is not self.original_image:
+            self.set_image(self.original_image, self.image_name.split(" · step ")[0])
+
+    def _on_letterbox(self, on: bool) -> None:
+        self.settings.set("letterbox", on)
+        if self.image is None or self.image is not self.original_image:
+            return
+        h, w = self.image.shape[:2]
+        r = self.framing.resolution
+        self.framing = Framing.letterbox(w, h, r) if on else Framing.center_crop(w, h, r)
+        self._reframe()
+
+    def _on_framing_moved(self, framing: Framing) -> None:
+        self.framing = framing
+        self._reframe()
+
+    def _reframe(self) -> None:
+        before = list(self.canvas.pokes)
+        self.canvas.set_framing(self.framing)  # emits pokesChanged (-> generate) if it dropped pokes
+        self.clear_heatmaps()
+        if self.canvas.pokes == before:
+            self._generate(self.canvas.pokes)
+
+    # drag and drop ------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        mime = event.mimeData()
+        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        if self.open_mime(event.mimeData(), "drop"):
+            event.acceptProposedAction()
+
+    # ================================================================================ poking
+    def set_mode(self, mode: str) -> None:
+        self.canvas.set_mode(mode)
+        (self.side.mode_poke if mode == "poke" else self.side.mode_heatmap).setChecked(True)
+        self.tabs.setCurrentWidget(self.player if mode == "poke" else self.heatmaps)
+        self._update_hint()
+
+    def _on_tab_changed(self, index: int) -> None:
+        mode = "poke" if self.tabs.widget(index) is self.player else "heatmap"
+        if mode != self.canvas.mode:
+            self.set_mode(mode)
+
+    def undo_poke(self) -> None:
+        if not self.canvas.undo_poke():
+            self.statusBar().showMessage("No poke to undo.", 3000)
+
+    def clear_pokes(self) -> None:
+        self.canvas.clear_pokes()
+
+    def _on_poke_preview(self, pokes: list[Poke]) -> None:
+        if not self.side.live_preview.isChecked() or self.poker is None:
+            return
+        self._preview_pokes = pokes
+        if not self._preview_timer.isActive():
+            self._preview_timer.start()
+
+    def _send_preview(self) -> None:
+        if self._preview_pokes is not None and self.canvas.dragging:  # still dragging
+            self._generate(self._preview_pokes, preview=True)
+        self._preview_pokes = None
+
+    def _on_pokes_changed(self, pokes: list[Poke]) -> None:
+        self._preview_timer.stop()
+        self._preview_pokes = None
+        self._generate(pokes)
+        self._update_enabled()
+
+    def _generate(self, pokes: list[Poke], preview: bool = False) -> Job | None:
+        """Ask the worker for the video of ``pokes`` (source pixels); the newest request wins."""
+        if self.poker is None or self.image is None:
+            return None
+        if not pokes:
+            self.model_lane.cancel("poke")
+            self.model_lane.run("poke", lambda p, c: None, payload={"clear": True}, coalesce=True)
+            return None
+        poker, image, framing = self.poker, self.image, self.framing
+        pokes = list(pokes)
+        self.player.set_busy("updating preview…" if preview else "generating…")
+        return self.model_lane.run("poke", lambda progress, cancel: poker.poke(image, pokes, framing=framing),
+                                   payload={"preview": preview, "pokes": pokes, "image": image}, coalesce=True)
+
+    def _video_ready(self, job: Job, video: Any) -> None:
+        self.player.set_busy("")
+        if job.payload.get("clear") or video is None:
+            self.player.clear()
+            self.video = None
+        elif job.payload["image"] is self.image:
+            self.video = video
+            self.last_inference_ms = float(video.elapsed_ms)
+            self.player.set_video(video.source, video.frames, video.pokes, autoplay=True)
+            if self.tabs.currentWidget() is not self.player and not job.payload["preview"]:
+                self.set_mode("poke")
+        self._update_status()
+        self._update_enabled()
+
+    # ================================================================================ heatmaps
+    def _on_location_picked(self, x: float, y: float) -> None:
+        if self.poker is None or self.image is None or self.framing is None:
+            self.statusBar().showMessage("Load a checkpoint first.", 5000)
+            return
+        lo, hi = self.side.heat_lo.value(), self.side.heat_hi.value()
+        if lo > hi:
+            self.show_error("Heatmap settings", f"The smallest poke length ({lo:g} px) is larger than the largest "
+                                                f"({hi:g} px).")
+            return
+        self.compute_heatmap(x, y)
+
+    def compute_heatmap(self, x: float, y: float) -> Job:
+        """Queue a correlation heatmap for source pixel ``(x, y)``."""
+        poker, image, framing = self.poker, self.image, self.framing
+        n, batch, seed = self.side.heat_n.value(), self.side.heat_batch.value(), self.side.heat_seed.value()
+        magnitude = (self.side.heat_lo.value(), self.side.heat_hi.value())
+        location = framing.to_model(x, y)
+
+        def work(progress: ProgressFn, cancel: CancelToken) -> Any:
+            from ipoke_core.analysis.heatmap import correlation_heatmap
+
+            source, _ = poker.prepare(image, framing)
+            result = correlation_heatmap(poker.generate, source, location, n=n, magnitude_range=magnitude,
+                                         batch_size=batch, seed=seed, progress=progress, cancel=cancel)
+            return result, source
+
+        self._heat_points.append((x, y))
+        self.canvas.set_markers(self._heat_points)
+        number = len(self._heat_points)
+        self.tabs.setCurrentWidget(self.heatmaps)
+        return self.model_lane.run("heatmap", work, payload={"number": number, "image": image, "n": n,
+                                                             "point": (x, y)})
+
+    def clear_heatmaps(self) -> None:
+        self.model_lane.cancel("heatmap")
+        self._heat_points = []
+        self.canvas.set_markers([])
+        self.heatmaps.clear()
+        self.heatmaps.stop_progress("")
+
+    def _heatmap_ready(self, job: Job, value: tuple[Any, np.ndarray]) -> None:
+        if job.payload["image"] is not self.image:
+            return
+        result, source = value
+        self.heatmaps.add_result(result, source)
+        self.heatmaps.stop_progress(f"Heatmap #{job.payload['number']}: {result.n} pokes in {result.elapsed_s:.1f} s")
+        self.statusBar().showMessage(f"Heatmap #{job.payload['number']} done in {result.elapsed_s:.1f} s", 5000)
+
+    def save_heatmap_png(self) -> None:
+        path = self._save_path("Save heatmaps as PNG", "heatmaps.png", "PNG image (*.png)")
+        if path:
+            try:
+                with atomic_path(path) as tmp:
+                    self.heatmaps.grab_png(tmp)
+            except (UserError, OSError) as e:
+                self.show_error("Cannot save the heatmaps", str(e))
+                return
+            self.statusBar().showMessage(f"Saved {path}", 5000)
+
+    def save_heatmap_npy(self) -> None:
+        path = self._save_path("Save heatmaps as .npy", "heatmaps.npy", "NumPy array (*.npy)")
+        if path:
+            try:
+                with atomic_path(path) as tmp:
+                    np.save(tmp, self.heatmaps.heatmaps())
+            except (UserError, OSError) as e:
+                self.show_error("Cannot save the heatmaps", str(e))
+                return
+            self.statusBar().showMessage(f"Saved {path}: {len(self.heatmaps.panels)} heatmaps", 5000)
+
+    def _save_path(self, title: str, name: str, filter_: str) -> str:
+        folder = self.settings.get("last_folder")
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / name), filter_)
+        if path:
+            self.settings.set("last_folder", str(Path(path).parent))
+        return path
+
+    # ================================================================================ export
+    def export_dialog(self) -> None:
+        if self.video is None:
+            self.statusBar().showMessage("Nothing to export yet: poke the image first.", 5000)
+            return
+        st = self.settings
+        base = (Path(self.image_name).stem if self.image_name else "ipoke").replace(" ", "_").replace("·", "")
+        dialog = ExportDialog(st.get("last_folder"), f"{base}_poked", self.video.source.shape[0],
+                              len(self.video.frames), st.get("export_format"), st.get("export_upscale"),
+                              st.get("export_overlay"), self)
+        if dialog.exec():
+            request = dialog.request()
+            st.set("export_format", request.kind)
+            st.set("export_upscale", request.upscale)
+            st.set("export_overlay", request.overlay)
+            st.set("last_folder", str(request.path.parent))
+            self.export(request)
+
+    def export(self, request: ExportRequest) -> Job:
+        """Write the current video as ``request`` says, in the io worker."""
+        video = self.video
+
+        def work(progress: ProgressFn, cancel: CancelToken) -> Path:
+            from ipoke_core import export
+
+            if request.kind == "strip":
+                from PIL import Image
+
+                strip = export.frame_strip(video, upscale=request.upscale, overlay=request.overlay)
+                with atomic_path(request.path) as tmp:
+                    Image.fromarray(strip).save(tmp, format="PNG")
+            else:
+                export.export_video(video, request.path, upscale=request.upscale, overlay=request.overlay)
+            return request.path
+
+        self.statusBar().showMessage(f"Exporting {request.path.name}…")
+        return self.io_lane.run("export", work, payload={"request": request})
+
+    # ================================================================================ results
+    def _on_finished(self, job: Job, result: Any) -> None:
+        if job.kind == "checkpoint":
+            self._checkpoint_loaded(job, result)
+        elif job.kind == "poke":
+            if self.model_lane.is_latest(job):  # stale previews are dropped
+                self._video_ready(job, result)
+        elif job.kind == "heatmap":
+            self._heatmap_ready(job, result)
+        elif job.kind == "image":
+            if self.io_lane.is_latest(job):
+                path = job.payload["path"]
+                self.settings.set("last_folder", str(Path(path).parent))
+                self.settings.set("last_image", path)
+                self.set_image(result, Path(path).name)
+        elif job.kind == "export":
+            self.statusBar().showMessage(f"Saved {result}", 8000)
+
+    def _on_failed(self, job: Job, error: BaseException, trace: str) -> None:
+        if job.kind == "checkpoint":
+            self._loading_checkpoint = False
+            self._update_banner()
+            kept = f"\n\nStill using {Path(self.checkpoint_path).name}." if self.poker is not None else ""
+            self.statusBar().showMessage("Could not load the checkpoint.", 5000)
+            self.show_error("Cannot load checkpoint", f"{job.payload['path']}\n\n{error}{kept}",
+                            None if isinstance(error, UserError) else trace)
+        elif job.kind == "poke":
+            self.player.set_busy("")
+            if not self.model_lane.is_latest(job):
+                return
+            if isinstance(error, PokeError):
+                self.statusBar().showMessage(f"Poke not possible: {error}", 6000)
+            elif job.payload.get("preview"):
+                self.statusBar().showMessage(f"Preview failed: {error}", 6000)
+            else:
+                self.show_error("Video generation failed", str(error), None if isinstance(error, UserError) else trace)
+        elif job.kind == "heatmap":
+            self._drop_heat_point(job)
+            self.heatmaps.stop_progress("Heatmap failed")
+            self.show_error("Heatmap failed", str(error), None if isinstance(error, UserError) else trace)
+        elif job.kind == "image":
+            self.statusBar().clearMessage()
+            self.show_error("Cannot open image", str(error), None if isinstance(error, UserError) else trace)
+        elif job.kind == "export":
+            self.statusBar().showMessage("Export failed.", 5000)
+            self.show_error("Export failed", str(error), None if isinstance(error, UserError) else trace)
+
+    def _on_cancelled(self, job: Job) -> None:
+        if job.kind == "heatmap":
+            self._drop_heat_point(job)
+            self.heatmaps.stop_progress("Cancelled")
+            self.statusBar().showMessage("Heatmap cancelled.", 4000)
+        elif job.kind == "poke":
+            self.player.set_busy("")
+
+    def _drop_heat_point(self, job: Job) -> None:
+        point = job.payload["point"]
+        if job.payload["image"] is self.image and point in self._heat_points:
+            self._heat_points.remove(point)
+            self.canvas.set_markers(self._heat_points)
+
+    def _on_progress(self, job: Job, done: int, total: int, message: str) -> None:
+        if job.kind == "heatmap":
+            self.heatmaps.set_progress(done, total)
+
+    def _on_model_busy(self, busy: bool) -> None:
+        self.status_busy.setVisible(busy)
+
+    def _on_started(self, job: Job) -> None:
+        if job.kind == "heatmap":
+            self.heatmaps.start_progress(f"Heatmap #{job.payload['number']}", job.payload["n"])
+
+    # ================================================================================ chrome
+    def show_error(self, title: str, text: str, details: str | None = None) -> None:
+        """A modal error dialog (tests replace ``QMessageBox.critical``-like calls through this method)."""
+        box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok, self)
+        if details:
+            box.setDetailedText(details)
+        box.exec()
+
+    def _update_banner(self) -> None:
+        if self._loading_checkpoint and self.poker is None:
+            text, style = "Loading the model…", "background:#2b4a6b; color:#e8f0ff;"
+        elif self.poker is None:
+            text = ("<b>No model loaded.</b> No checkpoint is bundled in resources/checkpoints. "
+                    "Use <i>Model ▸ Open checkpoint…</i> (Ctrl+Shift+O) to load one.")
+            style = "background:#6b2b2b; color:#ffe8e8;"
+        elif not self.poker.trained:
+            text = ("<b>Untrained checkpoint:</b> this model has random weights, so its videos show noise, "
+                    "not learned motion. Open a trained checkpoint to see real dynamics.")
+            style = "background:#6b5a1b; color:#fff6d8;"
+        else:
+            self.banner.hide()
+            return
+        self.banner.setText(text)
+        self.banner.setStyleSheet(style + "padding:6px 10px; border-radius:4px;")
+        self.banner.show()
+
+    def _update_status(self) -> None:
+        p = self.poker
+        self.status_model.setText(f"Model: {Path(self.checkpoint_path).stem}" if p is not None else "Model: none")
+        self.status_resolution.setText(f"{p.resolution}×{p.resolution} px" if p is not None else "")
+        self.status_device.setText(f"Device: {p.device}" if p is not None else "")
+        self.status_time.setText(
+            f"Last inference: {self.last_inference_ms:.0f} ms" if self.last_inference_ms is not None else "")
+
+    def _update_enabled(self) -> None:
+        has_model = self.poker is not None
+        has_image = self.image is not None
+        has_video = self.video is not None
+        self.canvas.enabled_poking = has_model
+        for w in (self.act_export, self.side.export_video):
+            w.setEnabled(has_video)
+        for w in (self.act_continue, self.side.continue_button):
+            w.setEnabled(has_video)
+        back = has_image and self.image is not self.original_image
+        self.act_original.setEnabled(back)
+        self.side.original_button.setEnabled(back)
+        has_pokes = bool(self.canvas.pokes)
+        for w in (self.act_undo, self.act_clear, self.side.undo, self.side.clear):
+            w.setEnabled(has_pokes)
+        self.side.letterbox.setEnabled(self.image is None or self.image is self.original_image)
+        self._update_hint()
+
+    def _update_hint(self) -> None:
+        if self.image is None:
+            text = "Open an image (Ctrl+O), drop a file on the window, paste (Ctrl+V) or pick a sample."
+        elif self.poker is None:
+            text = "Load a checkpoint to poke this image (Model ▸ Open checkpoint…)."
+        elif self.canvas.mode == "heatmap":
+            text = ("Click a point on the object to compute its heatmap; click more points to compare. "
+                    "Press P to go back to poking.")
+        else:
+            text = ("Drag on the image to poke: press on the object, drag to where it should move, release. "
+                    "Shift+drag adds a poke. Drag the dimmed area to move the square the model sees.")
+        self.hint.setText(text)
+
+    def show_help(self) -> None:
+        QMessageBox.information(self, "How to use iPoke", (
+            "<p><b>Poke:</b> press on the object in the input image, drag to where that point should move and "
+            "release. The model generates a short video of the object's response, which plays on the right. "
+            "Shift+drag adds more pokes; Ctrl+Z undoes the last one.</p>"
+            "<p><b>Crop:</b> the model sees a square (bright). Drag the dimmed area to move it, or tick "
+            "<i>Fit whole image</i>.</p>"
+            "<p><b>Continue:</b> Ctrl+L makes the last frame the new input, to chain motions.</p>"
+            "<p><b>Heatmaps:</b> press H and click a point: the model is poked there many times in random "
+            "directions, and the heatmap shows which pixels move together with it (paper Fig. 5).</p>"
+            "<p><b>Export:</b> Ctrl+E saves MP4, GIF, PNG frames or a frame strip.</p>"
+            "<p>Space plays/pauses; the mouse wheel zooms the image; double-click fits it.</p>"))
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About iPoke", (
+            "<p><b>iPoke desktop</b></p><p>Interactive image-to-video synthesis after Blattmann et al., "
+            "<i>Understanding Object Dynamics for Interactive Image-to-Video Synthesis</i>, CVPR 2021.</p>"))
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(1320, 780)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.save_settings()
+        self.model_lane.shutdown(wait_ms=5000)
+        self.io_lane.shutdown(wait_ms=5000)
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop the worker threads (tests and ``main`` call this when the window goes away)."""
+        self.model_lane.shutdown(wait_ms=5000)
+        self.io_lane.shutdown(wait_ms=5000)
+
+
+def application() -> QApplication:
+    """The running QApplication, created with iPoke's names if needed."""
+    from app.settings import APPLICATION, ORGANIZATION
+
+    app = QApplication.instance() or QApplication([])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    return app

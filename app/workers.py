@@ -1,0 +1,152 @@
+"""Background work for the GUI: the UI thread never runs the model, an export or a file load.
+
+A ``Lane`` is one worker thread that runs jobs one at a time, in the order they were submitted.
+Submitting with ``coalesce=True`` replaces a job of the same kind that is still waiting: while
+the user drags a poke, only the newest preview request is ever started (latest request wins).
+A job that is already running cannot be interrupted mid forward pass, but its result carries
+its id, and ``Lane.is_latest(job)`` tells the receiver whether a newer request of the same kind
+exists, so stale results are dropped. Long jobs (heatmaps) poll a ``CancelToken``.
+
+Signals are emitted from the worker thread; Qt queues them to receivers in the UI thread.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from ipoke_core.progress import CancelToken, Cancelled, ProgressFn
+
+# a job's work: called in the worker thread with a progress callback and a cancel token
+Work = Callable[[ProgressFn, CancelToken], Any]
+
+_ids = itertools.count(1)
+
+
+@dataclass(eq=False)
+class Job:
+    """One request: ``kind`` groups requests that supersede each other ("poke", "heatmap", ...)."""
+
+    kind: str
+    work: Work
+    payload: Any = None  # anything the receiver needs to interpret the result
+    id: int = field(default_factory=lambda: next(_ids))
+    cancel: CancelToken = field(default_factory=CancelToken)
+
+
+class _Thread(QThread):
+    def __init__(self, lane: Lane) -> None:
+        super().__init__()
+        self.lane = lane
+
+    def run(self) -> None:
+        self.lane._loop()
+
+
+class Lane(QObject):
+    """A worker thread with a queue of jobs (see module docstring)."""
+
+    started = Signal(object)  # Job
+    progress = Signal(object, int, int, str)  # Job, done, total, message
+    finished = Signal(object, object)  # Job, result
+    failed = Signal(object, object, str)  # Job, exception, formatted traceback
+    cancelled = Signal(object)  # Job
+    dropped = Signal(object)  # Job replaced by a newer one before it started
+    busyChanged = Signal(bool)
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self._cond = threading.Condition()
+        self._queue: list[Job] = []
+        self._running: Job | None = None
+        self._latest: dict[str, int] = {}
+        self._stopping = False
+        self._thread = _Thread(self)
+        self._thread.setObjectName(f"ipoke-{name}")
+        self._thread.start()
+
+    # ---- UI-thread API ---------------------------------------------------------------------
+    def submit(self, job: Job, coalesce: bool = False) -> Job:
+        """Queue ``job``; with ``coalesce`` a waiting job of the same kind is dropped first."""
+        dropped: list[Job] = []
+        with self._cond:
+            if self._stopping:
+                raise RuntimeError(f"lane {self.name} is shut down")
+            if coalesce:
+                dropped = [j for j in self._queue if j.kind == job.kind]
+                self._queue = [j for j in self._queue if j.kind != job.kind]
+            self._latest[job.kind] = job.id
+            self._queue.append(job)
+            self._cond.notify()
+        for j in dropped:
+            self.dropped.emit(j)
+        return job
+
+    def run(self, kind: str, work: Work, payload: Any = None, coalesce: bool = False) -> Job:
+        """Shorthand for ``submit(Job(kind, work, payload), coalesce)``."""
+        return self.submit(Job(kind, work, payload), coalesce)
+
+    def is_latest(self, job: Job) -> bool:
+        """True unless a newer job of the same kind has been submitted since ``job``."""
+        with self._cond:
+            return self._latest.get(job.kind) == job.id
+
+    def cancel(self, kind: str | None = None) -> None:
+        """Cancel the running and waiting jobs of ``kind`` (all kinds when ``None``)."""
+        with self._cond:
+            waiting = [j for j in self._queue if kind is None or j.kind == kind]
+            self._queue = [j for j in self._queue if not (kind is None or j.kind == kind)]
+            running = self._running
+        if running is not None and (kind is None or running.kind == kind):
+            running.cancel.cancel()
+        for j in waiting:
+            j.cancel.cancel()
+            self.cancelled.emit(j)
+
+    def is_busy(self, kind: str | None = None) -> bool:
+        with self._cond:
+            jobs = self._queue + ([self._running] if self._running else [])
+        return any(kind is None or j.kind == kind for j in jobs)
+
+    def shutdown(self, wait_ms: int = 10000) -> bool:
+        """Cancel everything, stop the thread; returns False if it did not stop within ``wait_ms``."""
+        self.cancel()
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        return self._thread.wait(wait_ms)
+
+    # ---- worker thread -----------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                job = self._queue.pop(0)
+                self._running = job
+            self.busyChanged.emit(True)
+            self.started.emit(job)
+            try:
+                if job.cancel.cancelled:
+                    raise Cancelled()
+                result = job.work(lambda d, t, m="", j=job: self.progress.emit(j, int(d), int(t), str(m)), job.cancel)
+            except Cancelled:
+                self.cancelled.emit(job)
+            except BaseException as e:  # noqa: BLE001 - every error must reach the UI, none may kill the thread
+                self.failed.emit(job, e, traceback.format_exc())
+            else:
+                self.finished.emit(job, result)
+            finally:
+                with self._cond:
+                    self._running = None
+                    idle = not self._queue
+                if idle:
+                    self.busyChanged.emit(False)
