@@ -34,8 +34,8 @@ class ModelConfig:
     """
 
     resolution: int = 64
-    channels: list[int] = field(default_factory=lambda: [32, 64, 128])
-    bottleneck: int = 16
+    channels: list[int] = field(default_factory=lambda: [16, 32, 64])
+    bottleneck: int = 8
     depth: int = 3
     seq_len: int = 10
     dynamics: Literal["hierarchy", "single_gru"] = "hierarchy"
@@ -234,3 +234,21 @@ def load_config(path_or_name: str | Path) -> Config:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
     data.setdefault("name", path.stem)
     return config_from_dict(data)
+
+
+def default_model_config(resolution: int = 64) -> ModelConfig:
+    """The shipped model: small enough to be interactive on a laptop CPU (see README benchmarks)."""
+    if resolution <= 64:
+        return ModelConfig(resolution=resolution, channels=[16, 32, 64], bottleneck=max(4, resolution // 8), depth=3)
+    extra = int(math.log2(resolution // 64))
+    return ModelConfig(resolution=resolution, channels=[16] * extra + [16, 32, 64] if extra > 1 else [16, 32, 64, 64],
+                       bottleneck=8, depth=min(4, 3 + extra))
+
+
+def paper_model_config(resolution: int = 64) -> ModelConfig:
+    """The paper's widths (App. E.1): 128@32, 256@16, 512@16 at 64x64 (3 GRU levels); 4 levels at 128x128."""
+    if resolution == 64:
+        return ModelConfig(resolution=64, channels=[128, 256, 512], bottleneck=16, depth=3)
+    if resolution == 128:
+        return ModelConfig(resolution=128, channels=[64, 128, 256, 512], bottleneck=16, depth=4)
+    raise ConfigError("the paper's presets exist for 64 and 128 pixels")

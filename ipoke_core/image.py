@@ -196,3 +196,14 @@ class Framing:
             m = m @ np.linalg.inv(pre)
             image = small
         return cv2.warpAffine(image, m, (r, r), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+
+
+def image_size(source: str | Path | np.ndarray) -> tuple[int, int]:
+    """``(width, height)`` of an image file (read from its header) or array, before any reduction."""
+    if isinstance(source, np.ndarray):
+        return int(source.shape[1]), int(source.shape[0])
+    try:
+        with Image.open(source) as im:
+            return im.size
+    except (UnidentifiedImageError, OSError) as e:
+        raise ImageError(f"{source}: not a readable image ({e})") from None

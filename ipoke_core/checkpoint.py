@@ -1,0 +1,150 @@
+"""Checkpoints: weights in safetensors plus a JSON sidecar; loading never unpickles.
+
+A checkpoint ``NAME`` is two files, ``NAME.safetensors`` (tensors only) and ``NAME.json``::
+
+    {"format": "ipoke-checkpoint", "format_version": 1, "architecture": "ipoke",
+     "model": {ModelConfig fields}, "trained": true|false, "training": {...summary...},
+     "data_stats": {"poke_magnitude_px": [lo, hi]}, "git_revision": "...", "created": "..."}
+
+Both files are written atomically (temp file + rename); the JSON, written last, records the
+SHA-256 of the weights so a truncated or swapped weight file is detected on load.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from ipoke_core.config import ConfigError, model_config_from_dict
+from ipoke_core.errors import UserError
+from ipoke_core.io_utils import atomic_path, atomic_write_text
+from ipoke_core.model import IPoke
+
+FORMAT = "ipoke-checkpoint"
+FORMAT_VERSION = 1
+ARCHITECTURE = "ipoke"
+
+
+class CheckpointError(UserError, ValueError):
+    """A checkpoint is missing, corrupt, or of another architecture or format version."""
+
+
+def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
+    """``(weights, sidecar)`` for a path given as ``NAME``, ``NAME.safetensors`` or ``NAME.json``."""
+    p = Path(path)
+    if p.suffix in (".safetensors", ".json"):
+        p = p.with_suffix("")
+    return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def git_revision() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def save_checkpoint(path: str | Path, model: IPoke, meta: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` and ``meta`` as a checkpoint; returns the weights path."""
+    weights, sidecar = checkpoint_paths(path)
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(weights) as tmp:
+        save_file(state, str(tmp), metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
+    doc = dict(meta or {})
+    doc.update({
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "architecture": ARCHITECTURE,
+        "model": dataclasses.asdict(model.cfg),
+        "weights_sha256": _sha256(weights),
+        "n_parameters": sum(v.numel() for v in state.values()),
+    })
+    doc.setdefault("trained", False)
+    doc.setdefault("training", {})
+    doc.setdefault("data_stats", {})
+    doc.setdefault("git_revision", git_revision())
+    doc.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    atomic_write_text(sidecar, json.dumps(doc, indent=2, sort_keys=True))
+    return weights
+
+
+def read_meta(path: str | Path) -> dict[str, Any]:
+    """Read and check a checkpoint's sidecar without touching the weights."""
+    weights, sidecar = checkpoint_paths(path)
+    if not weights.exists() and not sidecar.exists():
+        raise CheckpointError(f"checkpoint {Path(path)} not found (expected {weights.name} and {sidecar.name})")
+    if not sidecar.exists():
+        raise CheckpointError(f"checkpoint sidecar {sidecar} is missing (it holds the model config)")
+    if not weights.exists():
+        raise CheckpointError(f"checkpoint weights {weights} are missing")
+    try:
+        meta = json.loads(sidecar.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{sidecar} is not valid JSON ({e}); the file is corrupt") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{sidecar} is not an iPoke checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+    if meta.get("architecture") != ARCHITECTURE:
+        raise CheckpointError(f"{sidecar}: architecture {meta.get('architecture')!r}, this program runs {ARCHITECTURE!r}")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{sidecar}: checkpoint format version {meta.get('format_version')!r}, this program reads version {FORMAT_VERSION}"
+        )
+    return meta
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[IPoke, dict[str, Any]]:
+    """Load a checkpoint: ``(model in eval mode on device, meta)``.
+
+    Raises:
+        CheckpointError: missing files, corrupt JSON or weights, checksum mismatch, or weights
+            that do not fit the architecture the sidecar describes (the message names the tensors).
+    """
+    weights, sidecar = checkpoint_paths(path)
+    meta = read_meta(path)
+    try:
+        cfg = model_config_from_dict(meta["model"])
+    except (ConfigError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{sidecar}: invalid model config: {e}") from None
+    expected = meta.get("weights_sha256")
+    if expected and _sha256(weights) != expected:
+        raise CheckpointError(f"{weights} does not match its sidecar (checksum differs): truncated, corrupt or swapped")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{weights} is not a readable safetensors file: {e}") from None
+    model = IPoke(cfg)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    extra = sorted(set(state) - set(own))
+    wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if missing or extra or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing {len(missing)} tensors (e.g. {missing[0]})")
+        if extra:
+            parts.append(f"{len(extra)} unexpected tensors (e.g. {extra[0]})")
+        if wrong:
+            k = wrong[0]
+            parts.append(f"{len(wrong)} tensors of another shape (e.g. {k}: file {tuple(state[k].shape)}, model {tuple(own[k].shape)})")
+        raise CheckpointError(f"{weights} does not fit the architecture in its sidecar: " + "; ".join(parts))
+    model.load_state_dict(state)
+    model.to(device).eval()
+    return model, meta

@@ -1,0 +1,60 @@
+"""``ipoke bench``: measure inference (default), training, heatmap or data-loading speed on this machine."""
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+
+HELP = "benchmark: median latency of one poke and of 64 batched pokes (add --train, --heatmap, --data DIR)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto")
+    p.add_argument("--paper", action="store_true", help="also measure the paper's widths (paper64, paper128)")
+    p.add_argument("--resolutions", default="64,128", help="comma-separated model resolutions")
+    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--compile", action="store_true", help="torch.compile the model first")
+    p.add_argument("--train", action="store_true", help="training samples/s at 64x64, batch 32")
+    p.add_argument("--heatmap", action="store_true", help="seconds per heatmap location (N=64, 64x64)")
+    p.add_argument("--data", type=Path, default=None, help="data-loader samples/s over a prepared data set")
+
+
+def _optional(module: str, name: str):
+    """A benchmark living in another part of the package; a clear error if that part is absent."""
+    from ipoke_core.errors import UserError
+
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        raise UserError(f"this build has no {module}.{name}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ipoke_core.benchmark import HEADER, bench_inference
+    from ipoke_core.config import default_model_config, paper_model_config
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
+          f"CUDA: {torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}")
+    if args.train:
+        _optional("ipoke_core.train.bench", "main")(args)
+    if args.heatmap:
+        _optional("ipoke_core.analysis.bench", "main")(args)
+    if args.data is not None:
+        _optional("ipoke_core.data.bench", "main")(args)
+    if args.train or args.heatmap or args.data is not None:
+        return 0
+    rows = []
+    for r in (int(v) for v in args.resolutions.split(",")):
+        models = [(f"default{r}", default_model_config(r))]
+        if args.paper and r in (64, 128):
+            models.append((f"paper{r}", paper_model_config(r)))
+        for name, cfg in models:
+            b = bench_inference(name, cfg, args.device, repeats=args.repeats, compile_model=args.compile)
+            rows.append(b.row())
+            print(b.row(), flush=True)
+    print()
+    print(HEADER)
+    print("\n".join(rows))
+    return 0

@@ -1,0 +1,30 @@
+"""``ipoke init-checkpoint``: write a randomly initialised (UNTRAINED) checkpoint to exercise the pipeline."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "write an untrained, randomly initialised checkpoint (for testing the pipeline only)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", "-o", required=True, type=Path, help="checkpoint NAME (writes NAME.safetensors + NAME.json)")
+    p.add_argument("--config", default=None, help="config preset name or TOML file (default: the shipped model)")
+    p.add_argument("--resolution", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ipoke_core.checkpoint import save_checkpoint
+    from ipoke_core.config import default_model_config, load_config
+    from ipoke_core.model import IPoke
+
+    cfg = load_config(args.config).model if args.config else default_model_config(args.resolution)
+    torch.manual_seed(args.seed)
+    model = IPoke(cfg)
+    path = save_checkpoint(args.out, model, {"trained": False, "training": {"note": "random initialisation, untrained"}})
+    print(f"wrote {path} ({sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters)")
+    print("note: this checkpoint is UNTRAINED; its videos are noise. Train one with `ipoke train`.")
+    return 0

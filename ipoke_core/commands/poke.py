@@ -1,0 +1,53 @@
+"""``ipoke poke``: generate the video for one or several pokes of an image."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ipoke_core.commands._common import add_checkpoint_argument, load_poker
+
+HELP = "poke an image and write the generated video (mp4, gif, png strip or a folder of frames)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_checkpoint_argument(p)
+    p.add_argument("--image", "-i", required=True, type=Path, help="image file (any size; png, jpg, ...)")
+    p.add_argument("--at", action="append", required=True, metavar="X,Y",
+                   help="poke location in image pixels; repeat --at/--by for several simultaneous pokes")
+    p.add_argument("--by", action="append", required=True, metavar="DX,DY", help="displacement in image pixels")
+    p.add_argument("--out", "-o", required=True, type=Path, help="output: .mp4, .gif, .png (frame strip) or a folder")
+    p.add_argument("--gif", action="store_true", help="also write a GIF next to --out")
+    p.add_argument("--frames", action="store_true", help="also write a folder of PNG frames next to --out")
+    p.add_argument("--strip", action="store_true", help="also write a paper-style frame strip PNG next to --out")
+    p.add_argument("--upscale", type=int, default=4, help="nearest-neighbour upscaling for viewing (default 4)")
+    p.add_argument("--no-overlay", action="store_true", help="do not draw the poke arrow and target dot")
+    p.add_argument("--letterbox", action="store_true", help="pad the whole image to a square instead of center-cropping")
+    p.add_argument("--fps", type=float, default=10.0)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ipoke_core.errors import UserError
+    from ipoke_core.export import export_video
+    from ipoke_core.poke import Poke
+
+    if len(args.at) != len(args.by):
+        raise UserError(f"give one --by for every --at ({len(args.at)} --at, {len(args.by)} --by)")
+    pokes = [Poke.parse(a, b) for a, b in zip(args.at, args.by)]
+    poker = load_poker(args)
+    video = poker.poke(args.image, pokes, letterbox=args.letterbox)
+    video.fps = args.fps
+    overlay = not args.no_overlay
+    outputs = [export_video(video, args.out, args.upscale, overlay)]
+    stem = args.out.with_suffix("") if args.out.suffix else args.out
+    if args.gif:
+        outputs.append(export_video(video, stem.with_name(stem.name + ".gif"), args.upscale, overlay))
+    if args.frames:
+        outputs.append(export_video(video, stem.with_name(stem.name + "_frames"), args.upscale, overlay))
+    if args.strip:
+        outputs.append(export_video(video, stem.with_name(stem.name + "_strip.png"), args.upscale, overlay))
+    still = " (still: the model treats this poke as background)" if video.is_still else ""
+    print(f"{video.n_frames} frames at {poker.resolution}x{poker.resolution} in {video.elapsed_ms:.0f} ms "
+          f"on {poker.device}{still}")
+    for o in outputs:
+        print(f"wrote {o}")
+    return 0

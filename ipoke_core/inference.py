@@ -1,0 +1,219 @@
+"""Inference: load a checkpoint once, then poke images.
+
+    poker = Poker.from_checkpoint("resources/checkpoints/plants64")
+    video = poker.poke("plant.png", Poke(x=120, y=80, dx=15, dy=-5))
+    video.frames   # (T, R, R, 3) uint8, the generated frames 1..T
+
+Pokes given to ``poke`` / ``poke_batch`` are in pixels of the user's image; the image is framed
+(center crop by default, letterbox optional, or any ``Framing``) and pokes are mapped into
+model pixels with the same transform. ``generate`` is the low-level batched call on an already
+framed source with pokes in model pixels (used by the heatmaps).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ipoke_core.checkpoint import load_checkpoint
+from ipoke_core.image import Framing, image_size, load_image
+from ipoke_core.model import IPoke
+from ipoke_core.poke import Poke, PokeError, rasterize_batch
+from ipoke_core.progress import CancelToken, ProgressFn, check, report
+
+# a generated video whose frames differ from the source by less than this (mean |diff| on 0..255)
+# is reported as still: the model treated the poke as a background poke
+STILL_THRESHOLD = 1.5
+
+
+@dataclass
+class Video:
+    """A generated video and how it was made.
+
+    ``frames``: ``(T, R, R, 3) uint8``, frames 1..T (the source is frame 0).
+    ``source``: ``(R, R, 3) uint8``, the model's input. ``pokes``: in model pixels.
+    """
+
+    frames: np.ndarray
+    source: np.ndarray
+    pokes: list[Poke]
+    framing: Framing
+    fps: float = 10.0
+    elapsed_ms: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def resolution(self) -> int:
+        return int(self.source.shape[0])
+
+    def with_source(self) -> np.ndarray:
+        """``(T + 1, R, R, 3) uint8``: the source followed by the generated frames."""
+        return np.concatenate([self.source[None], self.frames], 0)
+
+    @property
+    def motion(self) -> float:
+        """Mean absolute difference between the last frame and the source (0..255)."""
+        return float(np.abs(self.frames[-1].astype(np.int16) - self.source.astype(np.int16)).mean())
+
+    @property
+    def is_still(self) -> bool:
+        """True when the object did not move (e.g. a poke on the background)."""
+        return self.motion < STILL_THRESHOLD
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; a CUDA request without CUDA is an error."""
+    from ipoke_core.errors import UserError
+
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError("CUDA was requested but no CUDA device is available; use --device cpu")
+    return dev
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """``(..., H, W, 3) uint8`` -> ``(..., 3, H, W) float32`` in [-1, 1]."""
+    t = torch.from_numpy(np.ascontiguousarray(images)).float().div_(127.5).sub_(1.0)
+    return t.movedim(-1, -3)
+
+
+def to_uint8(frames: torch.Tensor) -> np.ndarray:
+    """``(..., 3, H, W)`` in [-1, 1] -> ``(..., H, W, 3) uint8``."""
+    x = frames.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+    return x.movedim(-3, -1).cpu().numpy()
+
+
+class Poker:
+    """A loaded model ready to poke images. Thread-compatible: one call at a time per Poker."""
+
+    def __init__(self, model: IPoke, meta: dict[str, Any] | None = None, device: str | torch.device = "auto"):
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        if self.device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.meta = dict(meta or {})
+        self.config = model.cfg
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "auto") -> Poker:
+        model, meta = load_checkpoint(path, "cpu")
+        meta["path"] = str(path)
+        return cls(model, meta, device)
+
+    @property
+    def resolution(self) -> int:
+        return self.config.resolution
+
+    @property
+    def trained(self) -> bool:
+        return bool(self.meta.get("trained", False))
+
+    @property
+    def seq_len(self) -> int:
+        return self.config.seq_len
+
+    def magnitude_range(self) -> tuple[float, float]:
+        """Typical poke lengths in model pixels, from the training data (fallback: 5-25 % of the size)."""
+        lo_hi = self.meta.get("data_stats", {}).get("poke_magnitude_px")
+        if lo_hi and len(lo_hi) == 2 and 0 < lo_hi[0] < lo_hi[1]:
+            return float(lo_hi[0]), float(lo_hi[1])
+        r = self.resolution
+        return 0.05 * r, 0.25 * r
+
+    # ---- framing -------------------------------------------------------------------------
+    def prepare(self, image: str | Path | np.ndarray, framing: Framing | None = None,
+                letterbox: bool = False) -> tuple[np.ndarray, Framing]:
+        """Frame an image for the model: ``(source (R, R, 3) uint8, framing)``.
+
+        ``framing`` must have been made for an image of this size (e.g. by a previous call).
+        """
+        img = load_image(image)
+        h, w = img.shape[:2]
+        if framing is None:
+            make = Framing.letterbox if letterbox else Framing.center_crop
+            framing = make(w, h, self.resolution)
+        elif (framing.width, framing.height) != (w, h) or framing.resolution != self.resolution:
+            # a framing from the caller's full-size image: rescale it to the working copy
+            s = w / framing.width
+            framing = Framing(w, h, framing.x0 * s, framing.y0 * s, framing.side * s, self.resolution)
+        return framing.apply(img), framing
+
+    def _pokes_to_model(self, pokes: Sequence[Poke], framing: Framing, src_size: tuple[int, int]) -> list[Poke]:
+        """Validate pokes given in the caller's image pixels and map them to model pixels."""
+        w, h = src_size
+        s = framing.width / w  # working copy may be a reduced version of the caller's image
+        out = []
+        for p in pokes:
+            p.validate(w, h)
+            q = Poke(p.x * s, p.y * s, p.dx * s, p.dy * s)
+            if not framing.contains(q.x, q.y):
+                raise PokeError(
+                    f"poke location ({p.x:g}, {p.y:g}) is outside the square the model sees; move the crop or use letterbox"
+                )
+            out.append(framing.poke_to_model(q))
+        return out
+
+    # ---- generation ----------------------------------------------------------------------
+    @torch.inference_mode()
+    def generate(self, source: np.ndarray, pokes_per_video: Sequence[Sequence[Poke]], batch_size: int = 32,
+                 progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> np.ndarray:
+        """One video per list of pokes, all from the same framed source.
+
+        Args:
+            source: ``(R, R, 3) uint8``.
+            pokes_per_video: pokes in model pixels; a list per video (an empty list is a still input).
+        Returns:
+            ``(N, T, R, R, 3) uint8``.
+        """
+        r = self.resolution
+        if source.shape != (r, r, 3):
+            raise ValueError(f"source must be ({r}, {r}, 3), got {source.shape}")
+        cfg = self.config
+        n = len(pokes_per_video)
+        src = to_tensor(source)[None].to(self.device)
+        out = np.empty((n, cfg.seq_len, r, r, 3), np.uint8)
+        use_amp = self.device.type == "cuda"
+        amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        for start in range(0, n, batch_size):
+            check(cancel)
+            chunk = pokes_per_video[start:start + batch_size]
+            poke_map = rasterize_batch(chunk, r, cfg.poke_radius, cfg.poke_mode, cfg.poke_scale).to(self.device)
+            img = src.expand(len(chunk), -1, -1, -1)
+            if self.device.type == "cuda":
+                img = img.contiguous(memory_format=torch.channels_last)
+                poke_map = poke_map.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(self.device.type, dtype=amp_dtype, enabled=use_amp):
+                video, _ = self.model(img, poke_map)
+            out[start:start + len(chunk)] = to_uint8(video)
+            report(progress, min(start + batch_size, n), n, "generating videos")
+        return out
+
+    def poke(self, image: str | Path | np.ndarray, pokes: Poke | Sequence[Poke], framing: Framing | None = None,
+             letterbox: bool = False) -> Video:
+        """Generate the video for one or several simultaneous pokes (in the image's pixels)."""
+        return self.poke_batch(image, [[pokes] if isinstance(pokes, Poke) else list(pokes)], framing, letterbox)[0]
+
+    def poke_batch(self, image: str | Path | np.ndarray, pokes_per_video: Sequence[Sequence[Poke]],
+                   framing: Framing | None = None, letterbox: bool = False, batch_size: int = 32,
+                   progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> list[Video]:
+        """Many videos of the same image in batched forward passes; pokes in the image's pixels."""
+        src_size = image_size(image)  # pokes are in these pixels, even if the image is reduced to work on
+        source, framing = self.prepare(image, framing, letterbox)
+        if not pokes_per_video or any(len(p) == 0 for p in pokes_per_video):
+            raise PokeError("every video needs at least one poke")
+        model_pokes = [self._pokes_to_model(p, framing, src_size) for p in pokes_per_video]
+        t0 = time.perf_counter()
+        frames = self.generate(source, model_pokes, batch_size, progress, cancel)
+        ms = (time.perf_counter() - t0) * 1000 / len(model_pokes)
+        return [Video(f, source, p, framing, elapsed_ms=ms) for f, p in zip(frames, model_pokes)]

@@ -1,0 +1,5 @@
+"""The iPOKE network (paper Sec. 3.1, App. E.1) and its discriminators."""
+from ipoke_core.model.discriminators import PatchDiscriminator, TemporalDiscriminator
+from ipoke_core.model.ipoke import IPoke
+
+__all__ = ["IPoke", "PatchDiscriminator", "TemporalDiscriminator"]

@@ -1,0 +1,74 @@
+"""Building blocks shared by the encoders, the dynamics model and the decoder (paper App. E.1)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ConvNormAct(nn.Sequential):
+    """3x3 convolution -> instance norm -> ELU. ``(B, C_in, H, W) -> (B, C_out, H/stride, W/stride)``."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1, norm: bool = True):
+        super().__init__(
+            nn.Conv2d(c_in, c_out, 3, stride, 1, bias=not norm),
+            nn.InstanceNorm2d(c_out, affine=True) if norm else nn.Identity(),
+            nn.ELU(inplace=True),
+        )
+
+
+class ResBlock(nn.Module):
+    """Residual block; with ``up=2`` its first layer is a transposed conv that doubles H and W.
+
+    ``(B, C_in, H, W) -> (B, C_out, H*up, W*up)``.
+    """
+
+    def __init__(self, c_in: int, c_out: int, up: int = 1, norm: bool = True):
+        super().__init__()
+        if up == 2:
+            first = nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=not norm)
+        elif up == 1:
+            first = nn.Conv2d(c_in, c_out, 3, 1, 1, bias=not norm)
+        else:
+            raise ValueError(f"up must be 1 or 2, got {up}")
+        norm_layer = (lambda c: nn.InstanceNorm2d(c, affine=True)) if norm else (lambda c: nn.Identity())
+        self.body = nn.Sequential(
+            first, norm_layer(c_out), nn.ELU(inplace=True),
+            nn.Conv2d(c_out, c_out, 3, 1, 1, bias=not norm), norm_layer(c_out),
+        )
+        if up == 1 and c_in == c_out:
+            self.skip: nn.Module = nn.Identity()
+        elif up == 1:
+            self.skip = nn.Conv2d(c_in, c_out, 1)
+        else:
+            self.skip = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 1))
+        self.act = nn.ELU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.body(x) + self.skip(x))
+
+
+class ConvGRUCell(nn.Module):
+    """Convolutional GRU cell (Cho et al. 2014 with convolutions in place of matrix products).
+
+    ``forward(x (B, C_in, H, W), h (B, C_h, H, W)) -> h' (B, C_h, H, W)``.
+    """
+
+    def __init__(self, c_in: int, c_hidden: int, kernel: int = 3):
+        super().__init__()
+        p = kernel // 2
+        self.gates = nn.Conv2d(c_in + c_hidden, 2 * c_hidden, kernel, 1, p)
+        self.candidate = nn.Conv2d(c_in + c_hidden, c_hidden, kernel, 1, p)
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        reset, update = torch.sigmoid(self.gates(torch.cat([x, h], 1))).chunk(2, 1)
+        cand = torch.tanh(self.candidate(torch.cat([x, reset * h], 1)))
+        return h + update * (cand - h)
+
+
+def upsampler(c_in: int, c_out: int, factor: int) -> nn.Module:
+    """Learned upsampling between levels of the hierarchy: transposed conv for x2, conv for x1."""
+    if factor == 2:
+        return nn.ConvTranspose2d(c_in, c_out, 4, 2, 1)
+    if factor == 1:
+        return nn.Conv2d(c_in, c_out, 3, 1, 1)
+    raise ValueError(f"levels must differ by a factor 1 or 2 in size, got {factor}")
