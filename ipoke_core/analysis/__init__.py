@@ -1,0 +1,1 @@
+"""Analysis of what a model learned: Figure-5 correlation heatmaps, their structure score, baselines."""

@@ -1,0 +1,263 @@
+"""Correlation heatmaps (paper Sec. 4.2, Figure 5): which pixels move with a poke at one location.
+
+For a fixed source image and poke location l, N pokes are drawn with uniformly random directions
+and magnitudes uniform in ``magnitude_range``. For every generated video the motion of each pixel
+is the DIS optical flow from the SOURCE (the model input, frame 0 of our videos) to the LAST
+generated frame: the paper takes "the first and the last frame of the generated video", and
+frame 0 is the only frame the model did not draw, so the flow measures the whole response to the
+poke. Per pixel, ``d_i = ||motion_i - poke_i||`` over the N videos gives an N-vector whose
+(population) variance is ``variance``: low variance means the pixel's motion is tied to the poke.
+
+Normalisation: ``heatmap = clip(1 - sqrt(variance / v_ref), 0, 1)`` where ``v_ref`` is the variance
+of the N sampled poke magnitudes. Why: a pixel that follows a fixed fraction ``a`` in [0, 1] of the
+poke (motion = a * poke) has ``d_i = (1 - a) |poke_i|`` and so variance ``(1 - a)^2 v_ref``; its
+heatmap value is exactly ``a``: 1 for pixels moving rigidly with the poke, 0 for still pixels
+and for pixels whose motion is less tied to the poke than a still one. The map is therefore
+comparable across images, locations and models (unlike rank or median normalisation, which
+always paint part of the image hot even when nothing moves). This needs magnitudes that vary:
+with a single magnitude a still pixel and a rigidly following one both have variance 0, so the
+range must have ``lo < hi``. The raw variance is kept alongside.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from ipoke_core.errors import UserError
+from ipoke_core.flow import make_dis
+from ipoke_core.image import Framing
+from ipoke_core.poke import Poke
+from ipoke_core.progress import CancelToken, ProgressFn, check, report
+
+if TYPE_CHECKING:
+    from ipoke_core.inference import Poker
+
+GenerateFn = Callable[[list[Poke]], np.ndarray]
+DEFAULT_MAGNITUDE_RANGE = (2.0, 8.0)  # model pixels at 64x64
+
+
+class HeatmapError(UserError, ValueError):
+    """Bad heatmap input: location outside the image, too few pokes, bad magnitude range."""
+
+
+@dataclass
+class HeatmapResult:
+    """A correlation heatmap for one poke location, all in model pixels.
+
+    heatmap: ``(R, R) float32`` in [0, 1], 1 = moves with the poke (see module doc).
+    variance: ``(R, R) float32``, the raw per-pixel variance of ``||motion - poke||`` (px^2).
+    reference_variance: variance of the poke magnitudes; a still pixel has exactly this variance.
+    """
+
+    heatmap: np.ndarray
+    variance: np.ndarray
+    location: tuple[float, float]
+    pokes: list[Poke]
+    n: int
+    elapsed_s: float
+    reference_variance: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    source: np.ndarray | None = None  # (R, R, 3) uint8 model input the map belongs to
+    framing: Framing | None = None  # set by heatmap_for_image: maps model px back to the user's image
+
+
+def random_pokes(location: tuple[float, float], n: int, magnitude_range: tuple[float, float], seed: int = 0) -> list[Poke]:
+    """``n`` pokes at ``location``: directions uniform on the circle, magnitudes uniform in the range."""
+    rng = np.random.default_rng(seed)
+    angle = rng.uniform(0.0, 2.0 * math.pi, n)
+    mag = rng.uniform(magnitude_range[0], magnitude_range[1], n)
+    x, y = location
+    return [Poke(float(x), float(y), float(m * math.cos(a)), float(m * math.sin(a))) for a, m in zip(angle, mag)]
+
+
+def distance_variance(flows: np.ndarray, pokes: Sequence[Poke]) -> np.ndarray:
+    """Per-pixel population variance over videos of ``||flow_i(p) - poke_i||``.
+
+    Args:
+        flows: ``(N, H, W, 2)`` motion of every pixel in each of the N videos.
+    Returns:
+        ``(H, W) float64``.
+    """
+    vec = np.array([[p.dx, p.dy] for p in pokes], np.float64).reshape(-1, 1, 1, 2)
+    dist = np.linalg.norm(flows.astype(np.float64) - vec, axis=-1)
+    return dist.var(axis=0)
+
+
+def normalise_variance(variance: np.ndarray, reference_variance: float) -> np.ndarray:
+    """``clip(1 - sqrt(variance / reference_variance), 0, 1)`` as float32 (see module doc)."""
+    ratio = np.asarray(variance, np.float64) / max(reference_variance, 1e-12)
+    return np.clip(1.0 - np.sqrt(ratio), 0.0, 1.0).astype(np.float32)
+
+
+def _check_inputs(source: np.ndarray, location: tuple[float, float], n: int, magnitude_range: tuple[float, float]) -> None:
+    if source.ndim != 3 or source.shape[2] != 3 or source.dtype != np.uint8:
+        raise HeatmapError(f"source must be an (R, R, 3) uint8 image, got {source.dtype} {source.shape}")
+    h, w = source.shape[:2]
+    x, y = location
+    if not (math.isfinite(x) and math.isfinite(y) and 0 <= x <= w - 1 and 0 <= y <= h - 1):
+        raise HeatmapError(f"heatmap location ({x:g}, {y:g}) is outside the {w}x{h} model image "
+                           f"(x in [0, {w - 1}], y in [0, {h - 1}])")
+    if n < 2:
+        raise HeatmapError(f"a heatmap needs at least 2 pokes to measure a variance, got n={n}")
+    lo, hi = magnitude_range
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
+        raise HeatmapError(f"poke magnitude range must satisfy 0 < lo < hi, got {lo:g},{hi:g} (with one magnitude "
+                           "a still pixel and one moving rigidly with the poke cannot be told apart)")
+
+
+def correlation_heatmap(
+    generate: GenerateFn,
+    source: np.ndarray,
+    location: tuple[float, float],
+    n: int = 64,
+    magnitude_range: tuple[float, float] = DEFAULT_MAGNITUDE_RANGE,
+    batch_size: int = 16,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> HeatmapResult:
+    """The Figure-5 correlation heatmap of poke location ``location`` (model px) on ``source``.
+
+    Args:
+        generate: pokes in model pixels -> ``(len(pokes), T, R, R, 3)`` uint8 videos, one per poke
+            (frames 1..T); called once per batch of ``batch_size`` pokes.
+        source: ``(R, R, 3)`` uint8, the model input (frame 0).
+    Raises:
+        HeatmapError: location outside the image, n < 2, bad magnitude range.
+        Cancelled: ``cancel`` was set (checked between batches).
+    """
+    _check_inputs(source, location, n, magnitude_range)
+    t_start = time.perf_counter()
+    pokes = random_pokes(location, n, magnitude_range, seed)
+    dis = make_dis("medium", small=max(source.shape[:2]) <= 160)
+    src_gray = cv2.cvtColor(source, cv2.COLOR_RGB2GRAY)
+    flows = np.empty((n,) + source.shape[:2] + (2,), np.float32)
+    t_gen = t_flow = 0.0
+    report(progress, 0, n, "heatmap")
+    for start in range(0, n, max(1, batch_size)):
+        check(cancel)
+        chunk = pokes[start:start + max(1, batch_size)]
+        t0 = time.perf_counter()
+        videos = np.asarray(generate(chunk))
+        t1 = time.perf_counter()
+        if videos.ndim != 5 or videos.shape[0] != len(chunk) or videos.shape[2:] != source.shape:
+            raise ValueError(f"generate returned {videos.shape}, expected ({len(chunk)}, T) + {source.shape}")
+        for i, video in enumerate(videos):
+            flows[start + i] = dis.calc(src_gray, cv2.cvtColor(video[-1], cv2.COLOR_RGB2GRAY), None)
+        t_gen += t1 - t0
+        t_flow += time.perf_counter() - t1
+        report(progress, start + len(chunk), n, "heatmap")
+    variance = distance_variance(flows, pokes)
+    mags = np.array([p.magnitude for p in pokes])
+    ref = float(mags.var())
+    return HeatmapResult(
+        heatmap=normalise_variance(variance, ref),
+        variance=variance.astype(np.float32),
+        location=(float(location[0]), float(location[1])),
+        pokes=pokes,
+        n=n,
+        elapsed_s=time.perf_counter() - t_start,
+        reference_variance=ref,
+        timings={"generate_s": t_gen, "flow_s": t_flow},
+        source=source,
+    )
+
+
+def default_magnitude_range(poker: Poker) -> tuple[float, float]:
+    """The poke magnitudes (model px) the checkpoint saw in training, else the Poker's fallback."""
+    lo, hi = poker.magnitude_range()
+    return (lo, hi) if 0 < lo < hi else DEFAULT_MAGNITUDE_RANGE
+
+
+def poker_generate_fn(poker: Poker, source: np.ndarray, batch_size: int = 16) -> GenerateFn:
+    """The production ``generate``: one video per single-poke list, via ``poker.generate``."""
+    return lambda pokes: poker.generate(source, [[p] for p in pokes], batch_size=batch_size)
+
+
+def heatmap_for_image(
+    poker: Poker,
+    image: np.ndarray,
+    location_source_px: tuple[float, float],
+    framing: Framing | None = None,
+    letterbox: bool = False,
+    **kwargs: Any,
+) -> HeatmapResult:
+    """Heatmap for a location given in pixels of a user image of any size.
+
+    The image is framed like ``poker.poke`` frames it; the location is mapped to model pixels.
+    ``kwargs`` go to :func:`correlation_heatmap`; ``magnitude_range`` defaults to the checkpoint's
+    training statistics. The result is in model pixels; ``result.source`` is the model input and
+    ``result.framing`` maps back to the image (``framing.to_source``).
+    """
+    source, framing = poker.prepare(image, framing, letterbox=letterbox)
+    x, y = location_source_px
+    if not framing.contains(x, y):
+        raise HeatmapError(f"heatmap location ({x:g}, {y:g}) is outside the image or the model's crop")
+    mx, my = framing.to_model(x, y)
+    r = source.shape[0] - 1
+    loc = (min(max(mx, 0.0), r), min(max(my, 0.0), r))
+    kwargs.setdefault("magnitude_range", default_magnitude_range(poker))
+    batch = kwargs.get("batch_size", 16)
+    result = correlation_heatmap(poker_generate_fn(poker, source, batch), source, loc, **kwargs)
+    result.framing = framing
+    return result
+
+
+def benchmark_heatmap(
+    poker: Poker,
+    image: np.ndarray | None = None,
+    locations: Sequence[tuple[float, float]] | None = None,
+    n: int = 64,
+    batch_size: int = 16,
+    repeats: int = 3,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Time whole heatmaps (generation + flow + statistics) on ``poker``; what ``ipoke bench --heatmap`` runs.
+
+    ``image`` defaults to a fixed random texture at the model resolution, ``locations`` to the
+    image centre. One warm-up heatmap is not timed. Returns medians and the single timings in seconds.
+    """
+    r = poker.resolution
+    if image is None:
+        image = np.random.default_rng(seed).integers(0, 256, (r, r, 3), dtype=np.uint8)
+    source, _ = poker.prepare(image)
+    locs = list(locations) if locations else [((r - 1) / 2, (r - 1) / 2)]
+    rng = default_magnitude_range(poker)
+    gen = poker_generate_fn(poker, source, batch_size)
+    correlation_heatmap(gen, source, locs[0], n=max(2, min(n, batch_size)), magnitude_range=rng,
+                        batch_size=batch_size)  # warm-up: allocator, threads, first-call overheads
+    totals, gens, flows = [], [], []
+    for i in range(max(1, repeats)):
+        for loc in locs:
+            res = correlation_heatmap(gen, source, loc, n=n, magnitude_range=rng, batch_size=batch_size, seed=seed + i)
+            totals.append(res.elapsed_s)
+            gens.append(res.timings["generate_s"])
+            flows.append(res.timings["flow_s"])
+    return {
+        "median_s": statistics.median(totals),
+        "generate_median_s": statistics.median(gens),
+        "flow_median_s": statistics.median(flows),
+        "times_s": totals,
+        "n": n,
+        "batch_size": batch_size,
+        "resolution": r,
+        "magnitude_range": rng,
+        "device": str(poker.device),
+    }
+
+
+# rendering lives in its own module; re-exported here because callers import it with the heatmap
+from ipoke_core.analysis.render import COLORMAPS, render_grid, render_overlay  # noqa: E402
+
+__all__ = [
+    "COLORMAPS", "HeatmapError", "HeatmapResult", "benchmark_heatmap", "correlation_heatmap", "default_magnitude_range",
+    "distance_variance", "heatmap_for_image", "normalise_variance", "poker_generate_fn", "random_pokes",
+    "render_grid", "render_overlay",
+]

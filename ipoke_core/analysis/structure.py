@@ -1,0 +1,82 @@
+"""Structure score (beyond the paper): does a heatmap recover the object's kinematic structure?
+
+On synthetic clips the part map and the kinematic tree are known. Poking part p moves p and
+everything hanging off it (its subtree) with it, the rest of the object less so. The score is
+the ROC-AUC of the heatmap values separating the pixels of p's subtree (positives) from the
+other object pixels (negatives); background pixels are left out. 1.0: every subtree pixel is
+hotter than every other object pixel; 0.5: the map carries no structural information.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve by the rank-sum (Mann-Whitney) formula; ties get average ranks.
+
+    Returns NaN if either class is empty.
+    """
+    s = np.asarray(scores, np.float64).ravel()
+    y = np.asarray(labels, bool).ravel()
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    sorted_s = s[order]
+    # average rank (1-based) of each run of equal scores
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_s)) + 1]
+    ends = np.r_[starts[1:], s.size]
+    avg = (starts + ends + 1) / 2.0
+    ranks = np.empty(s.size)
+    ranks[order] = np.repeat(avg, ends - starts)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def subtree(parents: np.ndarray, part: int) -> np.ndarray:
+    """Indices of ``part`` and all its descendants; ``parents[i]`` is i's parent (-1 for the root)."""
+    parents = np.asarray(parents).astype(np.int64)
+    inside = np.zeros(parents.size, bool)
+    inside[part] = True
+    changed = True
+    while changed:  # trees are shallow; each pass adds one generation
+        grow = inside | ((parents >= 0) & inside[np.clip(parents, 0, None)])
+        changed = bool((grow != inside).any())
+        inside = grow
+    return np.flatnonzero(inside)
+
+
+def poked_part(parts: np.ndarray, location: tuple[float, float], search: int = 2) -> int:
+    """The part under ``location`` (model px); if it is background, the nearest part within
+    ``search`` pixels (pokes land on thin stems); -1 if none."""
+    h, w = parts.shape
+    x, y = int(round(location[0])), int(round(location[1]))
+    best, best_d = -1, None
+    for yy in range(max(0, y - search), min(h, y + search + 1)):
+        for xx in range(max(0, x - search), min(w, x + search + 1)):
+            if parts[yy, xx] >= 0:
+                d = (xx - x) ** 2 + (yy - y) ** 2
+                if best_d is None or d < best_d:
+                    best, best_d = int(parts[yy, xx]), d
+    return best
+
+
+def structure_score(heatmap: np.ndarray, parts: np.ndarray, parents: np.ndarray, location: tuple[float, float]) -> float:
+    """ROC-AUC of ``heatmap`` for the poked part's subtree against the other object pixels.
+
+    Args:
+        heatmap: ``(R, R)`` values, higher = more tied to the poke.
+        parts: ``(R, R)`` int part index per pixel, -1 = background.
+        parents: ``(P,)`` parent of each part, -1 for the root.
+        location: poke location in model pixels.
+    Returns:
+        the AUC in [0, 1], or NaN when undefined: the poke is on the background, or the subtree
+        covers the whole object (poking the root), so there are no negatives.
+    """
+    if heatmap.shape != parts.shape:
+        raise ValueError(f"heatmap {heatmap.shape} and part map {parts.shape} differ in size")
+    part = poked_part(parts, location)
+    if part < 0:
+        return float("nan")
+    obj = parts >= 0
+    positive = np.isin(parts, subtree(parents, part))
+    return roc_auc(heatmap[obj], positive[obj])

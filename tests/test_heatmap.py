@@ -1,0 +1,123 @@
+"""Correlation heatmaps with a hand-made "model" whose output moves one rectangle rigidly with the poke."""
+import numpy as np
+import pytest
+
+from ipoke_core.analysis.heatmap import (
+    HeatmapError, correlation_heatmap, distance_variance, normalise_variance, random_pokes, render_grid, render_overlay,
+)
+from ipoke_core.poke import Poke
+from ipoke_core.progress import CancelToken, Cancelled
+
+R = 64
+RECT = (slice(24, 40), slice(20, 36))  # rows, cols of the moving rectangle
+
+
+def _textured(rng, size):
+    # smooth random texture: DIS needs gradients, and blocky noise gives them at every scale
+    import cv2
+    small = rng.integers(0, 256, (size // 4, size // 4, 3)).astype(np.uint8)
+    return cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
+
+
+@pytest.fixture(scope="module")
+def scene():
+    rng = np.random.default_rng(1)
+    background = (_textured(rng, R) // 2).astype(np.uint8)
+    patch = _textured(rng, 16) // 2 + 128
+    return background, patch
+
+
+def _render(scene, dx, dy):
+    background, patch = scene
+    img = background.copy()
+    y0, x0 = RECT[0].start + int(round(dy)), RECT[1].start + int(round(dx))
+    img[y0:y0 + 16, x0:x0 + 16] = patch
+    return img
+
+
+def rigid_rectangle_model(scene, seq_len=3):
+    """generate(pokes) -> videos in which the rectangle follows the poke linearly in time."""
+    def generate(pokes):
+        return np.stack([
+            np.stack([_render(scene, p.dx * t / seq_len, p.dy * t / seq_len) for t in range(1, seq_len + 1)])
+            for p in pokes
+        ])
+    return generate
+
+
+def test_heatmap_high_on_rectangle_low_elsewhere(scene):
+    source = _render(scene, 0, 0)
+    calls, progress = [], []
+    gen = rigid_rectangle_model(scene)
+
+    def counting(pokes):
+        calls.append(len(pokes))
+        return gen(pokes)
+
+    res = correlation_heatmap(counting, source, (28.0, 32.0), n=24, magnitude_range=(2, 6), batch_size=10,
+                              progress=lambda d, t, m: progress.append((d, t)))
+    assert calls == [10, 10, 4]
+    assert progress[-1] == (24, 24)
+    assert res.heatmap.shape == (R, R) and res.heatmap.dtype == np.float32
+    assert res.variance.shape == (R, R) and res.n == 24 and len(res.pokes) == 24
+    inner = res.heatmap[27:37, 23:33]  # rectangle interior, away from edges where flow blurs
+    far = np.concatenate([res.heatmap[:12].ravel(), res.heatmap[-12:].ravel()])
+    assert np.median(inner) > 0.8
+    assert np.median(far) < 0.2
+    assert 0.0 <= res.heatmap.min() and res.heatmap.max() <= 1.0
+
+
+def test_variance_matches_numpy_on_tiny_case(rng):
+    flows = rng.normal(size=(5, 3, 4, 2)).astype(np.float32)
+    pokes = [Poke(1, 1, float(dx), float(dy)) for dx, dy in rng.normal(size=(5, 2))]
+    d = np.stack([np.sqrt((flows[i, ..., 0] - p.dx) ** 2 + (flows[i, ..., 1] - p.dy) ** 2) for i, p in enumerate(pokes)])
+    np.testing.assert_allclose(distance_variance(flows, pokes), np.var(d, axis=0), rtol=1e-6)
+
+
+def test_normalisation_values():
+    ref = 3.0
+    # still pixel: variance == reference -> 0; rigid: 0 -> 1; half the poke: (1/2)^2 ref -> 0.5
+    np.testing.assert_allclose(normalise_variance(np.array([ref, 0.0, ref / 4, 10 * ref]), ref), [0, 1, 0.5, 0], atol=1e-6)
+
+
+def test_pokes_are_random_but_seeded():
+    a = random_pokes((5, 5), 200, (2, 8), seed=3)
+    assert a == random_pokes((5, 5), 200, (2, 8), seed=3)
+    mags = np.array([p.magnitude for p in a])
+    assert mags.min() >= 2 and mags.max() <= 8
+    angles = np.arctan2([p.dy for p in a], [p.dx for p in a])
+    assert (angles > 0).mean() == pytest.approx(0.5, abs=0.12)
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(location=(64.0, 3.0)), "outside"),
+    (dict(location=(-1.0, 3.0)), "outside"),
+    (dict(n=1), "at least 2"),
+    (dict(magnitude_range=(4.0, 4.0)), "lo < hi"),
+])
+def test_bad_input(scene, kw, msg):
+    args = dict(location=(10.0, 10.0), n=4, magnitude_range=(2.0, 6.0)) | kw
+    with pytest.raises(HeatmapError, match=msg):
+        correlation_heatmap(rigid_rectangle_model(scene), _render(scene, 0, 0), **args)
+
+
+def test_cancel_between_batches(scene):
+    token = CancelToken()
+    gen = rigid_rectangle_model(scene)
+
+    def cancelling(pokes):
+        token.cancel()
+        return gen(pokes)
+
+    with pytest.raises(Cancelled):
+        correlation_heatmap(cancelling, _render(scene, 0, 0), (28, 32), n=8, batch_size=4, cancel=token)
+
+
+def test_render_overlay_and_grid(scene):
+    source = _render(scene, 0, 0)
+    res = correlation_heatmap(rigid_rectangle_model(scene), source, (28.0, 32.0), n=6, batch_size=6)
+    over = render_overlay(source, res, upscale=2)
+    assert over.shape == (128, 128, 3) and over.dtype == np.uint8
+    assert not np.array_equal(over, np.repeat(np.repeat(source, 2, 0), 2, 1))
+    grid = render_grid(source, [res, res], upscale=2)
+    assert grid.shape[0] > 128 and grid.shape[1] > 3 * 128
