@@ -1,0 +1,93 @@
+"""torchrun / DistributedDataParallel set-up.
+
+``torchrun --nproc_per_node N -m ipoke_core.cli train ...`` starts N processes with ``RANK``,
+``LOCAL_RANK`` and ``WORLD_SIZE`` in the environment; a plain ``ipoke train`` is world size 1.
+NCCL on CUDA, gloo on the CPU. Rank 0 alone logs and writes files.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from ipoke_core.errors import UserError
+
+
+class DeviceError(UserError):
+    """The requested device is not available."""
+
+
+@dataclass
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` -> a torch device (one GPU per local rank)."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")
+        if name == "cuda":
+            return torch.device("cuda", local_rank % torch.cuda.device_count())
+        return torch.device(name)
+    if name != "cpu":
+        raise DeviceError(f"unknown device {name!r}: use auto, cpu or cuda")
+    return torch.device("cpu")
+
+
+def setup(device: str = "auto") -> DistInfo:
+    """Join the process group when launched by torchrun; pick this rank's device."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    dev = resolve_device(device, local)
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if dev.type == "cuda" else "gloo"
+        if dev.type == "cuda":
+            torch.cuda.set_device(dev)
+        dist.init_process_group(backend, timeout=datetime.timedelta(minutes=30))
+    return DistInfo(rank, world, local, dev)
+
+
+def cleanup(info: DistInfo) -> None:
+    if info.enabled and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def all_reduce_mean(values: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """Average a tensor over ranks (identity when not distributed)."""
+    if info.enabled:
+        values = values.clone()
+        dist.all_reduce(values, op=dist.ReduceOp.SUM)
+        values /= info.world_size
+    return values
+
+
+def any_rank(flag: bool, info: DistInfo) -> bool:
+    """True when ``flag`` is true on any rank (so every rank takes the same branch)."""
+    if not info.enabled:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=info.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
+def barrier(info: DistInfo) -> None:
+    if info.enabled:
+        dist.barrier()

@@ -1,0 +1,319 @@
+"""One optimisation step of each training stage (paper Sec. 3.2, Eq. 6-8, App. E.2).
+
+``Engine`` owns the generator (``IPoke``), the two discriminators, their optimisers and grad
+scalers, the perceptual loss and the AMP / channels-last / compile / DDP settings. The loop in
+``trainer.py`` feeds it batches; ``benchmark.py`` feeds it random tensors.
+
+Optimisers (Adam, ``train.lr``, ``train.betas``):
+
+- ``ae``: object encoder + decoder, stage 1 (frame autoencoder: perceptual + L1);
+- ``dyn``: poke encoder + dynamics + decoder (fine-tuned), stage 2; with
+  ``schedule = "single_stage"`` also the object encoder (no pretraining, all end to end);
+- ``disc``: patch + temporal discriminators.
+
+Stage 2 loss (Eq. 8): ``perceptual(video, frames) + w_latent * L_latent``
+``+ w_gan_spatial * L_hinge(D_s) + w_gan_temporal * L_hinge(D_t) + w_feature_matching * FM(D_t)``,
+the adversarial terms after ``gan_warmup_steps`` stage-2 steps. The discriminators take the hinge
+loss, the temporal one an R1 gradient penalty ``gp_weight / 2 * E||grad D_t(real)||^2``.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from ipoke_core.config import Config, ModelConfig
+from ipoke_core.model import IPoke, PatchDiscriminator, TemporalDiscriminator
+from ipoke_core.train import losses as L
+from ipoke_core.train.distributed import DistInfo, any_rank
+
+
+class NonFiniteLoss(RuntimeError):
+    """A loss became NaN or inf; raised before any parameter was updated with it."""
+
+    def __init__(self, names: list[str]):
+        super().__init__(", ".join(names))
+        self.names = names
+
+
+@dataclass
+class Batch:
+    """A training batch on the device.
+
+    source ``(B, 3, R, R)``, frames ``(B, T, 3, R, R)`` in [-1, 1] (frames 1..T; the repeated
+    source for background pokes), poke_map ``(B, 2, R, R)``, poke ``(B, 4)`` in model pixels,
+    background ``(B,)`` bool.
+    """
+
+    source: torch.Tensor
+    frames: torch.Tensor
+    poke_map: torch.Tensor
+    poke: torch.Tensor
+    background: torch.Tensor
+
+    @classmethod
+    def from_items(cls, items: dict, device: torch.device, channels_last: bool = False) -> Batch:
+        def move(t: torch.Tensor) -> torch.Tensor:
+            return t.to(device, non_blocking=True)
+
+        source = move(items["source"])
+        poke_map = move(items["poke_map"])
+        if channels_last:
+            source = source.contiguous(memory_format=torch.channels_last)
+            poke_map = poke_map.contiguous(memory_format=torch.channels_last)
+        return cls(source, move(items["frames"]), poke_map, move(items["poke"]), move(items["is_background"]))
+
+
+class Discriminators(nn.Module):
+    """Patch (frames) and temporal (sequences) discriminators in one module, so one DDP wrapper,
+    one forward and one backward serve both.
+
+    ``forward(frames (N, 3, R, R), videos (B, T', 3, R, R)) -> (spatial logits (N, 1, h, w), temporal logits (B,))``
+    """
+
+    def __init__(self, mcfg: ModelConfig):
+        super().__init__()
+        width = disc_width(mcfg)
+        self.spatial = PatchDiscriminator(mcfg.resolution, width)
+        self.temporal = TemporalDiscriminator(width)
+
+    def forward(self, frames: torch.Tensor, videos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.spatial(frames)[0], self.temporal(videos)[0]
+
+
+def disc_width(mcfg: ModelConfig) -> int:
+    """Base width of both discriminators: twice the generator's first width, at most 64.
+
+    64 gives exactly torchvision's r3d_18 for the temporal discriminator (the paper's model).
+    """
+    return min(64, 2 * mcfg.channels[0])
+
+
+class _GeneratorStep(nn.Module):
+    """Routes both stages through one ``forward`` so DistributedDataParallel sees every call."""
+
+    def __init__(self, model: IPoke):
+        super().__init__()
+        self.model = model
+
+    def forward(self, mode: str, image: torch.Tensor, poke_map: torch.Tensor | None = None):
+        if mode == "autoencode":
+            return self.model.autoencode(image)
+        return self.model(image, poke_map)
+
+
+def resolve_amp(setting: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype: bf16 on CUDA when supported, else fp16; None (fp32) on the CPU or ``off``."""
+    if device.type != "cuda" or setting == "off":
+        return None
+    if setting == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}[setting]
+
+
+def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
+    """The random stream of one step (frames for stage 1, frames for D_s): a pure function of
+    (seed, step, rank), so a resumed run draws exactly what the uninterrupted one drew."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + step * 7_919 + rank * 104_729) % (2**63))
+
+
+class Engine:
+    """Models, optimisers and the step functions of both stages."""
+
+    def __init__(self, cfg: Config, dist: DistInfo, perceptual: nn.Module, optimized: bool = True):
+        tc = cfg.train
+        self.cfg = cfg
+        self.dist = dist
+        self.device = dist.device
+        self.schedule = tc.schedule
+        self.model = IPoke(cfg.model).to(self.device)
+        self.discs = Discriminators(cfg.model).to(self.device)
+        self.perceptual = perceptual.to(self.device)
+        cuda = self.device.type == "cuda"
+        self.amp_dtype = resolve_amp(tc.amp, self.device) if optimized else None
+        self.channels_last = cuda and tc.channels_last and optimized
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+            self.discs.spatial.to(memory_format=torch.channels_last)
+        m = self.model
+        enc_dec = list(m.object_encoder.parameters()) + list(m.decoder.parameters())
+        dyn = list(m.poke_encoder.parameters()) + list(m.dynamics.parameters()) + list(m.decoder.parameters())
+        if self.schedule == "single_stage":
+            dyn += list(m.object_encoder.parameters())
+        adam = dict(lr=tc.lr, betas=tuple(tc.betas), weight_decay=tc.weight_decay)
+        if cuda and optimized:
+            adam["fused"] = True
+        self.params = {"ae": enc_dec, "dyn": dyn, "disc": list(self.discs.parameters())}
+        self.opt = {name: torch.optim.Adam(p, **adam) for name, p in self.params.items()}
+        fp16 = self.amp_dtype == torch.float16
+        self.scaler = {name: torch.amp.GradScaler("cuda", enabled=fp16) for name in self.opt}
+
+        self.gen_step: nn.Module = _GeneratorStep(self.model)
+        self.disc_step: nn.Module = self.discs
+        if dist.enabled:
+            ids = [self.device.index] if cuda else None
+            # stages use different parts of the generator (and freeze the encoder): unused parameters
+            self.gen_step = DDP(self.gen_step, device_ids=ids, find_unused_parameters=True)
+            self.disc_step = DDP(self.discs, device_ids=ids)
+        if tc.compile and optimized:
+            self.gen_step = torch.compile(self.gen_step)
+            self.disc_step = torch.compile(self.disc_step)
+
+    # ------------------------------------------------------------------ helpers
+    def autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def set_encoder_trainable(self, flag: bool) -> None:
+        """Stage 2 keeps the object state space of stage 1 fixed (Sec. 3.2): freeze E_sigma."""
+        self.model.object_encoder.requires_grad_(flag)
+
+    def _update(self, name: str, loss: torch.Tensor) -> torch.Tensor:
+        """Backward, unscale, clip, step one optimiser. Returns the gradient norm (before clipping)."""
+        opt, scaler = self.opt[name], self.scaler[name]
+        for p in self.params[name]:
+            p.grad = None
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        params = [p for p in self.params[name] if p.grad is not None]
+        clip = self.cfg.train.grad_clip
+        norm = torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else float("inf"))
+        scaler.step(opt)
+        scaler.update()
+        return norm.detach()
+
+    def _check_finite(self, losses: dict[str, torch.Tensor]) -> None:
+        total = torch.stack([v.detach().float() for v in losses.values()]).sum()
+        bad = not bool(torch.isfinite(total))
+        if any_rank(bad, self.dist):
+            raise NonFiniteLoss([k for k, v in losses.items() if not torch.isfinite(v).all()] or ["(other rank)"])
+
+    # ------------------------------------------------------------------ stage 1
+    def stage1_step(self, batch: Batch, gen: torch.Generator) -> dict[str, torch.Tensor]:
+        """Autoencode one random frame of each clip (source or frame 1..T): perceptual + w_l1 * L1."""
+        b, t = batch.frames.shape[:2]
+        pick = torch.randint(0, t + 1, (b,), generator=gen).to(self.device)
+        clip = torch.cat([batch.source[:, None], batch.frames], 1)
+        images = clip[torch.arange(b, device=self.device), pick]
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        self.set_encoder_trainable(True)
+        with self.autocast():
+            recon = self.gen_step("autoencode", images).float()
+        losses = {"ae_perc": self.perceptual(recon, images), "ae_l1": F.l1_loss(recon, images)}
+        self._check_finite(losses)
+        total = losses["ae_perc"] + self.cfg.train.w_l1 * losses["ae_l1"]
+        losses["ae_grad_norm"] = self._update("ae", total)
+        return losses
+
+    # ------------------------------------------------------------------ stage 2
+    def stage2_step(self, batch: Batch, stage2_step: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
+        """Generator step (Eq. 8), then, after the GAN warm-up, one discriminator step."""
+        tc = self.cfg.train
+        b, t = batch.frames.shape[:2]
+        gan = stage2_step >= tc.gan_warmup_steps and (tc.w_gan_spatial > 0 or tc.w_gan_temporal > 0)
+        self.set_encoder_trainable(self.schedule == "single_stage")
+        self.discs.requires_grad_(False)
+        target = batch.frames.reshape(b * t, *batch.frames.shape[2:])
+        losses: dict[str, torch.Tensor] = {}
+        with self.autocast():
+            video, states = self.gen_step("animate", batch.source, batch.poke_map)
+            flat = video.reshape(b * t, *video.shape[2:])
+            losses["perc"] = self.perceptual(flat.float(), target)
+            if tc.use_latent_loss:
+                with torch.no_grad():
+                    enc = self.model.encode(target)
+                targets = [enc[i].reshape(b, t, *enc[i].shape[1:]) for i in self.model.dynamic_levels]
+                losses["latent"] = L.latent_loss(states, targets)
+            if gan:
+                idx = torch.randperm(b * t, generator=gen)[: tc.disc_frames].to(self.device)
+                fake_frames, real_frames = flat[idx], target[idx]
+                fake_video = torch.cat([batch.source[:, None].to(video.dtype), video], 1)
+                real_video = torch.cat([batch.source[:, None], batch.frames], 1)
+                logits_s, _ = self.discs.spatial(fake_frames)
+                logits_t, feats_fake = self.discs.temporal(fake_video)
+                with torch.no_grad():
+                    _, feats_real = self.discs.temporal(real_video)
+                losses["g_spatial"] = L.hinge_g_loss(logits_s)
+                losses["g_temporal"] = L.hinge_g_loss(logits_t)
+                losses["fm"] = L.feature_matching(feats_fake, feats_real)
+        self._check_finite(losses)
+        total = losses["perc"]
+        if "latent" in losses:
+            total = total + tc.w_latent * losses["latent"]
+        if gan:
+            total = (total + tc.w_gan_spatial * losses["g_spatial"] + tc.w_gan_temporal * losses["g_temporal"]
+                     + tc.w_feature_matching * losses["fm"])
+        losses["loss"] = total.detach()
+        losses["grad_norm"] = self._update("dyn", total)
+        if gan:
+            losses.update(self._disc_step(real_frames, fake_frames.detach(), real_video, fake_video.detach()))
+        return losses
+
+    def _disc_step(self, real_frames, fake_frames, real_video, fake_video) -> dict[str, torch.Tensor]:
+        """Hinge loss for both discriminators, R1 penalty on the temporal one."""
+        tc = self.cfg.train
+        self.discs.requires_grad_(True)
+        n, b = real_frames.shape[0], real_video.shape[0]
+        real_video = real_video.detach().float().requires_grad_(True)
+        frames = torch.cat([real_frames, fake_frames.to(real_frames.dtype)], 0)
+        if self.channels_last:
+            frames = frames.contiguous(memory_format=torch.channels_last)
+        videos = torch.cat([real_video, fake_video.float()], 0)
+        with self.autocast():
+            logits_s, logits_t = self.disc_step(frames, videos)
+        d_s = L.hinge_d_loss(logits_s[:n], logits_s[n:])
+        d_t = L.hinge_d_loss(logits_t[:b], logits_t[b:])
+        scaler = self.scaler["disc"]
+        scale = float(scaler.get_scale()) if scaler.is_enabled() else 1.0
+        gp = L.r1_penalty(logits_t[:b], real_video, scale)
+        out = {"d_spatial": d_s, "d_temporal": d_t, "gp": gp}
+        self._check_finite(out)
+        total = d_s + d_t + tc.gp_weight / 2 * gp
+        out["d_grad_norm"] = self._update("disc", total)
+        self.discs.requires_grad_(False)
+        return {k: v.detach() for k, v in out.items()}
+
+    # ------------------------------------------------------------------ validation
+    @torch.inference_mode()
+    def generate(self, batch: Batch) -> torch.Tensor:
+        """``(B, T, 3, R, R)`` video for a batch, in eval mode, fp32 result."""
+        self.model.eval()
+        try:
+            with self.autocast():
+                video, _ = self.model(batch.source, batch.poke_map)
+            return video.float().clamp(-1, 1)
+        finally:
+            self.model.train()
+
+    @torch.inference_mode()
+    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
+        self.model.eval()
+        try:
+            with self.autocast():
+                return self.model.autoencode(images).float().clamp(-1, 1)
+        finally:
+            self.model.train()
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "discriminators": self.discs.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.opt.items()},
+            "scalers": {k: s.state_dict() for k, s in self.scaler.items()},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.discs.load_state_dict(state["discriminators"])
+        for k, o in self.opt.items():
+            o.load_state_dict(state["optimizers"][k])
+        for k, s in self.scaler.items():
+            if state["scalers"].get(k):
+                s.load_state_dict(state["scalers"][k])

@@ -1,0 +1,230 @@
+"""Training losses: perceptual (Eq. 6), latent matching (Eq. 7), hinge GAN, R1 penalty, feature matching.
+
+The perceptual loss of the paper compares VGG features (Johnson et al. 2016). VGG weights are
+never downloaded: the user passes a torchvision-format VGG16/VGG19 state dict
+(``--vgg-weights``). Without one the trainer uses ``FallbackPerceptual``, an honest
+pixel-space substitute (L1 + SSIM + image-gradient L1) that needs no pretrained network; the
+choice is written into the run's config and log.
+
+All image arguments are ``(N, 3, H, W)`` in [-1, 1].
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ipoke_core.errors import UserError
+
+
+class VGGWeightsError(UserError):
+    """The file given as VGG weights is missing or not a torchvision VGG16/VGG19 state dict."""
+
+
+# Conv layer indices inside torchvision's ``vgg.features`` and the ReLU outputs we compare:
+# relu1_2, relu2_2, relu3_3 (relu3_4), relu4_3 (relu4_4) as in Johnson et al.
+_VGG_CONVS = {
+    "vgg16": [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28],
+    "vgg19": [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34],
+}
+_VGG_TAPS = {"vgg16": [3, 8, 15, 22], "vgg19": [3, 8, 17, 26]}
+_VGG_CFG = {"vgg16": "D", "vgg19": "E"}
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise VGGWeightsError(f"VGG weights file {path} does not exist")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            sd = load_file(str(path))
+        else:
+            sd = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any parse failure means "not a weights file"
+        raise VGGWeightsError(
+            f"cannot read VGG weights {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+            "(expected a torchvision VGG16/VGG19 state dict, e.g. vgg16-397923af.pth)"
+        ) from None
+    if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
+        sd = sd["state_dict"]
+    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise VGGWeightsError(f"{path} does not hold a state dict of tensors")
+    return sd
+
+
+def load_vgg_features(path: str | Path) -> tuple[nn.Sequential, str]:
+    """Build torchvision's VGG16/19 ``features`` up to relu4_3/relu4_4 and load ``path`` into it.
+
+    Accepts the full torchvision state dict (``features.N.weight`` ...) or one of ``features``
+    alone (``N.weight``), as ``.pth`` (read with ``weights_only=True``) or ``.safetensors``.
+    Returns ``(features, "vgg16" | "vgg19")``; raises VGGWeightsError naming what is wrong.
+    """
+    from torchvision.models.vgg import cfgs, make_layers
+
+    path = Path(path)
+    sd = _read_state_dict(path)
+    if not any(k.startswith("features.") for k in sd):
+        sd = {f"features.{k}": v for k, v in sd.items()}
+    arch = "vgg19" if "features.34.weight" in sd else "vgg16"
+    last = _VGG_TAPS[arch][-1]
+    needed = [i for i in _VGG_CONVS[arch] if i < last]
+    missing = [f"features.{i}.{p}" for i in needed for p in ("weight", "bias") if f"features.{i}.{p}" not in sd]
+    if missing:
+        raise VGGWeightsError(
+            f"{path} is not a torchvision VGG16/VGG19 state dict: missing {', '.join(missing[:4])}"
+            f"{' ...' if len(missing) > 4 else ''} (found {len(sd)} tensors, e.g. {next(iter(sd), 'none')})"
+        )
+    features = make_layers(cfgs[_VGG_CFG[arch]])[: last + 1]
+    own = features.state_dict()
+    for key, target in own.items():
+        src = sd[f"features.{key}"]
+        if src.shape != target.shape:
+            raise VGGWeightsError(
+                f"{path}: tensor features.{key} has shape {tuple(src.shape)}, {arch} needs {tuple(target.shape)}"
+            )
+        if not torch.isfinite(src).all():
+            raise VGGWeightsError(f"{path}: tensor features.{key} contains NaN or inf")
+    features.load_state_dict({k: sd[f"features.{k}"].float() for k in own})
+    return features, arch
+
+
+class VGGPerceptual(nn.Module):
+    """Eq. 6: mean over VGG layers l of ``|phi_l(x) - phi_l(y)|_1`` (frozen VGG, ImageNet normalisation)."""
+
+    def __init__(self, weights: str | Path):
+        super().__init__()
+        self.features, self.arch = load_vgg_features(weights)
+        self.features.requires_grad_(False).eval()
+        self.taps = set(_VGG_TAPS[self.arch])
+        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.name = f"vgg:{self.arch}"
+
+    def train(self, mode: bool = True) -> VGGPerceptual:
+        super().train(mode)
+        self.features.eval()  # frozen feature extractor, whatever the trainer does
+        return self
+
+    def _feats(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = ((x + 1) / 2 - self.mean) / self.std
+        out = []
+        for i, layer in enumerate(self.features):
+            x = layer(x)
+            if i in self.taps:
+                out.append(x)
+        return out
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``x``, ``y``: ``(N, 3, H, W)`` in [-1, 1] -> scalar (``y`` is the target, no gradient)."""
+        with torch.no_grad():
+            fy = self._feats(y)
+        fx = self._feats(x)
+        return sum(F.l1_loss(a, b) for a, b in zip(fx, fy)) / len(fx)
+
+
+def _gaussian_window(size: int, sigma: float, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    g = torch.arange(size, device=device, dtype=dtype) - (size - 1) / 2
+    g = torch.exp(-(g**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return (g[:, None] * g[None, :]).expand(3, 1, size, size).contiguous()
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 7, sigma: float = 1.5) -> torch.Tensor:
+    """Mean SSIM (Wang et al. 2004) of ``(N, 3, H, W)`` images in [-1, 1], Gaussian window, per channel."""
+    x, y = (x + 1) / 2, (y + 1) / 2
+    w = _gaussian_window(window, sigma, x.device, x.dtype)
+    pad = window // 2
+
+    def blur(t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(F.pad(t, [pad] * 4, mode="reflect"), w, groups=3)
+
+    mx, my = blur(x), blur(y)
+    vx = blur(x * x) - mx * mx
+    vy = blur(y * y) - my * my
+    cov = blur(x * y) - mx * my
+    c1, c2 = 0.01**2, 0.03**2
+    s = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return s.mean()
+
+
+def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward differences along x and y of ``(N, C, H, W)``."""
+    return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+
+
+class FallbackPerceptual(nn.Module):
+    """Perceptual loss without pretrained weights: ``L1 + (1 - SSIM) + L1 of image gradients``.
+
+    SSIM keeps local structure and contrast, the gradient term keeps edges sharp; both are what
+    the VGG loss buys over plain L1 at these resolutions. Also serves as the validation distance
+    when no VGG/LPIPS weights are given.
+    """
+
+    name = "fallback:l1+ssim+grad"
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``x``, ``y``: ``(N, 3, H, W)`` in [-1, 1] -> scalar."""
+        gx, gy = image_gradients(x)
+        tx, ty = image_gradients(y)
+        grad = F.l1_loss(gx, tx) + F.l1_loss(gy, ty)
+        return F.l1_loss(x, y) + (1 - ssim(x, y)) + grad
+
+
+def build_perceptual(kind: str, vgg_weights: str | Path | None) -> nn.Module:
+    """The perceptual loss for ``train.perceptual`` (``auto`` | ``vgg`` | ``fallback``).
+
+    ``auto`` is VGG when weights are given, else the fallback. The returned module has ``.name``.
+    """
+    if kind == "vgg" and vgg_weights is None:
+        raise VGGWeightsError("train.perceptual = 'vgg' needs --vgg-weights PATH (a torchvision VGG16/VGG19 .pth)")
+    if kind == "fallback" and vgg_weights is not None:
+        raise VGGWeightsError("train.perceptual = 'fallback' but --vgg-weights was given; drop one of them")
+    if vgg_weights is not None:
+        return VGGPerceptual(vgg_weights)
+    return FallbackPerceptual()
+
+
+def latent_loss(states: list[list[torch.Tensor]], targets: list[torch.Tensor]) -> torch.Tensor:
+    """Eq. 7: mean squared distance between predicted and encoded object states.
+
+    ``states[t][k]``: predicted state ``(B, C_k, S_k, S_k)`` of dynamic level k for frame t+1;
+    ``targets[k]``: ``(B, T, C_k, S_k, S_k)``, the frozen encoder's state of the true frames
+    (detached by the caller).
+    """
+    total = 0.0
+    for k, target in enumerate(targets):
+        pred = torch.stack([s[k] for s in states], 1)
+        total = total + F.mse_loss(pred.float(), target.float())
+    return total / len(targets)
+
+
+def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Discriminator hinge loss (Lim & Ye 2017; Miyato et al. 2018)."""
+    return F.relu(1 - real_logits.float()).mean() + F.relu(1 + fake_logits.float()).mean()
+
+
+def hinge_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Generator side of the hinge GAN: ``-E[D(fake)]``."""
+    return -fake_logits.float().mean()
+
+
+def r1_penalty(real_logits: torch.Tensor, real_inputs: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """R1 gradient penalty (Mescheder et al. 2018): ``E ||grad_x D(x)||^2`` on real data.
+
+    ``real_inputs`` must require grad and ``real_logits`` be computed from it. ``scale`` is the
+    loss scale of an fp16 GradScaler (gradients are taken of the scaled output, then unscaled,
+    as in PyTorch's AMP gradient-penalty recipe).
+    """
+    (grad,) = torch.autograd.grad(real_logits.float().sum() * scale, real_inputs, create_graph=True)
+    grad = grad.float() / scale
+    return grad.pow(2).flatten(1).sum(1).mean()
+
+
+def feature_matching(fake_feats: list[torch.Tensor], real_feats: list[torch.Tensor]) -> torch.Tensor:
+    """Feature matching (Wang et al. 2018): mean L1 between discriminator features of fake and real."""
+    return sum(F.l1_loss(f.float(), r.detach().float()) for f, r in zip(fake_feats, real_feats)) / len(fake_feats)

@@ -1,0 +1,629 @@
+"""The training loop behind ``ipoke train``: data, schedule, validation, logs, checkpoints, resume.
+
+Schedules (``train.schedule``), counted in iterations, one batch each:
+
+- ``sequential`` (the paper's text): ``stage1_steps`` autoencoder steps, then ``stage2_steps``
+  dynamics steps with the object encoder frozen;
+- ``alternating`` (the official code): ``stage1_steps`` autoencoder-only warm-up steps (0 is the
+  official set-up), then ``stage2_steps`` iterations that each make one stage-1 step and one
+  stage-2 step on the same batch with the two optimisers;
+- ``single_stage`` (ablation): ``stage2_steps`` stage-2 steps that train everything end to end.
+
+The run folder::
+
+    RUN_DIR/config.toml          effective config (overrides applied, perceptual loss resolved)
+    RUN_DIR/run.json             command line, data set, weights files, device, loss choices
+    RUN_DIR/train.log            human-readable log
+    RUN_DIR/metrics.csv          losses every ``log_every`` steps, validation every ``val_every``
+    RUN_DIR/samples/step_XXXXXXXX.png   source + poke / generated / ground truth
+    RUN_DIR/state/step_XXXXXXXX.pt      resumable states (newest ``keep_last``)
+    RUN_DIR/checkpoints/{last,best}.{safetensors,json}   inference checkpoints for ``Poker``
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import random
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
+
+from ipoke_core.config import Config
+from ipoke_core.errors import UserError
+from ipoke_core.io_utils import atomic_write_text, ensure_writable_dir
+from ipoke_core.train import distributed
+from ipoke_core.train.engine import Batch, Engine, NonFiniteLoss, step_generator
+from ipoke_core.train.losses import build_perceptual, ssim
+from ipoke_core.train.samples import sample_grid, write_png
+from ipoke_core.train.state import capture_rng, list_states, load_latest_state, restore_rng, save_state
+
+METRIC_COLUMNS = [
+    "step", "stage", "epoch", "wall_s", "samples_per_s",
+    "ae_perc", "ae_l1", "ae_grad_norm",
+    "loss", "perc", "latent", "g_spatial", "g_temporal", "fm", "grad_norm",
+    "d_spatial", "d_temporal", "gp", "d_grad_norm",
+    "val_metric", "val_l1", "val_psnr", "val_ssim", "val_ae_l1", "val_bg_motion",
+]
+
+
+class TrainingError(UserError):
+    """Training cannot start or continue (bad data folder, run folder in use, diverged loss)."""
+
+
+@dataclass
+class TrainOptions:
+    """Everything ``ipoke train`` decides before the loop starts."""
+
+    config: Config
+    data_dir: Path
+    run_dir: Path
+    resume: bool = False
+    vgg_weights: Path | None = None
+    lpips_weights: Path | None = None  # LPIPS linear heads (needs a VGG16 --vgg-weights) for validation
+    device: str = "auto"
+    until_step: int | None = None  # stop (saving a resumable state) after this step
+    max_minutes: float | None = None  # stop (saving) after this much wall time in this session
+    command: str = ""
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    status: str  # "finished" | "stopped" | "interrupted"
+    step: int
+    total_steps: int
+    run_dir: Path
+    last_checkpoint: Path | None = None
+    best_checkpoint: Path | None = None
+    validation: dict[str, float] = field(default_factory=dict)
+
+
+def schedule_lengths(cfg: Config) -> tuple[int, int]:
+    """``(autoencoder-only iterations at the start, total iterations)`` of the schedule."""
+    tc = cfg.train
+    if tc.schedule == "single_stage":
+        return 0, tc.stage2_steps
+    return tc.stage1_steps, tc.stage1_steps + tc.stage2_steps
+
+
+def open_dataset(data_dir: Path, cfg: Config, split: str, train: bool):
+    """The data package's PokeDataset for this config (poke sampling as in Sec. 3.2 / App. E.2)."""
+    from ipoke_core.data import PokeDataset
+
+    return PokeDataset(
+        data_dir, split=split, resolution=cfg.data.resolution, seq_len=cfg.data.seq_len,
+        frame_step=cfg.data.frame_step, background_fraction=cfg.data.background_fraction,
+        poke_mode=cfg.data.poke_mode, poke_radius=cfg.model.poke_radius, poke_scale=cfg.model.poke_scale,
+        seed=cfg.train.seed, train=train,
+    )
+
+
+def dataset_info(data_dir: Path) -> dict[str, Any]:
+    """The data set's ``dataset.json`` (seed, generator, poke statistics), or {} if unreadable."""
+    try:
+        from ipoke_core.data import read_dataset_meta
+
+        meta = read_dataset_meta(data_dir)
+        return dict(meta) if isinstance(meta, dict) else dict(vars(meta))
+    except Exception:  # noqa: BLE001 - the metadata is informative only; PokeDataset validates the folder
+        try:
+            return json.loads((data_dir / "dataset.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+
+class _Stream:
+    """Endless batches with a resumable position: epoch e uses DistributedSampler order (seed, e),
+    so iteration i always gets the same batch, before and after a resume."""
+
+    def __init__(self, dataset, batch_size: int, dist: distributed.DistInfo, seed: int, workers: int, pin: bool):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.dist = dist
+        self.seed = seed
+        self.workers = workers
+        self.pin = pin
+        per_rank = math.ceil(len(dataset) / dist.world_size)
+        self.batches_per_epoch = per_rank // batch_size
+        if self.batches_per_epoch < 1:
+            raise TrainingError(
+                f"the training split has {len(dataset)} clips, fewer than batch_size {batch_size} x "
+                f"{dist.world_size} process(es); lower train.batch_size or add data"
+            )
+        self._it = None
+        self.epoch = 0
+
+    def start(self, iteration: int) -> None:
+        self.epoch, within = divmod(iteration, self.batches_per_epoch)
+        self._open(within)
+
+    def _open(self, skip_batches: int) -> None:
+        sampler = DistributedSampler(
+            self.dataset, num_replicas=self.dist.world_size, rank=self.dist.rank, shuffle=True, seed=self.seed
+        )
+        sampler.set_epoch(self.epoch)
+        indices = list(sampler)[skip_batches * self.batch_size :]
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(self.epoch)
+        loader = DataLoader(
+            self.dataset, batch_size=self.batch_size, sampler=indices, num_workers=self.workers,
+            pin_memory=self.pin, drop_last=True, persistent_workers=False,
+        )
+        self._it = iter(loader)
+
+    def next(self) -> dict:
+        try:
+            return next(self._it)
+        except StopIteration:
+            self.epoch += 1
+            self._open(0)
+            return next(self._it)
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = ((a - b) / 2).pow(2).flatten(1).mean(1).clamp_min(1e-10)  # images mapped to [0, 1]
+    return float((-10 * torch.log10(mse)).mean())
+
+
+class Trainer:
+    def __init__(self, opts: TrainOptions):
+        self.opts = opts
+        self.cfg = opts.config
+        self.run_dir = opts.run_dir
+        self.dist = distributed.setup(opts.device)
+        self.main = self.dist.is_main
+        self.stage1_iters, self.total = schedule_lengths(self.cfg)
+        self._stop_reason: str | None = None
+        self._log_file = None
+        self._pbar = None
+
+    # ------------------------------------------------------------------ set-up
+    def _prepare_run_dir(self) -> dict[str, Any]:
+        """Check/create the run folder; return the saved state when resuming."""
+        states = list_states(self.run_dir)
+        if not self.opts.resume and (states or (self.run_dir / "config.toml").exists()):
+            raise TrainingError(
+                f"{self.run_dir} already holds a training run; pass --resume to continue it or choose another --out"
+            )
+        if self.main:
+            ensure_writable_dir(self.run_dir)
+            for sub in ("samples", "state", "checkpoints"):
+                ensure_writable_dir(self.run_dir / sub)
+        distributed.barrier(self.dist)
+        if self.opts.resume:
+            state, path = load_latest_state(self.run_dir)
+            self._resumed_from = path
+            return state
+        return {}
+
+    def _build(self) -> None:
+        cfg, tc = self.cfg, self.cfg.train
+        vgg = self.opts.vgg_weights
+        self.perceptual = build_perceptual(tc.perceptual, vgg)
+        tc.perceptual = "vgg" if vgg is not None else "fallback"
+        torch.manual_seed(tc.seed)  # identical initial weights on every rank
+        random.seed(tc.seed)
+        np.random.seed(tc.seed)
+        self.engine = Engine(cfg, self.dist, self.perceptual)
+        torch.manual_seed(tc.seed + self.dist.rank)
+        if self.dist.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        # validation distance: LPIPS when its weights are given, else the training perceptual distance
+        self.val_metric_name = self.perceptual.name
+        self.val_distance = self.perceptual
+        if self.opts.lpips_weights is not None:
+            if vgg is None:
+                raise TrainingError("--lpips-weights needs --vgg-weights (the LPIPS VGG16 trunk)")
+            from ipoke_core.metrics.lpips import LPIPS
+
+            lp = LPIPS.from_files(vgg, self.opts.lpips_weights, device=str(self.dist.device))
+            self.val_distance = lambda a, b: lp(a, b).mean()
+            self.val_metric_name = "lpips"
+
+        data_dir = self.opts.data_dir
+        if not (data_dir / "dataset.json").is_file():
+            raise TrainingError(
+                f"no data set at {data_dir} (expected {data_dir}/dataset.json); "
+                "make one with `ipoke synth` or `ipoke prepare`"
+            )
+        self.data_meta = dataset_info(data_dir)
+        train_set = open_dataset(data_dir, cfg, "train", train=True)
+        if len(train_set) == 0:
+            raise TrainingError(f"{data_dir}: the training split is empty")
+        self.train_set = train_set
+        workers = tc.num_workers if sys.platform != "win32" else 0
+        self.stream = _Stream(train_set, tc.batch_size, self.dist, tc.seed, workers, self.dist.device.type == "cuda")
+        self.val_batches = self._load_val_batches() if self.main else []
+
+    def _load_val_batches(self) -> list[dict]:
+        cfg = self.cfg
+        val_set = open_dataset(self.opts.data_dir, cfg, "test", train=False)
+        self.val_split = "test"
+        if len(val_set) == 0:
+            val_set = open_dataset(self.opts.data_dir, cfg, "train", train=False)
+            self.val_split = "train (the test split is empty)"
+        loader = DataLoader(val_set, batch_size=min(cfg.train.batch_size, 16), shuffle=False, num_workers=0)
+        out = []
+        for i, items in enumerate(loader):
+            if i >= max(1, cfg.train.val_batches):
+                break
+            out.append(items)
+        return out
+
+    def _poke_magnitude_range(self) -> list[float]:
+        """Typical poke lengths in model pixels (5th-95th percentile of training pokes), for the GUI/heatmaps."""
+        stats = self.data_meta.get("poke_magnitude_px") or self.data_meta.get("stats", {}).get("poke_magnitude_px")
+        if isinstance(stats, (list, tuple)) and len(stats) == 2:
+            res = self.data_meta.get("resolution", self.cfg.model.resolution)
+            k = self.cfg.model.resolution / float(res) if res else 1.0
+            return [float(stats[0]) * k, float(stats[1]) * k]
+        mags = []
+        for batch in self.val_batches:
+            keep = ~batch["is_background"].bool()
+            mags += batch["poke"][keep][:, 2:].norm(dim=1).tolist()
+        if not mags:
+            return [1.0, self.cfg.model.poke_scale]
+        return [float(np.percentile(mags, 5)), float(np.percentile(mags, 95))]
+
+    # ------------------------------------------------------------------ logging
+    def log(self, msg: str) -> None:
+        if not self.main:
+            return
+        line = f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {msg}"
+        if self._log_file is not None:
+            self._log_file.write(line + "\n")
+            self._log_file.flush()
+        if self._pbar is not None:
+            self._pbar.write(msg, file=sys.stderr)
+        elif self.opts.progress:
+            print(msg, file=sys.stderr)
+
+    def _metrics_csv(self, resumed_step: int | None) -> None:
+        """Create metrics.csv, or cut rows logged after the resumed state (a killed run may have logged them)."""
+        path = self.run_dir / "metrics.csv"
+        rows = []
+        if resumed_step is not None and path.exists():
+            with open(path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if r.get("step") and int(float(r["step"])) <= resumed_step]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, METRIC_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(path, buf.getvalue())
+
+    def _append_metrics(self, row: dict[str, Any]) -> None:
+        with open(self.run_dir / "metrics.csv", "a", newline="") as f:
+            csv.DictWriter(f, METRIC_COLUMNS, extrasaction="ignore").writerow(
+                {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}
+            )
+
+    def _write_run_info(self) -> None:
+        dev = self.dist.device
+        info = {
+            "command": self.opts.command,
+            "data_dir": str(self.opts.data_dir.resolve()),
+            "data_seed": self.data_meta.get("seed"),
+            "data_generator": self.data_meta.get("generator", self.data_meta.get("kind")),
+            "train_clips": len(self.train_set),
+            "validation_split": self.val_split,
+            "vgg_weights": str(self.opts.vgg_weights.resolve()) if self.opts.vgg_weights else None,
+            "lpips_weights": str(self.opts.lpips_weights.resolve()) if self.opts.lpips_weights else None,
+            "perceptual_loss": self.perceptual.name,
+            "validation_metric": self.val_metric_name,
+            "device": _device_name(dev),
+            "world_size": self.dist.world_size,
+            "amp": str(self.engine.amp_dtype).replace("torch.", "") if self.engine.amp_dtype else "off",
+            "channels_last": self.engine.channels_last,
+            "compile": bool(self.cfg.train.compile),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        path = self.run_dir / "run.json"
+        if path.exists():  # keep the history of sessions of a resumed run
+            try:
+                old = json.loads(path.read_text())
+                info["sessions"] = old.get("sessions", [old.get("command", "")]) + [self.opts.command]
+                info["first_started"] = old.get("first_started", old.get("started"))
+            except (OSError, ValueError):
+                pass
+        atomic_write_text(path, json.dumps(info, indent=2))
+        self.run_info = info
+
+    # ------------------------------------------------------------------ checkpoints
+    def _meta(self, step: int, validation: dict[str, float]) -> dict[str, Any]:
+        stage2_done = max(0, step - self.stage1_iters)
+        return {
+            "trained": stage2_done > 0,
+            "training": {
+                "command": self.opts.command,
+                "config": self.cfg.to_dict(),
+                "data_dir": str(self.opts.data_dir),
+                "data_seed": self.data_meta.get("seed"),
+                "steps": step,
+                "total_steps": self.total,
+                "stage2_steps_done": stage2_done,
+                "schedule": self.cfg.train.schedule,
+                "wall_time_s": round(self._wall(), 1),
+                "device": self.run_info["device"],
+                "world_size": self.dist.world_size,
+                "perceptual_loss": self.perceptual.name,
+                "validation_metric": self.val_metric_name,
+                "validation": validation,
+            },
+            "data_stats": {"poke_magnitude_px": self.poke_range},
+        }
+
+    def _save(self, step: int, reason: str) -> None:
+        """Resumable state + ``checkpoints/last`` (rank 0)."""
+        if not self.main:
+            return
+        from ipoke_core.checkpoint import save_checkpoint
+
+        state = self.engine.state_dict()
+        state.update({
+            "iteration": step,
+            "epoch": step // self.stream.batches_per_epoch,
+            "batch_in_epoch": step % self.stream.batches_per_epoch,
+            "world_size": self.dist.world_size,
+            "rng": capture_rng(),
+            "best": dict(self.best),
+            "wall_time_s": self._wall(),
+            "last_validation": dict(self.last_val),
+        })
+        path = save_state(self.run_dir, step, state, self.cfg.train.keep_last)
+        self.last_ckpt = save_checkpoint(self.run_dir / "checkpoints" / "last", self.engine.model,
+                                         self._meta(step, self.last_val))
+        self.log(f"step {step}: saved {path.relative_to(self.run_dir)} and checkpoints/last ({reason})")
+
+    # ------------------------------------------------------------------ validation + samples
+    def _validate(self, step: int) -> dict[str, float]:
+        eng = self.engine
+        sums: dict[str, float] = {}
+        n_bg = 0
+        bg_motion = 0.0
+        for items in self.val_batches:
+            batch = Batch.from_items(items, self.dist.device, eng.channels_last)
+            video = eng.generate(batch)
+            b, t = video.shape[:2]
+            gen = video.reshape(b * t, *video.shape[2:])
+            tgt = batch.frames.reshape(b * t, *batch.frames.shape[2:]).float()
+            with torch.inference_mode():
+                dist = float(self.val_distance(gen, tgt))
+                rec = eng.reconstruct(batch.source)
+                vals = {
+                    "val_metric": dist,
+                    "val_l1": float((gen - tgt).abs().mean()),
+                    "val_psnr": _psnr(gen, tgt),
+                    "val_ssim": float(ssim(gen, tgt)),
+                    "val_ae_l1": float((rec - batch.source.float()).abs().mean()),
+                }
+                bg = batch.background.bool()
+                if bg.any():
+                    moved = (video[bg] - batch.source[bg].float()[:, None]).abs().mean(dim=(1, 2, 3, 4))
+                    bg_motion += float(moved.sum())
+                    n_bg += int(bg.sum())
+            for k, v in vals.items():
+                sums[k] = sums.get(k, 0.0) + v
+        out = {k: v / max(1, len(self.val_batches)) for k, v in sums.items()}
+        if n_bg:
+            out["val_bg_motion"] = bg_motion / n_bg
+        return out
+
+    def _write_samples(self, step: int) -> None:
+        if not self.val_batches:
+            return
+        items = {k: v[:4] for k, v in self.val_batches[0].items()}
+        batch = Batch.from_items(items, self.dist.device, self.engine.channels_last)
+        video = self.engine.generate(batch)
+        grid = sample_grid(batch.source, batch.poke, video, batch.frames, batch.background)
+        write_png(self.run_dir / "samples" / f"step_{step:08d}.png", grid)
+
+    # ------------------------------------------------------------------ signals
+    def _install_signals(self):
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+        def handler(signum, frame):
+            if self._stop_reason == "interrupted" and signum == signal.SIGINT:
+                raise KeyboardInterrupt  # second Ctrl-C: leave at once
+            self._stop_reason = "interrupted"
+            self.log("interrupt received: finishing this step, saving, exiting (Ctrl-C again to quit at once)")
+
+        for s in previous:
+            signal.signal(s, handler)
+        return previous
+
+    def _wall(self) -> float:
+        return self._wall_before + (time.time() - self._t_session)
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> TrainResult:
+        try:
+            return self._run()
+        finally:
+            if self._pbar is not None:
+                self._pbar.close()
+            if self._log_file is not None:
+                self._log_file.close()
+            distributed.cleanup(self.dist)
+
+    def _run(self) -> TrainResult:
+        cfg, tc = self.cfg, self.cfg.train
+        state = self._prepare_run_dir()
+        self._build()
+        if self.main:
+            self._log_file = open(self.run_dir / "train.log", "a")
+            self.cfg.save(self.run_dir / "config.toml")
+            self._write_run_info()
+        else:
+            self.run_info = {"device": _device_name(self.dist.device)}
+        self.poke_range = self._poke_magnitude_range() if self.main else [0.0, 0.0]
+        self.best: dict[str, Any] = {"value": float("inf"), "step": -1, "metric": self.val_metric_name}
+        self.last_val: dict[str, float] = {}
+        self.last_ckpt: Path | None = None
+        self._wall_before = 0.0
+        start = 0
+        if state:
+            self.engine.load_state_dict(state)
+            start = int(state["iteration"])
+            self._wall_before = float(state.get("wall_time_s", 0.0))
+            self.best = dict(state.get("best", self.best))
+            self.last_val = dict(state.get("last_validation", {}))
+            if self.main:
+                restore_rng(state["rng"])
+            if int(state.get("world_size", 1)) != self.dist.world_size:
+                self.log(f"note: the run was saved with {state.get('world_size')} process(es), now {self.dist.world_size}: "
+                         "the data order after the resume differs from an uninterrupted run")
+        self._t_session = time.time()
+        if self.main:
+            self._metrics_csv(start if state else None)
+            if state:
+                self.log(f"resumed from {self._resumed_from.relative_to(self.run_dir)} at step {start} of {self.total}")
+            self.log(
+                f"run {self.run_dir}: config {cfg.name}, schedule {tc.schedule} ({self.stage1_iters} autoencoder + "
+                f"{self.total - self.stage1_iters} {'stage-2' if tc.schedule != 'alternating' else 'alternating'} "
+                f"iterations), batch {tc.batch_size} x {self.dist.world_size} process(es), device {self.run_info['device']}, "
+                f"amp {self.run_info['amp']}"
+            )
+            self.log(f"perceptual loss: {self.perceptual.name}"
+                     + ("" if self.opts.vgg_weights else " (no --vgg-weights given: pixel-space fallback, no VGG)"))
+            self.log(f"validation metric: {self.val_metric_name} on {self.val_split}, "
+                     f"{sum(len(b['index']) for b in self.val_batches)} clips")
+
+        self.stream.start(start)
+        previous_signals = self._install_signals()
+        if self.main and self.opts.progress:
+            from tqdm import tqdm
+
+            self._pbar = tqdm(total=self.total, initial=start, unit="step", dynamic_ncols=True, file=sys.stderr)
+        status = "finished"
+        step = start
+        acc: dict[str, torch.Tensor] = {}
+        acc_n = 0
+        t_log, n_log = time.time(), 0
+        try:
+            for it in range(start, self.total):
+                items = self.stream.next()
+                batch = Batch.from_items(items, self.dist.device, self.engine.channels_last)
+                gen = step_generator(tc.seed, it, self.dist.rank)
+                try:
+                    losses: dict[str, torch.Tensor] = {}
+                    if it < self.stage1_iters:
+                        stage = 1
+                        losses.update(self.engine.stage1_step(batch, gen))
+                    else:
+                        stage = 2
+                        if tc.schedule == "alternating":
+                            losses.update(self.engine.stage1_step(batch, gen))
+                        losses.update(self.engine.stage2_step(batch, it - self.stage1_iters, gen))
+                except NonFiniteLoss as e:
+                    self._diverged(it, e)
+                step = it + 1
+                for k, v in losses.items():
+                    acc[k] = acc.get(k, 0.0) + v.detach().float()
+                acc_n += 1
+                n_log += 1
+                if self._pbar is not None:
+                    self._pbar.update(1)
+
+                if step % tc.log_every == 0 or step == self.total:
+                    values = {k: v / acc_n for k, v in acc.items()}
+                    if values:
+                        keys = sorted(values)
+                        vec = distributed.all_reduce_mean(torch.stack([values[k] for k in keys]), self.dist)
+                        values = dict(zip(keys, vec.tolist()))
+                    dt = time.time() - t_log
+                    sps = n_log * tc.batch_size * self.dist.world_size / max(dt, 1e-9)
+                    if self.main:
+                        row = {"step": step, "stage": stage, "epoch": self.stream.epoch, "wall_s": round(self._wall(), 1),
+                               "samples_per_s": round(sps, 2), **values}
+                        self._append_metrics(row)
+                        if self._pbar is not None:
+                            shown = {k: f"{values[k]:.3g}" for k in ("ae_perc", "perc", "latent", "g_temporal", "d_temporal")
+                                     if k in values}
+                            self._pbar.set_postfix(stage=stage, **shown, sps=f"{sps:.1f}")
+                    acc, acc_n, t_log, n_log = {}, 0, time.time(), 0
+
+                if self.main and (step % tc.val_every == 0 or step == self.total):
+                    self._after_validation(step, self._validate(step))
+                if self.main and (step % tc.sample_every == 0 or step == self.total):
+                    self._write_samples(step)
+
+                want_stop = self._stop_reason is not None
+                if self.opts.until_step is not None and step >= self.opts.until_step and step < self.total:
+                    want_stop, reason = True, f"reached --until-step {self.opts.until_step}"
+                elif self.opts.max_minutes is not None and (time.time() - self._t_session) / 60 >= self.opts.max_minutes:
+                    want_stop, reason = step < self.total, f"reached --max-minutes {self.opts.max_minutes:g}"
+                else:
+                    reason = "interrupted"
+                if distributed.any_rank(want_stop, self.dist):
+                    status = "interrupted" if self._stop_reason else "stopped"
+                    self._save(step, reason)
+                    self.log(f"stopped at step {step} of {self.total} ({reason}); continue with --resume")
+                    break
+                if step % tc.ckpt_every == 0 or step == self.total:
+                    self._save(step, "final" if step == self.total else "periodic")
+        finally:
+            if previous_signals:
+                for s, h in previous_signals.items():
+                    signal.signal(s, h)
+        distributed.barrier(self.dist)
+        if status == "finished" and self.main:
+            self.log(f"finished {self.total} steps in {self._wall() / 60:.1f} min; best {self.best['metric']} "
+                     f"{self.best['value']:.4g} at step {self.best['step']}")
+        best = self.run_dir / "checkpoints" / "best.safetensors"
+        return TrainResult(status, step, self.total, self.run_dir, self.last_ckpt,
+                           best if best.exists() else None, dict(self.last_val))
+
+    def _after_validation(self, step: int, val: dict[str, float]) -> None:
+        from ipoke_core.checkpoint import save_checkpoint
+
+        self.last_val = val
+        self._append_metrics({"step": step, "stage": 1 if step <= self.stage1_iters else 2, **val})
+        msg = ", ".join(f"{k[4:]} {v:.4g}" for k, v in val.items())
+        self.log(f"step {step}: validation ({self.val_metric_name} = metric): {msg}")
+        # "best" only ranks videos, i.e. once the dynamics has trained
+        if step > self.stage1_iters and val["val_metric"] < self.best["value"]:
+            self.best = {"value": val["val_metric"], "step": step, "metric": self.val_metric_name}
+            save_checkpoint(self.run_dir / "checkpoints" / "best", self.engine.model, self._meta(step, val))
+            self.log(f"step {step}: new best {self.val_metric_name} {val['val_metric']:.4g} -> checkpoints/best")
+
+    def _diverged(self, it: int, err: NonFiniteLoss) -> None:
+        """Stop on a NaN/inf loss. Parameters were not updated with it; save them if finite."""
+        finite = all(torch.isfinite(p).all() for p in self.engine.model.parameters())
+        where = "none"
+        if finite:
+            self._save(it, "parameters before the non-finite loss")
+            where = str(self.run_dir / "checkpoints" / "last")
+        elif self.last_ckpt is not None:
+            where = str(self.last_ckpt)
+        msg = (f"training stopped at step {it + 1}: loss {', '.join(err.names)} is NaN or infinite. "
+               f"The last good checkpoint is {where} (step {it if finite else 'earlier'}); "
+               "resume with a smaller learning rate, e.g. --resume --set train.lr=5e-5")
+        self.log(msg)
+        raise TrainingError(msg)
+
+
+def _device_name(dev: torch.device) -> str:
+    if dev.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(dev)})"
+    import platform
+
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def train(opts: TrainOptions) -> TrainResult:
+    """Run (or resume) a training run; see the module docstring for the run folder."""
+    return Trainer(opts).run()
