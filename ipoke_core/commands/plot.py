@@ -1,0 +1,23 @@
+"""``ipoke plot RUN_DIR``: draw a run's loss and validation curves to a PNG."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "draw the loss and validation curves of a training run (RUN_DIR/metrics.csv) to a PNG"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", type=Path, help="run folder written by ipoke train --out")
+    p.add_argument("--out", type=Path, help="PNG to write (default RUN_DIR/losses.png)")
+    p.add_argument("--smooth", type=float, default=0.6, help="moving-average factor in [0, 1) for the thick lines")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ipoke_core.errors import UserError
+    from ipoke_core.train.plot import plot_run
+
+    if not 0 <= args.smooth < 1:
+        raise UserError("--smooth must be in [0, 1)")
+    print(plot_run(args.run_dir, args.out, smooth=args.smooth))
+    return 0

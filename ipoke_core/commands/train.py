@@ -1,0 +1,149 @@
+"""``ipoke train``: train (or resume) a model on a prepared or synthetic data set.
+
+Multi-GPU / multi-node: launch the same command with torchrun, e.g.
+``torchrun --nproc_per_node 4 -m ipoke_core.cli train --config plants64 --data DIR --out RUN``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import tomllib
+from pathlib import Path
+
+HELP = "train a model: both stages, all losses, resumable; multi-GPU with torchrun"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="preset name (plants64, figures64, plants128, paper64, paper128, tiny) or a TOML file; "
+                                    "with --resume defaults to the run's saved config")
+    p.add_argument("--data", type=Path, help="data set folder (dataset.json, train.txt, test.txt, clips/); "
+                                              "with --resume defaults to the run's")
+    p.add_argument("--out", type=Path, required=True, help="run folder: config, logs, samples, states, checkpoints")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest saved state")
+    p.add_argument("--steps", type=int, help="total iterations; stage 1, stage 2 and the GAN warm-up are scaled to fit")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config value, e.g. --set train.lr=1e-4 --set train.batch_size=8 (repeatable)")
+    p.add_argument("--vgg-weights", type=Path, help="torchvision VGG16/VGG19 state dict (.pth/.safetensors) for the "
+                                                     "perceptual loss; without it a pixel-space fallback is used")
+    p.add_argument("--lpips-weights", type=Path, help="LPIPS linear-head weights (official vgg.pth); with a VGG16 "
+                                                       "--vgg-weights the best checkpoint is chosen by validation LPIPS")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda[:N]")
+    p.add_argument("--until-step", type=int, help="stop after this step with a resumable state (for chunked runs)")
+    p.add_argument("--max-minutes", type=float, help="stop after this many minutes with a resumable state")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _parse_value(raw: str):
+    """A TOML value (``1e-4``, ``true``, ``[1, 2]``, ``"x"``); anything else is taken as a string."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Apply ``SECTION.KEY=VALUE`` strings to a config dict (in place, returned)."""
+    from ipoke_core.config import ConfigError
+
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        parts = [k for k in key.strip().split(".") if k]
+        if not sep or not parts:
+            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. --set train.lr=1e-4")
+        node = data
+        for i, part in enumerate(parts[:-1]):
+            if not isinstance(node.get(part), dict):
+                known = ", ".join(k for k, v in node.items() if isinstance(v, dict))
+                raise ConfigError(f"--set {key}: no section {'.'.join(parts[: i + 1])!r} (sections: {known})")
+            node = node[part]
+        if parts[-1] not in node:
+            raise ConfigError(f"--set {key}: unknown key {parts[-1]!r}; known: {', '.join(node)}")
+        node[parts[-1]] = _parse_value(raw.strip())
+    return data
+
+
+def scale_steps(data: dict, steps: int) -> dict:
+    """``--steps N``: N total iterations, keeping the stage-1 share and the GAN warm-up share."""
+    from ipoke_core.config import ConfigError
+
+    if steps < 1:
+        raise ConfigError("--steps must be >= 1")
+    tc = data["train"]
+    if tc["schedule"] == "single_stage":
+        s1, s2 = 0, steps
+        old2 = max(1, tc["stage2_steps"])
+    else:
+        total = max(1, tc["stage1_steps"] + tc["stage2_steps"])
+        s1 = round(steps * tc["stage1_steps"] / total)
+        s2 = steps - s1
+        old2 = max(1, tc["stage2_steps"])
+        tc["stage1_steps"] = s1
+    tc["gan_warmup_steps"] = round(tc["gan_warmup_steps"] * s2 / old2)
+    tc["stage2_steps"] = s2
+    return data
+
+
+def _command_line() -> str:
+    argv = sys.argv[1:]
+    if "train" in argv:
+        argv = argv[argv.index("train") + 1 :]
+    return shlex.join(["ipoke", "train", *argv])
+
+
+def run(args: argparse.Namespace) -> int:
+    from ipoke_core.config import ConfigError, config_from_dict, load_config
+    from ipoke_core.train import TrainOptions, train
+    from ipoke_core.train.trainer import TrainingError
+
+    run_dir: Path = args.out
+    saved_info = {}
+    if args.resume:
+        saved = run_dir / "config.toml"
+        if not saved.is_file():
+            raise TrainingError(f"--resume: {run_dir} is not a run folder ({saved} is missing)")
+        cfg = load_config(saved)
+        if args.config:
+            given = load_config(args.config)
+            if given.model != cfg.model:
+                raise ConfigError(f"--resume: the model in {args.config} differs from the run's ({saved}); "
+                                  "resume without --config or start a new run")
+        try:
+            saved_info = json.loads((run_dir / "run.json").read_text())
+        except (OSError, ValueError):
+            saved_info = {}
+    else:
+        if not args.config or args.data is None:
+            raise TrainingError("--config and --data are required for a new run (or pass --resume)")
+        cfg = load_config(args.config)
+    data = cfg.to_dict()
+    apply_overrides(data, args.overrides)
+    if args.steps is not None:
+        scale_steps(data, args.steps)
+    new = config_from_dict(data)
+    if args.resume and new.model != cfg.model:
+        raise ConfigError("--resume cannot change model.* settings (the saved weights have the old shape)")
+    if args.resume and args.vgg_weights is None and new.train.perceptual == "vgg":
+        if saved_info.get("vgg_weights"):
+            args.vgg_weights = Path(saved_info["vgg_weights"])
+    if args.resume and args.lpips_weights is None and saved_info.get("lpips_weights"):
+        args.lpips_weights = Path(saved_info["lpips_weights"])
+    data_dir = args.data if args.data is not None else Path(saved_info.get("data_dir", ""))
+    if not str(data_dir):
+        raise TrainingError("--data is required (run.json of the run does not name its data set)")
+    opts = TrainOptions(
+        config=new, data_dir=data_dir, run_dir=run_dir, resume=args.resume, vgg_weights=args.vgg_weights,
+        lpips_weights=args.lpips_weights, device=args.device, until_step=args.until_step,
+        max_minutes=args.max_minutes, command=_command_line(), progress=not args.quiet,
+    )
+    result = train(opts)
+    import os
+
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"{result.status}: step {result.step} of {result.total_steps}, run folder {result.run_dir}")
+        if result.last_checkpoint:
+            print(f"last checkpoint: {result.last_checkpoint}")
+        if result.best_checkpoint:
+            print(f"best checkpoint: {result.best_checkpoint}")
+    return 130 if result.status == "interrupted" else 0
