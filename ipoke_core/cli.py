@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from ipoke_core.errors import UserError
@@ -38,8 +39,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_PAIR = re.compile(r"^-?(\d+\.?\d*|\.\d+|nan|inf),\s*-?(\d+\.?\d*|\.\d+|nan|inf)$", re.IGNORECASE)
+
+
+def _join_negative_pairs(argv: list[str]) -> list[str]:
+    """Let users write ``--by -4,4``: argparse would take ``-4,4`` for an option, so glue it to its flag."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and token.startswith("-") and _PAIR.match(token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_negative_pairs(sys.argv[1:] if argv is None else argv))
     try:
         return int(args._run(args) or 0)
     except UserError as e:

@@ -25,6 +25,7 @@ from ipoke_core.poke import Poke
 MAX_WORKING_SIDE = 2048
 # refuse images whose decoded size alone would exceed this (decompression bombs)
 MAX_PIXELS = 400_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # our own limit, with a clear message, replaces PIL's warning
 
 
 class ImageError(UserError, ValueError):
@@ -202,6 +203,8 @@ def image_size(source: str | Path | np.ndarray) -> tuple[int, int]:
     """``(width, height)`` of an image file (read from its header) or array, before any reduction."""
     if isinstance(source, np.ndarray):
         return int(source.shape[1]), int(source.shape[0])
+    if not Path(source).is_file():
+        raise ImageError(f"{source}: no such file" if not Path(source).exists() else f"{source}: is a folder, not an image file")
     try:
         with Image.open(source) as im:
             return im.size
