@@ -1,0 +1,102 @@
+"""``ipoke eval``: the paper's comparison tables on a held-out test set (Markdown + CSV)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ipoke_core.commands._common import add_checkpoint_argument
+
+HELP = "evaluate a checkpoint (and baselines, ablations) on a test set: LPIPS, PSNR, SSIM, FVD, poke accuracy, motion error, structure"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_checkpoint_argument(p)
+    p.add_argument("--data", "-d", required=True, type=Path, help="prepared data set folder (its test split is used)")
+    p.add_argument("--baselines", action="store_true", help="add the static and flow-warping baselines as rows")
+    p.add_argument("--ablation", action="append", default=[], metavar="NAME=CKPT",
+                   help="another checkpoint as a row named NAME (repeatable), e.g. 'single GRU=runs/rnn/final'")
+    p.add_argument("--n-clips", type=int, default=100, help="test clips to evaluate (default 100; 0 = all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the clip choice, pokes and heatmaps (default 0)")
+    p.add_argument("--structure-clips", type=int, default=8,
+                   help="clips whose correlation heatmap is scored for structure (default 8; 0 = skip)")
+    p.add_argument("--heatmap-n", type=int, default=16, help="pokes per structure heatmap (default 16)")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lpips-vgg", type=Path, default=None, help="VGG16 weights (torchvision state dict) for LPIPS")
+    p.add_argument("--lpips-lin", type=Path, default=None, help="LPIPS linear-layer weights (official lpips vgg.pth)")
+    p.add_argument("--i3d", type=Path, default=None, help="I3D Kinetics-400 weights (pytorch-i3d state dict) for FVD")
+    p.add_argument("--out", "-o", type=Path, default=Path("eval"), help="output folder for eval.md / eval.csv")
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    import torch
+    from tqdm import tqdm
+
+    from ipoke_core.evaluate import (
+        EvalError, EvalSettings, evaluate, flow_warp_method, load_eval_clips, model_method, static_method, write_report,
+    )
+    from ipoke_core.inference import Poker
+    from ipoke_core.io_utils import ensure_writable_dir
+
+    if args.n_clips < 0 or args.structure_clips < 0:
+        raise EvalError("--n-clips and --structure-clips must be >= 0")
+    if args.heatmap_n < 2:
+        raise EvalError(f"--heatmap-n must be at least 2, got {args.heatmap_n}")
+    if (args.lpips_vgg is None) != (args.lpips_lin is None):
+        raise EvalError("LPIPS needs both --lpips-vgg and --lpips-lin")
+    ablations = []
+    for spec in args.ablation:
+        name, sep, path = spec.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise EvalError(f"--ablation expects NAME=CHECKPOINT, got {spec!r}")
+        ablations.append((name.strip(), Path(path.strip())))
+    ensure_writable_dir(args.out)
+    torch.manual_seed(args.seed)
+
+    # load everything that can fail before the long part starts
+    lpips_model = i3d = None
+    if args.lpips_vgg is not None:
+        from ipoke_core.metrics.lpips import LPIPS
+
+        lpips_model = LPIPS.from_files(args.lpips_vgg, args.lpips_lin, "cpu")
+    poker = Poker.from_checkpoint(args.checkpoint, args.device)
+    if args.i3d is not None:
+        from ipoke_core.metrics.fvd import I3DEmbedder
+
+        i3d = I3DEmbedder(args.i3d, str(poker.device))
+        if lpips_model is not None:
+            lpips_model = lpips_model.to(poker.device)
+    elif lpips_model is not None:
+        lpips_model = lpips_model.to(poker.device)
+    rows = [(f"iPoke ({Path(args.checkpoint).name})", poker)]
+    for name, path in ablations:
+        other = Poker.from_checkpoint(path, args.device)
+        c0, c1 = poker.config, other.config
+        if (c1.resolution, c1.seq_len) != (c0.resolution, c0.seq_len):
+            raise EvalError(f"ablation {name} ({path}) makes {c1.seq_len} frames at {c1.resolution}px, the main checkpoint "
+                            f"{c0.seq_len} frames at {c0.resolution}px: rows of one table must see the same clips")
+        rows.append((name, other))
+    for name, pk in rows:
+        if not pk.trained:
+            print(f"warning: {name} is an UNTRAINED (randomly initialised) checkpoint", file=sys.stderr)
+
+    cfg = poker.config
+    clips, data_info = load_eval_clips(args.data, cfg, args.n_clips or None, args.seed)
+    methods = [model_method(name, pk, args.batch_size) for name, pk in rows]
+    if args.baselines:
+        methods += [static_method(cfg.seq_len), flow_warp_method(cfg.seq_len)]
+    settings = EvalSettings(seed=args.seed, heatmap_n=args.heatmap_n, structure_clips=args.structure_clips,
+                            magnitude_range=poker.magnitude_range(), batch_size=args.batch_size)
+    with tqdm(total=1, desc="eval", unit="step") as bar:
+        def progress(done: int, total: int, message: str) -> None:
+            bar.total = total
+            bar.set_postfix_str(message[:40], refresh=False)
+            bar.update(done - bar.n)
+
+        report = evaluate(methods, clips, settings, lpips_model, i3d, progress=progress)
+    report.info = {"checkpoint": str(args.checkpoint), "data": f"{args.data} ({data_info})", **report.info}
+    md, csv_path = write_report(report, args.out, header="## ipoke eval")
+    print(report.to_markdown())
+    print(f"wrote {md} and {csv_path}")
+    return 0

@@ -1,0 +1,362 @@
+"""The evaluation behind ``ipoke eval``: the paper's Tables 2-4 on a held-out test set.
+
+Every method (the model, baselines, ablation checkpoints) generates one video per test clip
+from the clip's source frame and poke. Columns:
+
+- LPIPS, PSNR, SSIM: per frame against the ground-truth frames, averaged over time, then clips
+  (paper Sec. 4.3). LPIPS needs local weight files.
+- FVD: Fréchet distance of I3D embeddings of generated vs. true clips (T frames each). Needs a
+  local I3D file; with few clips only comparable between rows of one table.
+- poke accuracy (px): the poked pixel tracked through the video with DIS flow ends this far from
+  the poke target (lower is better). The ``ground truth`` row is the same on the true clips,
+  i.e. the floor set by tracking error and by how far the object truly went.
+- motion error (px): end-point error between DIS flow source -> last generated frame and the
+  true motion of the object pixels (synthetic data only). The ``ground truth`` row is DIS on the
+  true clips: the flow estimator's own error.
+- structure (AUC): the structure score of a correlation heatmap at the clip's poke location
+  (``analysis.structure``), on the first ``structure_clips`` clips with ground truth.
+
+A metric that cannot be computed is reported as unavailable with its reason, never as 0.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ipoke_core.analysis.baselines import flow_warp_videos, static_video
+from ipoke_core.analysis.heatmap import correlation_heatmap
+from ipoke_core.analysis.structure import structure_score
+from ipoke_core.errors import UserError
+from ipoke_core.metrics.motion_error import motion_error
+from ipoke_core.metrics.poke_accuracy import poke_accuracy
+from ipoke_core.metrics.psnr import psnr
+from ipoke_core.metrics.ssim import ssim
+from ipoke_core.poke import Poke
+from ipoke_core.progress import CancelToken, ProgressFn, check, report
+
+GenerateFn = Callable[[np.ndarray, Sequence[Sequence[Poke]]], np.ndarray]
+COLUMNS = [  # key, header, format, lower-is-better
+    ("lpips", "LPIPS ↓", "{:.3f}"),
+    ("psnr", "PSNR ↑", "{:.2f}"),
+    ("ssim", "SSIM ↑", "{:.3f}"),
+    ("fvd", "FVD ↓", "{:.1f}"),
+    ("poke_accuracy_px", "poke acc. (px) ↓", "{:.2f}"),
+    ("motion_error_px", "motion err. (px) ↓", "{:.2f}"),
+    ("structure_auc", "structure (AUC) ↑", "{:.3f}"),
+]
+
+
+class EvalError(UserError, ValueError):
+    """The evaluation cannot run as asked (incompatible checkpoint and data, empty test set...)."""
+
+
+@dataclass
+class EvalClip:
+    """One test sample, in model pixels.
+
+    source: ``(R, R, 3) uint8`` frame 0; target: ``(T, R, R, 3) uint8`` the true frames 1..T;
+    poke: the clip's poke; motion: ``(R, R, 2)`` true displacement of every source pixel at
+    frame T (None without ground truth); parts ``(R, R)`` (-1 background) and parents ``(P,)``.
+    """
+
+    index: int
+    source: np.ndarray
+    target: np.ndarray
+    poke: Poke
+    motion: np.ndarray | None = None
+    parts: np.ndarray | None = None
+    parents: np.ndarray | None = None
+
+    @property
+    def has_gt(self) -> bool:
+        return self.motion is not None and self.parts is not None and self.parents is not None
+
+
+@dataclass
+class Method:
+    """A row of the table.
+
+    generate: like ``Poker.generate``: ``(source, pokes_per_video) -> (N, T, R, R, 3) uint8``
+    (used for heatmaps). generate_clips: one video per (source, poke) pair across different
+    sources, ``(sources (N, R, R, 3), pokes) -> (N, T, R, R, 3)``; defaults to a loop over generate.
+    """
+
+    name: str
+    generate: GenerateFn
+    generate_clips: Callable[[np.ndarray, Sequence[Poke]], np.ndarray] | None = None
+
+    def videos(self, sources: np.ndarray, pokes: Sequence[Poke]) -> np.ndarray:
+        if self.generate_clips is not None:
+            return self.generate_clips(sources, pokes)
+        return np.concatenate([self.generate(s, [[p]]) for s, p in zip(sources, pokes)])
+
+
+def static_method(seq_len: int) -> Method:
+    """The source repeated: a model that ignores the poke."""
+    return Method("static (source repeated)", lambda src, pokes: static_video(src, pokes, seq_len))
+
+
+def flow_warp_method(seq_len: int, sigma: float | None = None) -> Method:
+    """Warp the source along the poke spread by a Gaussian falloff, linearly in time (Hao et al. in spirit)."""
+    return Method("flow warping (Hao-style)", lambda src, pokes: flow_warp_videos(src, pokes, seq_len, sigma))
+
+
+def model_method(name: str, poker: Any, batch_size: int = 32) -> Method:
+    """A checkpoint as a row; clips of different sources are batched into shared forward passes."""
+    import torch
+
+    from ipoke_core.inference import to_tensor, to_uint8
+    from ipoke_core.poke import rasterize_batch
+
+    cfg = poker.config
+
+    @torch.inference_mode()
+    def generate_clips(sources: np.ndarray, pokes: Sequence[Poke]) -> np.ndarray:
+        r, n = cfg.resolution, len(pokes)
+        out = np.empty((n, cfg.seq_len, r, r, 3), np.uint8)
+        cuda = poker.device.type == "cuda"
+        for s in range(0, n, batch_size):
+            img = to_tensor(sources[s:s + batch_size]).to(poker.device)
+            pm = rasterize_batch([[p] for p in pokes[s:s + batch_size]], r, cfg.poke_radius, cfg.poke_mode,
+                                 cfg.poke_scale).to(poker.device)
+            with torch.autocast(poker.device.type, dtype=torch.bfloat16, enabled=cuda):
+                video, _ = poker.model(img, pm)
+            out[s:s + len(img)] = to_uint8(video)
+        return out
+
+    return Method(name, lambda src, pk: poker.generate(src, pk, batch_size=batch_size), generate_clips)
+
+
+@dataclass
+class EvalSettings:
+    seed: int = 0
+    heatmap_n: int = 16  # pokes per structure heatmap (the figures use 64; 16 keeps eval affordable)
+    structure_clips: int = 8
+    magnitude_range: tuple[float, float] = (2.0, 8.0)  # model px, for the structure heatmaps
+    batch_size: int = 16
+
+
+@dataclass
+class EvalReport:
+    rows: list[dict[str, Any]]
+    notes: list[str]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, method: str, key: str) -> float | None:
+        for row in self.rows:
+            if row["method"] == method:
+                return row.get(key)
+        raise KeyError(method)
+
+    def to_markdown(self) -> str:
+        head = "| method | " + " | ".join(h for _, h, _ in COLUMNS) + " |"
+        sep = "|---|" + "---:|" * len(COLUMNS)
+        lines = [head, sep]
+        for row in self.rows:
+            cells = []
+            for key, _, fmt in COLUMNS:
+                v = row.get(key)
+                cells.append("—" if key in row.get("skip", ()) else ("n/a" if v is None or not math.isfinite(v) else fmt.format(v)))
+            lines.append(f"| {row['method']} | " + " | ".join(cells) + " |")
+        info = ", ".join(f"{k}: {v}" for k, v in self.info.items())
+        out = "\n".join(lines) + "\n"
+        if info:
+            out = f"{info}\n\n" + out
+        if self.notes:
+            out += "\n" + "\n".join(f"- {n}" for n in self.notes) + "\n"
+        return out
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["method"] + [k for k, _, _ in COLUMNS] + ["n_clips"])
+        for row in self.rows:
+            vals = [row.get(k) for k, _, _ in COLUMNS]
+            w.writerow([row["method"]] + ["" if v is None or not math.isfinite(v) else f"{v:.6g}" for v in vals]
+                       + [row.get("n_clips", "")])
+        return buf.getvalue()
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(vals)) if vals else None
+
+
+def evaluate(
+    methods: Sequence[Method],
+    clips: Sequence[EvalClip],
+    settings: EvalSettings | None = None,
+    lpips_model: Any = None,
+    i3d: Any = None,
+    unavailable: dict[str, str] | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> EvalReport:
+    """Score every method on every clip (see module doc).
+
+    Args:
+        lpips_model: a ``metrics.lpips.LPIPS`` or None; i3d: a ``metrics.fvd.I3DEmbedder`` or None.
+        unavailable: reason per metric key for those that cannot be computed (e.g. missing weights).
+    """
+    if not clips:
+        raise EvalError("the test set has no clips to evaluate")
+    s = settings or EvalSettings()
+    unavailable = dict(unavailable or {})
+    if lpips_model is None:
+        unavailable.setdefault("lpips", "no LPIPS weights given (--lpips-vgg and --lpips-lin)")
+    if i3d is None:
+        unavailable.setdefault("fvd", "no I3D weights given (--i3d)")
+    if len(clips) < 2:
+        unavailable.setdefault("fvd", "FVD needs at least 2 clips")
+    gt_clips = [c for c in clips if c.has_gt]
+    if not gt_clips:
+        unavailable.setdefault("motion_error_px", "the test set has no ground-truth motion (real videos)")
+        unavailable.setdefault("structure_auc", "the test set has no part maps / kinematic trees (real videos)")
+    sources = np.stack([c.source for c in clips])
+    targets = np.stack([c.target for c in clips])
+    pokes = [c.poke for c in clips]
+    structure_set = [c for c in gt_clips][: s.structure_clips]
+    steps_per_method = len(clips) + len(structure_set)
+    total = steps_per_method * len(methods) + len(clips)
+    done = 0
+    t_start = time.perf_counter()
+
+    # ground truth row: what tracking / flow estimation alone scores on the true clips
+    real_feats = None
+    gt_row: dict[str, Any] = {"method": "ground truth", "n_clips": len(clips),
+                              "skip": {"lpips", "psnr", "ssim", "fvd", "structure_auc"}}
+    acc, err = [], []
+    for c in clips:
+        check(cancel)
+        acc.append(poke_accuracy(c.source, c.target, c.poke))
+        if c.has_gt:
+            err.append(motion_error(c.source, c.target[-1], c.motion, c.parts >= 0))
+        done += 1
+        report(progress, done, total, "ground truth")
+    gt_row["poke_accuracy_px"] = _mean(acc)
+    gt_row["motion_error_px"] = _mean(err)
+    if "fvd" not in unavailable:
+        real_feats = i3d.embed(targets, cancel=cancel)
+
+    rows = []
+    for m in methods:
+        check(cancel)
+        videos = m.videos(sources, pokes)
+        if videos.shape != targets.shape:
+            raise EvalError(f"{m.name} made videos of shape {videos.shape[1:]}, the test clips are {targets.shape[1:]}")
+        row: dict[str, Any] = {"method": m.name, "n_clips": len(clips)}
+        row["psnr"] = float(psnr(videos, targets).mean(1).mean())
+        row["ssim"] = float(ssim(videos, targets).mean(1).mean())
+        if "lpips" not in unavailable:
+            from ipoke_core.metrics.lpips import lpips_frames
+
+            row["lpips"] = float(lpips_frames(lpips_model, videos, targets).mean(1).mean())
+        if real_feats is not None:
+            from ipoke_core.metrics.fvd import fvd_from_features
+
+            row["fvd"] = fvd_from_features(real_feats, i3d.embed(videos, cancel=cancel))
+        acc, err = [], []
+        for c, v in zip(clips, videos):
+            check(cancel)
+            acc.append(poke_accuracy(c.source, v, c.poke))
+            if c.has_gt:
+                err.append(motion_error(c.source, v[-1], c.motion, c.parts >= 0))
+            done += 1
+            report(progress, done, total, m.name)
+        row["poke_accuracy_px"] = _mean(acc)
+        row["motion_error_px"] = _mean(err)
+        scores = []
+        for c in structure_set:
+            check(cancel)
+            res = correlation_heatmap(lambda pk, c=c: m.generate(c.source, [[p] for p in pk]), c.source,
+                                      (c.poke.x, c.poke.y), n=s.heatmap_n, magnitude_range=s.magnitude_range,
+                                      batch_size=s.batch_size, seed=s.seed + c.index, cancel=cancel)
+            scores.append(structure_score(res.heatmap, c.parts, c.parents, (c.poke.x, c.poke.y)))
+            done += 1
+            report(progress, done, total, f"{m.name}: heatmaps")
+        row["structure_auc"] = _mean(scores)
+        row["structure_n"] = sum(1 for v in scores if math.isfinite(v))
+        rows.append(row)
+
+    notes = [f"{k}: unavailable: {why}" for k, why in unavailable.items()]
+    for key in unavailable:
+        for row in rows:
+            row[key] = None
+    if structure_set and "structure_auc" not in unavailable:
+        n_ok = rows[0]["structure_n"] if rows else 0
+        notes.append(f"structure: ROC-AUC of {s.heatmap_n}-poke heatmaps at the clip's poke location, "
+                     f"{n_ok} of the first {len(structure_set)} ground-truth clips (pokes on the background or "
+                     "on the root part have no negatives and are skipped); 0.5 = no structure")
+    if "fvd" not in unavailable and len(clips) < 400:
+        notes.append(f"FVD over {len(clips)} clips (rank-deficient covariance): compare rows of this table only")
+    notes.append("ground truth row: the true clips through the same DIS tracking/flow, i.e. the measurement floor")
+    info = {"date": _dt.date.today().isoformat(), "clips": len(clips), "seed": s.seed,
+            "elapsed_s": round(time.perf_counter() - t_start, 1)}
+    return EvalReport(rows + [gt_row], notes, info)
+
+
+def write_report(report_: EvalReport, out: Path, header: str = "") -> tuple[Path, Path]:
+    """Write ``eval.md`` and ``eval.csv`` into ``out`` atomically; returns both paths."""
+    from ipoke_core.io_utils import atomic_write_text, ensure_writable_dir
+
+    ensure_writable_dir(out)
+    md, csv_path = out / "eval.md", out / "eval.csv"
+    atomic_write_text(md, (header + "\n\n" if header else "") + report_.to_markdown())
+    atomic_write_text(csv_path, report_.to_csv())
+    return md, csv_path
+
+
+def _uint8(frames: Any) -> np.ndarray:
+    """``(..., 3, R, R)`` tensor in [-1, 1] -> ``(..., R, R, 3) uint8``."""
+    from ipoke_core.inference import to_uint8
+
+    return to_uint8(frames)
+
+
+def load_eval_clips(root: Path, cfg: Any, n_clips: int | None = None, seed: int = 0) -> tuple[list[EvalClip], str]:
+    """The test split of a prepared data set as :class:`EvalClip` s for a model config ``cfg``.
+
+    Clips are resized to ``cfg.resolution`` by the dataset (a data set stored at a lower
+    resolution than the model is refused), ``cfg.seq_len`` target frames, foreground pokes only
+    (a background poke has no target to reach). ``n_clips`` clips are chosen by a seeded
+    permutation (all if None). Returns the clips and a one-line description of the data.
+    """
+    from ipoke_core.data import PokeDataset, read_dataset_meta
+
+    root = Path(root)
+    meta = read_dataset_meta(root)
+    stored = int(meta.get("resolution", cfg.resolution))
+    if stored < cfg.resolution:
+        raise EvalError(f"the data set {root} is stored at {stored}x{stored}, the checkpoint works at "
+                        f"{cfg.resolution}x{cfg.resolution}: upsampled test clips would not be a fair test; "
+                        f"prepare the data at >= {cfg.resolution} px or evaluate a {stored}px checkpoint")
+    ds = PokeDataset(root, split="test", resolution=cfg.resolution, seq_len=cfg.seq_len, background_fraction=0.0,
+                     poke_mode=cfg.poke_mode, poke_radius=cfg.poke_radius, poke_scale=cfg.poke_scale, seed=seed,
+                     train=False)
+    if len(ds) == 0:
+        raise EvalError(f"the data set {root} has no test clips (test.txt is empty)")
+    order = np.random.default_rng(seed).permutation(len(ds))
+    if n_clips:
+        order = order[:n_clips]
+    clips = []
+    for i in sorted(int(k) for k in order):
+        item = ds[i]
+        x, y, dx, dy = (float(v) for v in item["poke"])
+        motion = parts = parents = None
+        if "motion" in item and "parts" in item and "parents" in item:
+            motion = np.asarray(item["motion"], np.float32)[-1]
+            parts = np.asarray(item["parts"]).astype(np.int64)
+            parents = np.asarray(item["parents"]).astype(np.int64)
+        clips.append(EvalClip(i, _uint8(item["source"]), _uint8(item["frames"]), Poke(x, y, dx, dy), motion, parts, parents))
+    kind = meta.get("kind", "?")
+    gt = "with ground truth" if any(c.has_gt for c in clips) else "no ground truth"
+    return clips, f"{kind}, {stored}px stored, test split, {len(clips)} of {len(ds)} clips, {gt}"
