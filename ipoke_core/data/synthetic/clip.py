@@ -1,0 +1,157 @@
+"""One synthetic clip: build an object, poke it, simulate, render, and record the ground truth.
+
+``make_clip(kind, seed, index, size, n_frames)`` is a pure function of its arguments: the random
+generator is seeded with ``(seed, index, kind)``, so clip i of a data set never depends on how
+many clips were asked for or in which order workers made them.
+
+Ground truth (``SyntheticClip``): the poke (point, force, duration, and the poked point's actual
+displacement at the last frame), the pose of every part in every frame (joint position and
+absolute angle; the dense motion of every object pixel follows from it, see ``dense_motion``),
+the part map of frame 0 (-1 = background) with the kinematic tree (``parents``), and the mask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ipoke_core.data.synthetic.body import HEAD, LEAF, PELVIS, Body
+from ipoke_core.data.synthetic.figure import make_figure
+from ipoke_core.data.synthetic.physics import PokeForce, simulate, static_gain
+from ipoke_core.data.synthetic.plant import make_plant
+from ipoke_core.data.synthetic.render import Drawing, draw_pot, draw_shadow, lighting, make_background
+
+KINDS = ("plant", "figure")
+DEFAULT_FPS = 15.0
+
+
+@dataclass
+class SyntheticClip:
+    frames: np.ndarray  # (T, S, S, 3) uint8
+    parts: np.ndarray  # (S, S) int16, part id of every pixel in frame 0, -1 = background
+    parents: np.ndarray  # (P,) int, -1 for the root
+    part_kinds: np.ndarray  # (P,) int
+    starts: np.ndarray  # (T, P, 2) float32 joint positions (pixels)
+    angles: np.ndarray  # (T, P) float32 absolute part angles (radians)
+    poke: dict  # x, y, fx, fy, part, u, v, duration, disp_dx, disp_dy
+    fps: float
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self.parts >= 0
+
+
+def dense_motion(parts: np.ndarray, starts: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """Forward motion of every frame-0 object pixel to every frame: ``(T, S, S, 2) float32``.
+
+    ``motion[t, y, x]`` is where the object point seen at pixel (x, y) in frame 0 has moved by
+    frame t (zero on the background), computed from the rigid pose of its part.
+    """
+    t = starts.shape[0]
+    out = np.zeros((t,) + parts.shape + (2,), np.float32)
+    ys, xs = np.nonzero(parts >= 0)
+    if len(xs) == 0:
+        return out
+    out[:, ys, xs] = object_motion(parts[ys, xs], xs, ys, starts, angles)
+    return out
+
+
+def object_motion(pid: np.ndarray, xs: np.ndarray, ys: np.ndarray, starts: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """Motion ``(T, N, 2)`` of N frame-0 points at (xs, ys) that belong to parts ``pid``."""
+    rel_x, rel_y = xs - starts[0, pid, 0], ys - starts[0, pid, 1]
+    a0 = angles[0, pid]
+    # local coordinates in the part frame at frame 0
+    u = rel_x * np.cos(a0) + rel_y * np.sin(a0)
+    v = -rel_x * np.sin(a0) + rel_y * np.cos(a0)
+    c, s = np.cos(angles[:, pid]), np.sin(angles[:, pid])
+    x = starts[:, pid, 0] + u * c - v * s
+    y = starts[:, pid, 1] + u * s + v * c
+    return np.stack([x - xs, y - ys], -1).astype(np.float32)
+
+
+def _choose_poke(rng: np.random.Generator, body: Body, labels: np.ndarray, starts0, angles0, size: int):
+    """A visible point on the object and a force on it that moves it by a few percent of the image."""
+    kinds = body.kind
+    weights = body.length * np.maximum(body.width, 1.0)
+    weights = weights * np.where(kinds == LEAF, 1.5, 1.0) * np.where(kinds == PELVIS, 0.1, 1.0)
+    weights = weights / weights.sum()
+    for _ in range(20):
+        part = int(rng.choice(body.n_parts, p=weights))
+        ln = body.length[part]
+        u = ln - body.style[part]["radius"] if kinds[part] == HEAD else ln * rng.uniform(0.35, 0.95)
+        if kinds[part] == PELVIS:
+            u = rng.uniform(-0.4, 0.4) * ln
+        x, y = body.points(starts0, angles0, part, np.array([[u, 0.0]]))[0]
+        xi, yi = int(round(x)), int(round(y))
+        if not (0 <= xi < size and 0 <= yi < size):
+            continue
+        visible = int(labels[yi, xi]) - 1
+        if visible < 0:
+            continue
+        # poke the part that is actually visible at that pixel, at that pixel
+        part, x, y = visible, float(xi), float(yi)
+        a, (sx, sy) = angles0[part], starts0[part]
+        u = (x - sx) * np.cos(a) + (y - sy) * np.sin(a)
+        v = -(x - sx) * np.sin(a) + (y - sy) * np.cos(a)
+        theta = angles0[part] + rng.choice([-1, 1]) * np.pi / 2 + rng.normal(0, 0.45)
+        direction = np.array([np.cos(theta), np.sin(theta)])
+        gain, q_unit = static_gain(body, part, u, v, direction)
+        if gain < 1e-9:
+            continue
+        want = size * rng.uniform(0.06, 0.2)  # static displacement of the poked point, pixels
+        magnitude = want / gain
+        q_max = np.abs(q_unit).max() * magnitude
+        if q_max > 0.6:  # keep joints within +-0.6 rad
+            magnitude *= 0.6 / q_max
+        force = direction * magnitude
+        return PokeForce(part, float(u), float(v), (float(force[0]), float(force[1])), float(rng.uniform(0.25, 0.9))), (x, y)
+    return None, None
+
+
+def make_clip(kind: str, seed: int, index: int, size: int = 128, n_frames: int = 30, fps: float = DEFAULT_FPS,
+              wind: float = 0.0) -> SyntheticClip:
+    """Generate clip ``index`` of the data set with ``seed`` (see module docstring)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown synthetic kind {kind!r}; choose from {', '.join(KINDS)}")
+    rng = np.random.default_rng([int(seed), int(index), KINDS.index(kind)])
+    while True:
+        body, scene = make_plant(rng, size) if kind == "plant" else make_figure(rng, size)
+        light = lighting(rng, size)
+        background = make_background(rng, size, scene["floor_y"], light)
+        if kind == "plant":
+            draw_pot(background, scene, light)
+            order = [i for i in range(body.n_parts) if body.kind[i] != LEAF] + [i for i in range(body.n_parts) if body.kind[i] == LEAF]
+        else:
+            draw_shadow(background, scene)
+            order = [0, 7, 8, 9, 10, 1, 2, 3, 4, 5, 6]
+        drawing = Drawing(body, order, light)
+        starts0, angles0 = body.kinematics()
+        labels = np.zeros((size, size), np.uint16)
+        drawing.draw_labels(labels, drawing.pose(starts0, angles0))
+        poke, point = _choose_poke(rng, body, labels, starts0, angles0, size)
+        if poke is not None:
+            break
+    phase = rng.uniform(0, 2 * np.pi, body.n_parts)
+    q, _ = simulate(body, poke, n_frames, fps, wind=wind, wind_phase=phase)
+    starts, angles = body.kinematics(q)
+    frames = np.empty((n_frames, size, size, 3), np.uint8)
+    for t in range(n_frames):
+        img = frames[t]
+        img[...] = background
+        drawing.draw(img, drawing.pose(starts[t], angles[t]))
+    end = body.points(starts[-1], angles[-1], poke.part, np.array([[poke.u, poke.v]]))[0]
+    poke_info = {
+        "x": point[0], "y": point[1], "fx": poke.force[0], "fy": poke.force[1], "part": poke.part,
+        "u": poke.u, "v": poke.v, "duration": poke.duration,
+        "disp_dx": float(end[0] - point[0]), "disp_dy": float(end[1] - point[1]),
+    }
+    return SyntheticClip(
+        frames=frames,
+        parts=(labels.astype(np.int32) - 1).astype(np.int16),
+        parents=body.parent.astype(np.int32),
+        part_kinds=body.kind.astype(np.int8),
+        starts=starts.astype(np.float32),
+        angles=angles.astype(np.float32),
+        poke=poke_info,
+        fps=fps,
+    )
