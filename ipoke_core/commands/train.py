@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import sys
 import tomllib
 from pathlib import Path
 
@@ -85,11 +84,22 @@ def scale_steps(data: dict, steps: int) -> dict:
     return data
 
 
-def _command_line() -> str:
-    argv = sys.argv[1:]
-    if "train" in argv:
-        argv = argv[argv.index("train") + 1 :]
-    return shlex.join(["ipoke", "train", *argv])
+def _command_line(args: argparse.Namespace) -> str:
+    """The command as the user would retype it (recorded in run.json and the checkpoint sidecar)."""
+    parts = ["ipoke", "train"]
+    for flag, value in (("--config", args.config), ("--data", args.data), ("--out", args.out),
+                        ("--steps", args.steps), ("--vgg-weights", args.vgg_weights),
+                        ("--lpips-weights", args.lpips_weights), ("--until-step", args.until_step),
+                        ("--max-minutes", args.max_minutes)):
+        if value is not None:
+            parts += [flag, str(value)]
+    for item in args.overrides:
+        parts += ["--set", item]
+    if args.device != "auto":
+        parts += ["--device", args.device]
+    if args.resume:
+        parts.append("--resume")
+    return shlex.join(parts)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -135,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
     opts = TrainOptions(
         config=new, data_dir=data_dir, run_dir=run_dir, resume=args.resume, vgg_weights=args.vgg_weights,
         lpips_weights=args.lpips_weights, device=args.device, until_step=args.until_step,
-        max_minutes=args.max_minutes, command=_command_line(), progress=not args.quiet,
+        max_minutes=args.max_minutes, command=_command_line(args), progress=not args.quiet,
     )
     result = train(opts)
     import os
