@@ -155,6 +155,10 @@ class Engine:
         self.gen_step: nn.Module = _GeneratorStep(self.model)
         self.disc_step: nn.Module = self.discs
         if dist.enabled:
+            import warnings
+
+            # (1, C) weights (the temporal discriminator's head) get (1, 1)-strided grads: DDP notes it, harmless
+            warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
             ids = [self.device.index] if cuda else None
             # stages use different parts of the generator (and freeze the encoder): unused parameters
             self.gen_step = DDP(self.gen_step, device_ids=ids, find_unused_parameters=True)

@@ -579,12 +579,29 @@ class Trainer:
                 for s, h in previous_signals.items():
                     signal.signal(s, h)
         distributed.barrier(self.dist)
+        if self.dist.enabled:
+            self._check_ranks_in_sync()
         if status == "finished" and self.main:
             self.log(f"finished {self.total} steps in {self._wall() / 60:.1f} min; best {self.best['metric']} "
                      f"{self.best['value']:.4g} at step {self.best['step']}")
         best = self.run_dir / "checkpoints" / "best.safetensors"
         return TrainResult(status, step, self.total, self.run_dir, self.last_ckpt,
                            best if best.exists() else None, dict(self.last_val))
+
+    def _check_ranks_in_sync(self) -> None:
+        """DDP keeps every rank's weights identical; verify it with a checksum (a cheap guard)."""
+        import torch.distributed as tdist
+
+        total = torch.zeros(1, dtype=torch.float64, device=self.dist.device)
+        for p in self.engine.model.parameters():
+            total += p.detach().double().sum()
+        sums = [torch.zeros_like(total) for _ in range(self.dist.world_size)]
+        tdist.all_gather(sums, total)
+        values = [float(v) for v in sums]
+        if max(values) - min(values) > 1e-9 * max(1.0, abs(values[0])):
+            self.log(f"WARNING: the ranks' weights differ (checksums {values}): please report this")
+        else:
+            self.log(f"weights identical on all {self.dist.world_size} ranks (checksum {values[0]:.6f})")
 
     def _after_validation(self, step: int, val: dict[str, float]) -> None:
         from ipoke_core.checkpoint import save_checkpoint
