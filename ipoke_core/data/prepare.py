@@ -1,0 +1,272 @@
+"""Preparing real videos (``ipoke prepare``): decode, crop, resize, cache DIS flow, write the layout.
+
+For every video of the input folder (see ``ipoke_core.data.sources`` for the layouts) this writes
+``clips/<id>/`` with the frames at R x R (every ``frame_step``-th source frame), the first -> last
+flow of every window of each requested span (``flow_w<W>.npy``, float16, computed once), the
+per-frame-pair motion of Eq. 10 (``step_motion.npy``) and ``info.json``. A clip folder appears
+only when complete, so an interrupted run resumes where it stopped: run the same command again.
+
+Bad inputs never stop the whole run when the rest can go on: a file that is not a video, a video
+that cannot be decoded, one that decodes only part way (the decoded part is kept), a one-frame
+video, a video shorter than one window, a frame folder with frames of different sizes: each is
+skipped or cut with a warning naming it, and listed in ``dataset.json`` under ``skipped``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ipoke_core.data.layout import (
+    FRAMES, INFO, STEP_MOTION, DatasetError, clip_dir, flow_name, foreground_magnitudes, poke_stats,
+    read_dataset_meta, read_split, write_dataset_meta, write_split,
+)
+from ipoke_core.data.sources import discover
+from ipoke_core.data.video import VideoError, read_frame_folder, read_video_file
+from ipoke_core.errors import UserError
+from ipoke_core.flow import make_dis
+from ipoke_core.io_utils import ensure_writable_dir
+from ipoke_core.progress import CancelToken, ProgressFn, check, report
+
+WarnFn = Callable[[str], None]
+
+
+class PrepareError(UserError, ValueError):
+    """The preparation cannot run as asked; the message says why."""
+
+
+def _gray(frames: np.ndarray) -> list[np.ndarray]:
+    return [cv2.cvtColor(np.asarray(f), cv2.COLOR_RGB2GRAY) for f in frames]
+
+
+def write_window_flows(path: Path, frames: np.ndarray, span: int, starts: list[int]) -> np.ndarray:
+    """DIS flow from frame s to s + span for every s in ``starts``, written to ``path`` as
+    ``(len(starts), R, R, 2) float16`` (memory-mapped, so long videos never sit in memory twice).
+    Returns a few of the flows (float32) for statistics."""
+    r = frames.shape[1]
+    dis = make_dis("medium", small=r <= 160)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(len(starts), r, r, 2))
+    keep_every = max(1, len(starts) // 8)
+    kept = []
+    gray_cache: dict[int, np.ndarray] = {}
+
+    def g(i: int) -> np.ndarray:
+        if i not in gray_cache:
+            if len(gray_cache) > 4 * span + 8:
+                gray_cache.pop(next(iter(gray_cache)))
+            gray_cache[i] = cv2.cvtColor(np.asarray(frames[i]), cv2.COLOR_RGB2GRAY)
+        return gray_cache[i]
+
+    for k, s in enumerate(starts):
+        f = dis.calc(g(s), g(s + span), None)
+        out[k] = f
+        if k % keep_every == 0:
+            kept.append(f)
+    out.flush()
+    del out
+    return np.stack(kept) if kept else np.zeros((0, r, r, 2), np.float32)
+
+
+def step_motion_dis(frames: np.ndarray) -> np.ndarray:
+    """Spatial mean of |DIS flow(t -> t+1)| for every frame pair: ``(N - 1,) float32`` (App. B, Eq. 10)."""
+    dis = make_dis("medium", small=frames.shape[1] <= 160)
+    gray = _gray(frames)
+    out = np.empty(len(frames) - 1, np.float32)
+    for t in range(len(frames) - 1):
+        f = dis.calc(gray[t], gray[t + 1], None)
+        out[t] = float(np.hypot(f[..., 0], f[..., 1]).mean())
+    return out
+
+
+def window_starts(n_frames: int, span: int, mode: str) -> list[int]:
+    return [0] if mode == "first" else list(range(0, n_frames - span))
+
+
+def _flow_ok(path: Path, n_windows: int, r: int) -> bool:
+    try:
+        a = np.load(path, mmap_mode="r")
+    except (FileNotFoundError, ValueError, OSError):
+        return False
+    return a.shape == (n_windows, r, r, 2)
+
+
+def prepare_videos(
+    input_dir: str | Path,
+    out: str | Path,
+    size: int = 64,
+    layout: str = "auto",
+    frame_step: int = 1,
+    spans: tuple[int, ...] = (10,),
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    warn: WarnFn | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Prepare (or resume preparing) the videos of ``input_dir`` into the data set folder ``out``."""
+    warn = warn or (lambda msg: None)
+    if size < 16 or size > 1024:
+        raise PrepareError(f"--size must be in [16, 1024], got {size}")
+    if frame_step < 1:
+        raise PrepareError(f"--frame-step must be >= 1, got {frame_step}")
+    spans = tuple(sorted({int(s) for s in spans}))
+    if not spans or spans[0] < 1:
+        raise PrepareError(f"--span values must be >= 1, got {list(spans)}")
+    sources, warnings, used_layout = discover(input_dir, layout)
+    for w in warnings:
+        warn(w)
+    root = Path(out)
+    if root.resolve() == Path(input_dir).resolve():
+        raise PrepareError("--out must differ from --input")
+    ensure_writable_dir(root)
+    meta: dict[str, Any] = {
+        "kind": "video", "resolution": size, "n_frames": None, "fps": None, "seed": seed, "has_ground_truth": False,
+        "source": str(Path(input_dir).resolve()), "layout": used_layout, "frame_step": frame_step,
+        "window_starts": "all", "flow_spans": list(spans), "flow_method": "OpenCV DIS (medium preset)",
+        "step_motion_source": "DIS flow", "complete": False,
+    }
+    existing = root / "dataset.json"
+    if existing.exists():
+        try:
+            old = json.loads(existing.read_text())
+        except (OSError, json.JSONDecodeError):
+            raise PrepareError(f"{existing} is unreadable; choose an empty output folder") from None
+        diff = [k for k in ("kind", "resolution", "frame_step", "layout") if old.get(k) != meta[k]]
+        if diff:
+            raise PrepareError(f"{root} already holds a data set prepared with "
+                               f"{', '.join(f'{k}={old.get(k)!r}' for k in diff)}; use another --out or the same settings")
+        meta["flow_spans"] = sorted(set(spans) | set(old.get("flow_spans", [])))
+    elif any(root.iterdir()):
+        raise PrepareError(f"output folder {root} is not empty and holds no data set; choose an empty folder")
+    write_dataset_meta(root, meta)
+    (root / "clips").mkdir(exist_ok=True)
+    all_spans = tuple(meta["flow_spans"])
+    need = max(all_spans) + 1
+    done: dict[str, str] = {}
+    skipped: list[dict[str, str]] = []
+    samples: list[float] = []
+    fps_values: list[float] = []
+    report(progress, 0, len(sources), "videos")
+    for k, src in enumerate(sources):
+        check(cancel)
+        final = clip_dir(root, src.id)
+        try:
+            if (final / INFO).is_file():  # prepared by an earlier run: only fill in missing flow spans
+                info = json.loads((final / INFO).read_text())
+                frames = np.load(final / FRAMES, mmap_mode="r")
+                for span in all_spans:
+                    starts = window_starts(len(frames), span, "all")
+                    if not _flow_ok(final / flow_name(span), len(starts), size):
+                        write_window_flows(final / flow_name(span), frames, span, starts)
+            else:
+                info = _prepare_one(src, final, size, frame_step, all_spans, need, seed, warn)
+        except VideoError as e:
+            warn(f"{e}; skipped")
+            skipped.append({"id": src.id, "reason": str(e)})
+            report(progress, k + 1, len(sources), "videos")
+            continue
+        done[src.id] = src.split
+        samples += info.get("fg_magnitudes", [])
+        if info.get("fps"):
+            fps_values.append(float(info["fps"]))
+        report(progress, k + 1, len(sources), "videos")
+    if not done:
+        reasons = "; ".join(s["reason"] for s in skipped[:3])
+        raise PrepareError(f"none of the {len(sources)} inputs in {input_dir} could be used ({reasons})")
+    ids = list(done)
+    write_split(root, "train", [i for i in ids if done[i] == "train"])
+    write_split(root, "test", [i for i in ids if done[i] == "test"])
+    if not any(done[i] == "test" for i in ids):
+        warn("the test split is empty (too few videos); evaluation will need another data set")
+    meta.update({
+        "fps": round(float(np.median(fps_values)) / frame_step, 3) if fps_values else None,
+        "n_clips": len(ids), "skipped": skipped, "poke_stats": poke_stats(samples, all_spans[0]), "complete": True,
+    })
+    write_dataset_meta(root, meta)
+    return {"format": "ipoke-dataset", "version": 1, **meta}
+
+
+def _prepare_one(src, final: Path, size: int, frame_step: int, spans: tuple[int, ...], need: int, seed: int,
+                 warn: WarnFn) -> dict[str, Any]:
+    """Decode one video and write its clip folder atomically; raises VideoError to skip it."""
+    if src.is_folder:
+        video = read_frame_folder(src.path, size, frame_step)
+    else:
+        video = read_video_file(src.path, size, frame_step)
+    for w in video.warnings:
+        warn(w)
+    n = len(video.frames)
+    if n < 2:
+        raise VideoError(f"{src.path}: only one frame; a video needs at least {need} frames"
+                         f"{f' at --frame-step {frame_step}' if frame_step > 1 else ''}")
+    if n < need:
+        raise VideoError(f"{src.path}: {n} frames{f' (at --frame-step {frame_step})' if frame_step > 1 else ''}, "
+                         f"shorter than one window of {need} frames")
+    tmp = final.parent / f".{final.name}.tmp{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        np.save(tmp / FRAMES, video.frames)
+        samples: list[float] = []
+        rng = np.random.default_rng([seed, zlib.crc32(src.id.encode())])
+        for i, span in enumerate(spans):
+            kept = write_window_flows(tmp / flow_name(span), video.frames, span, window_starts(n, span, "all"))
+            if i == 0:
+                for f in kept:
+                    samples += foreground_magnitudes(f, rng, n=8)
+        np.save(tmp / STEP_MOTION, step_motion_dis(video.frames))
+        info = {"n_frames": n, "source": str(src.path), "fps": video.fps, "source_size": video.source_size,
+                "frame_step": frame_step, "warnings": video.warnings, "fg_magnitudes": samples}
+        (tmp / INFO).write_text(json.dumps(info) + "\n")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return info
+
+
+def ensure_flow(root: str | Path, span: int, progress: ProgressFn | None = None,
+                cancel: CancelToken | None = None) -> int:
+    """Compute the flow cache of ``span`` for every clip of a prepared or synthetic data set that
+    lacks it (or holds one of the wrong shape, e.g. from another resolution); returns how many
+    clips were computed. Adds ``span`` to ``dataset.json``'s ``flow_spans``."""
+    meta = read_dataset_meta(root)
+    if span < 1:
+        raise PrepareError(f"--span must be >= 1, got {span}")
+    r, mode = int(meta["resolution"]), meta["window_starts"]
+    ids = read_split(root, "train") + read_split(root, "test")
+    computed = 0
+    report(progress, 0, len(ids), "clips")
+    for k, cid in enumerate(ids):
+        check(cancel)
+        d = clip_dir(root, cid)
+        frames = np.load(d / FRAMES, mmap_mode="r")
+        if len(frames) <= span:
+            report(progress, k + 1, len(ids), "clips")
+            continue  # too short for this span; the dataset skips it with a warning
+        starts = window_starts(len(frames), span, mode)
+        path = d / flow_name(span)
+        if not _flow_ok(path, len(starts), r):
+            tmp = d / f".{path.stem}.tmp.npy"
+            write_window_flows(tmp, frames, span, starts)
+            os.replace(tmp, path)
+            computed += 1
+        report(progress, k + 1, len(ids), "clips")
+    if span not in meta["flow_spans"]:
+        meta["flow_spans"] = sorted(set(meta["flow_spans"]) | {span})
+        meta.pop("format", None)
+        meta.pop("version", None)
+        write_dataset_meta(root, meta)
+    return computed
+
+
+__all__ = ["DatasetError", "PrepareError", "ensure_flow", "prepare_videos", "step_motion_dis", "write_window_flows"]
