@@ -34,7 +34,7 @@ import numpy as np
 
 from ipoke_core.analysis.baselines import flow_warp_videos, static_video
 from ipoke_core.analysis.heatmap import correlation_heatmap
-from ipoke_core.analysis.structure import structure_score
+from ipoke_core.analysis.structure import structure_defined, structure_score
 from ipoke_core.errors import UserError
 from ipoke_core.metrics.motion_error import motion_error
 from ipoke_core.metrics.poke_accuracy import poke_accuracy
@@ -224,7 +224,9 @@ def evaluate(
     sources = np.stack([c.source for c in clips])
     targets = np.stack([c.target for c in clips])
     pokes = [c.poke for c in clips]
-    structure_set = [c for c in gt_clips][: s.structure_clips]
+    # heatmaps are expensive: score only clips where the score is defined (poke on a non-root part)
+    structure_set = [c for c in gt_clips if structure_defined(c.parts, c.parents, (c.poke.x, c.poke.y))]
+    structure_set = structure_set[: s.structure_clips]
     steps_per_method = len(clips) + len(structure_set)
     total = steps_per_method * len(methods) + len(clips)
     done = 0
@@ -284,18 +286,20 @@ def evaluate(
             done += 1
             report(progress, done, total, f"{m.name}: heatmaps")
         row["structure_auc"] = _mean(scores)
-        row["structure_n"] = sum(1 for v in scores if math.isfinite(v))
         rows.append(row)
 
     notes = [f"{k}: unavailable: {why}" for k, why in unavailable.items()]
     for key in unavailable:
         for row in rows:
             row[key] = None
-    if structure_set and "structure_auc" not in unavailable:
-        n_ok = rows[0]["structure_n"] if rows else 0
-        notes.append(f"structure: ROC-AUC of {s.heatmap_n}-poke heatmaps at the clip's poke location, "
-                     f"{n_ok} of the first {len(structure_set)} ground-truth clips (pokes on the background or "
-                     "on the root part have no negatives and are skipped); 0.5 = no structure")
+    if "structure_auc" not in unavailable:
+        if structure_set:
+            notes.append(f"structure: ROC-AUC of {s.heatmap_n}-poke correlation heatmaps at the clip's poke location "
+                         f"over {len(structure_set)} clips (subtree of the poked part vs. the other object pixels; "
+                         "clips poked on the root part have no negatives and are not used); 0.5 = no structure")
+        else:
+            notes.append("structure: no clip with a poke on a non-root part among the evaluated clips"
+                         if s.structure_clips else "structure: skipped (--structure-clips 0)")
     if "fvd" not in unavailable and len(clips) < 400:
         notes.append(f"FVD over {len(clips)} clips (rank-deficient covariance): compare rows of this table only")
     notes.append("ground truth row: the true clips through the same DIS tracking/flow, i.e. the measurement floor")
@@ -325,10 +329,13 @@ def _uint8(frames: Any) -> np.ndarray:
 def load_eval_clips(root: Path, cfg: Any, n_clips: int | None = None, seed: int = 0) -> tuple[list[EvalClip], str]:
     """The test split of a prepared data set as :class:`EvalClip` s for a model config ``cfg``.
 
-    Clips are resized to ``cfg.resolution`` by the dataset (a data set stored at a lower
-    resolution than the model is refused), ``cfg.seq_len`` target frames, foreground pokes only
-    (a background poke has no target to reach). ``n_clips`` clips are chosen by a seeded
-    permutation (all if None). Returns the clips and a one-line description of the data.
+    Clips are reduced to ``cfg.resolution`` by the dataset (a data set stored at a lower
+    resolution than the model is refused), with ``cfg.seq_len`` target frames and foreground
+    pokes only (a background poke has no target to reach). On synthetic data the poke is sampled
+    from the true motion (``poke_source="ground_truth"``), so its target is where the object
+    point truly went; on real videos from the cached DIS flow, as in the paper. ``n_clips`` test
+    windows are chosen by a seeded permutation (all if None). Returns the clips and a one-line
+    description of the data.
     """
     from ipoke_core.data import PokeDataset, read_dataset_meta
 
@@ -339,11 +346,12 @@ def load_eval_clips(root: Path, cfg: Any, n_clips: int | None = None, seed: int 
         raise EvalError(f"the data set {root} is stored at {stored}x{stored}, the checkpoint works at "
                         f"{cfg.resolution}x{cfg.resolution}: upsampled test clips would not be a fair test; "
                         f"prepare the data at >= {cfg.resolution} px or evaluate a {stored}px checkpoint")
+    has_gt = bool(meta.get("has_ground_truth"))
     ds = PokeDataset(root, split="test", resolution=cfg.resolution, seq_len=cfg.seq_len, background_fraction=0.0,
                      poke_mode=cfg.poke_mode, poke_radius=cfg.poke_radius, poke_scale=cfg.poke_scale, seed=seed,
-                     train=False)
+                     train=False, poke_source="ground_truth" if has_gt else "flow")
     if len(ds) == 0:
-        raise EvalError(f"the data set {root} has no test clips (test.txt is empty)")
+        raise EvalError(f"the data set {root} has no test clips long enough for {cfg.seq_len} frames")
     order = np.random.default_rng(seed).permutation(len(ds))
     if n_clips:
         order = order[:n_clips]
@@ -351,12 +359,12 @@ def load_eval_clips(root: Path, cfg: Any, n_clips: int | None = None, seed: int 
     for i in sorted(int(k) for k in order):
         item = ds[i]
         x, y, dx, dy = (float(v) for v in item["poke"])
-        motion = parts = parents = None
-        if "motion" in item and "parts" in item and "parents" in item:
-            motion = np.asarray(item["motion"], np.float32)[-1]
-            parts = np.asarray(item["parts"]).astype(np.int64)
-            parents = np.asarray(item["parents"]).astype(np.int64)
-        clips.append(EvalClip(i, _uint8(item["source"]), _uint8(item["frames"]), Poke(x, y, dx, dy), motion, parts, parents))
-    kind = meta.get("kind", "?")
-    gt = "with ground truth" if any(c.has_gt for c in clips) else "no ground truth"
-    return clips, f"{kind}, {stored}px stored, test split, {len(clips)} of {len(ds)} clips, {gt}"
+        clip = EvalClip(i, _uint8(item["source"]), _uint8(item["frames"]), Poke(x, y, dx, dy))
+        if has_gt:
+            gt = ds.ground_truth(i)
+            clip.motion = np.asarray(gt["motion"][-1], np.float32)
+            clip.parts = np.asarray(gt["parts"]).astype(np.int64)
+            clip.parents = np.asarray(gt["parents"]).astype(np.int64)
+        clips.append(clip)
+    gt_text = "with ground truth" if has_gt else "no ground truth"
+    return clips, f"{meta.get('kind', '?')}, {stored}px stored, test split, {len(clips)} of {len(ds)} windows, {gt_text}"

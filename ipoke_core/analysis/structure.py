@@ -60,6 +60,16 @@ def poked_part(parts: np.ndarray, location: tuple[float, float], search: int = 2
     return best
 
 
+def structure_defined(parts: np.ndarray, parents: np.ndarray, location: tuple[float, float]) -> bool:
+    """Whether :func:`structure_score` is defined here: the poke is on the object and some object
+    pixels lie outside the poked part's subtree. Cheap; check it before computing a heatmap."""
+    part = poked_part(parts, location)
+    if part < 0:
+        return False
+    present = np.unique(parts[parts >= 0])
+    return bool(np.setdiff1d(present, subtree(parents, part)).size)
+
+
 def structure_score(heatmap: np.ndarray, parts: np.ndarray, parents: np.ndarray, location: tuple[float, float]) -> float:
     """ROC-AUC of ``heatmap`` for the poked part's subtree against the other object pixels.
 
