@@ -1,5 +1,6 @@
-"""Synthetic articulated objects (plants, figures): physics, rendering, ground truth, data sets."""
-from ipoke_core.data.synthetic.clip import KINDS, SyntheticClip, dense_motion, make_clip
-from ipoke_core.data.synthetic.generate import generate_dataset
+"""Synthetic articulated objects (plants, figures): physics, rendering, ground truth, data sets.
 
-__all__ = ["KINDS", "SyntheticClip", "dense_motion", "generate_dataset", "make_clip"]
+Modules: ``body`` (kinematic trees), ``physics`` (damped joint springs, poke forces), ``plant`` and
+``figure`` (procedural objects), ``render`` (OpenCV drawing, backgrounds), ``clip`` (one clip and its
+ground truth), ``generate`` (``generate_dataset``, used by ``ipoke synth``), ``sheet`` (contact sheets).
+"""

@@ -73,7 +73,9 @@ def _write_clip(root: Path, index: int, kind: str, seed: int, size: int, n_frame
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     np.save(tmp / FRAMES, clip.frames)
-    dis = make_dis("medium", small=size <= 160)
+    # the tuned small-image DIS costs 4x more at 128 px for a median end-point error of 0.23 instead of
+    # 0.38 px on object pixels (measured against the ground truth); above 64 px the plain preset is used
+    dis = make_dis("medium", small=size <= 64)
     gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clip.frames]
     samples: list[float] = []
     for k, span in enumerate(spans):
@@ -142,7 +144,7 @@ def generate_dataset(
         "kind": kind, "resolution": size, "n_frames": frames, "fps": fps, "seed": seed, "wind": wind,
         "generator_version": GENERATOR_VERSION, "has_ground_truth": True,
         "source": f"ipoke synth --kind {kind} --n {n} --size {size} --frames {frames} --seed {seed}",
-        "window_starts": "first", "flow_spans": list(spans), "flow_method": "OpenCV DIS (medium preset)",
+        "window_starts": "first", "flow_spans": list(spans), "flow_method": "OpenCV DIS (medium preset" + (", tuned for small images)" if size <= 64 else ")"),
         "step_motion_source": "ground truth", "n_clips": n, "complete": False,
     }
     existing = root / "dataset.json"

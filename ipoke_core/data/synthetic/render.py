@@ -32,6 +32,10 @@ class Primitive:
     radius: float = 0.0  # discs, pixels
     label: bool = True  # counts for the part map
 
+    @property
+    def radius_fx(self) -> int:
+        return int(round(self.radius * ONE))
+
 
 class Drawing:
     """All primitives of a body plus their local points, ready to be posed and drawn."""
@@ -131,18 +135,18 @@ class Drawing:
 
     def draw(self, img: np.ndarray, pts: np.ndarray) -> None:
         """Draw all primitives, anti-aliased, onto ``img (S, S, 3) uint8`` in place."""
-        aa = cv2.LINE_AA
+        aa, line, fill, circle = cv2.LINE_AA, cv2.line, cv2.fillPoly, cv2.circle
+        plist = pts.tolist()  # tuples from a list are much cheaper than from numpy rows
         for p in self.prims:
-            seg = pts[p.start:p.stop]
             if p.kind == "line":
-                cv2.line(img, tuple(seg[0]), tuple(seg[1]), p.colour, p.thickness, aa, SHIFT)
+                line(img, plist[p.start], plist[p.start + 1], p.colour, p.thickness, aa, SHIFT)
             elif p.kind == "poly":
                 if p.thickness < 0:
-                    cv2.fillPoly(img, [seg], p.colour, aa, SHIFT)
+                    fill(img, [pts[p.start:p.stop]], p.colour, aa, SHIFT)
                 else:
-                    cv2.polylines(img, [seg], True, p.colour, p.thickness, aa, SHIFT)
+                    cv2.polylines(img, [pts[p.start:p.stop]], True, p.colour, p.thickness, aa, SHIFT)
             else:
-                cv2.circle(img, tuple(seg[0]), int(round(p.radius * ONE)), p.colour, p.thickness, aa, SHIFT)
+                circle(img, plist[p.start], p.radius_fx, p.colour, p.thickness, aa, SHIFT)
 
     def draw_labels(self, labels: np.ndarray, pts: np.ndarray) -> None:
         """Paint ``part id + 1`` of every visible part onto ``labels (S, S) uint16`` (no anti-aliasing)."""

@@ -1,0 +1,93 @@
+"""``ipoke synth`` / ``generate_dataset``: layout on disk, determinism across runs and workers, resume."""
+import json
+
+import numpy as np
+import pytest
+
+from ipoke_core.cli import main
+from ipoke_core.data import load_ground_truth, read_dataset_meta, read_split
+from ipoke_core.data.synthetic.clip import make_clip
+from ipoke_core.data.synthetic.generate import SynthError, generate_dataset
+
+
+def test_generate_writes_the_documented_layout(tmp_path):
+    out = tmp_path / "plants"
+    calls = []
+    meta = generate_dataset(out, "plant", n=5, size=64, frames=12, seed=3, workers=2,
+                            progress=lambda d, t, m: calls.append((d, t)))
+    assert calls[-1] == (5, 5)
+    disk = read_dataset_meta(out)
+    assert disk == meta
+    assert disk["kind"] == "plant" and disk["resolution"] == 64 and disk["n_frames"] == 12
+    assert disk["has_ground_truth"] and disk["complete"] and disk["flow_spans"] == [10]
+    assert disk["poke_stats"]["p95_magnitude_px"] >= disk["poke_stats"]["mean_magnitude_px"] > 0
+    train, test = read_split(out, "train"), read_split(out, "test")
+    assert sorted(train + test) == [f"{i:06d}" for i in range(5)] and test == ["000004"]
+    clip = out / "clips" / "000002"
+    frames = np.load(clip / "frames.npy")
+    assert frames.shape == (12, 64, 64, 3) and frames.dtype == np.uint8
+    flow = np.load(clip / "flow_w10.npy")
+    assert flow.shape == (1, 64, 64, 2) and flow.dtype == np.float16
+    assert np.load(clip / "step_motion.npy").shape == (11,)
+    # clip i is the same whether made by a worker of a 5-clip run or alone
+    alone = make_clip("plant", seed=3, index=2, size=64, n_frames=12)
+    assert np.array_equal(frames, alone.frames)
+    gt = load_ground_truth(out, "000002")
+    assert gt["motion"].shape == (12, 64, 64, 2) and gt["parts"].shape == (64, 64)
+    assert len(gt["parents"]) == len(alone.parents) and gt["parents"][0] == -1
+    assert np.array_equal(gt["mask"], gt["parts"] >= 0)
+    # the recorded end displacement is the true motion of the poked pixel at the last frame
+    x, y, dx, dy = gt["poke"]
+    assert np.allclose(gt["motion"][-1, int(y), int(x)], [dx, dy], atol=0.05)
+    # ground truth at half resolution: same object, motion in the new pixels
+    half = load_ground_truth(out, "000002", resolution=32)
+    assert half["motion"].shape == (12, 32, 32, 2)
+    assert abs(half["mask"].mean() - gt["mask"].mean()) < 0.05
+    ratio = np.abs(half["motion"][-1]).max() / max(np.abs(gt["motion"][-1]).max(), 1e-6)
+    assert 0.35 < ratio < 0.65
+
+
+def test_generate_resumes_and_refuses_a_different_data_set(tmp_path):
+    out = tmp_path / "figs"
+    generate_dataset(out, "figure", n=3, size=32, frames=12, seed=0, workers=1)
+    first = (out / "clips" / "000001" / "frames.npy").stat().st_mtime_ns
+    # an interrupted run: one clip missing and the data set marked incomplete
+    import shutil
+
+    shutil.rmtree(out / "clips" / "000002")
+    meta = json.loads((out / "dataset.json").read_text())
+    meta["complete"] = False
+    (out / "dataset.json").write_text(json.dumps(meta))
+    generate_dataset(out, "figure", n=3, size=32, frames=12, seed=0, workers=1)
+    assert (out / "clips" / "000001" / "frames.npy").stat().st_mtime_ns == first  # kept, not redone
+    assert (out / "clips" / "000002" / "gt.npz").is_file()
+    assert read_dataset_meta(out)["complete"]
+    with pytest.raises(SynthError, match="different data set"):
+        generate_dataset(out, "figure", n=3, size=32, frames=12, seed=1, workers=1)
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "file.txt").write_text("x")
+    with pytest.raises(SynthError, match="not empty"):
+        generate_dataset(tmp_path / "junk", "plant", n=1, size=32, frames=12)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"kind": "tree"}, "unknown kind"), ({"n": 0}, "--n"), ({"frames": 8}, "flow spans"), ({"size": 8}, "--size"),
+])
+def test_generate_rejects_bad_arguments(tmp_path, kwargs, match):
+    args = {"kind": "plant", "n": 2, "size": 32, "frames": 12} | kwargs
+    with pytest.raises(SynthError, match=match):
+        generate_dataset(tmp_path / "x", **args)
+
+
+def test_synth_cli_writes_data_and_contact_sheet(tmp_path, capsys):
+    out, sheet = tmp_path / "d", tmp_path / "sheet.png"
+    rc = main(["synth", "--kind", "figure", "--n", "2", "--size", "32", "--frames", "12", "--out", str(out),
+               "--workers", "1", "--sheet", str(sheet), "--quiet"])
+    assert rc == 0
+    assert "2 figure clips" in capsys.readouterr().out
+    from PIL import Image
+
+    assert Image.open(sheet).size[0] > 32 * 6
+    rc = main(["synth", "--kind", "plant", "--n", "2", "--out", str(out), "--quiet"])
+    assert rc == 2  # a different data set in the same folder: one clear line, no traceback
+    assert "different data set" in capsys.readouterr().err
