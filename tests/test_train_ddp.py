@@ -11,7 +11,7 @@ import pytest
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    from ipoke_core.data.synthetic import generate_dataset
+    from ipoke_core.data.synthetic.generate import generate_dataset
 
     root = tmp_path_factory.mktemp("plants32_ddp")
     generate_dataset(root, "plant", n=12, size=32, frames=6, seed=0, workers=1, flow_spans=(4,))
