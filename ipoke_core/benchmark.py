@@ -75,6 +75,6 @@ def bench_inference(name: str, cfg: ModelConfig, device: str = "auto", batch: in
     one = [[Poke(r / 2, r / 2, 4.0, -3.0)]]
     many = [[Poke(float(rng.uniform(4, r - 5)), float(rng.uniform(4, r - 5)), 5.0, 2.0)] for _ in range(batch)]
     one_ms = median_ms(lambda: poker.generate(source, one), repeats, 2, poker.device)
-    batch_ms = median_ms(lambda: poker.generate(source, many, batch_size=batch), max(3, repeats // 3), 1, poker.device)
+    batch_ms = median_ms(lambda: poker.generate(source, many), max(3, repeats // 3), 1, poker.device)
     params = sum(p.numel() for p in model.parameters()) / 1e6
     return InferenceBench(name, r, params, forward_gflops(cfg), one_ms, batch_ms, batch, str(poker.device))

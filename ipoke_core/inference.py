@@ -99,9 +99,8 @@ class Poker:
 
     def __init__(self, model: IPoke, meta: dict[str, Any] | None = None, device: str | torch.device = "auto"):
         self.device = resolve_device(device)
-        self.model = model.to(self.device).eval()
-        if self.device.type == "cuda":
-            self.model = self.model.to(memory_format=torch.channels_last)
+        # channels-last is what oneDNN (CPU) and cuDNN (GPU) convolutions are fastest in: ~4x on a 2-core CPU
+        self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         self.meta = dict(meta or {})
         self.config = model.cfg
 
@@ -166,7 +165,7 @@ class Poker:
 
     # ---- generation ----------------------------------------------------------------------
     @torch.inference_mode()
-    def generate(self, source: np.ndarray, pokes_per_video: Sequence[Sequence[Poke]], batch_size: int = 32,
+    def generate(self, source: np.ndarray, pokes_per_video: Sequence[Sequence[Poke]], batch_size: int = 16,
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> np.ndarray:
         """One video per list of pokes, all from the same framed source.
 
@@ -189,10 +188,8 @@ class Poker:
             check(cancel)
             chunk = pokes_per_video[start:start + batch_size]
             poke_map = rasterize_batch(chunk, r, cfg.poke_radius, cfg.poke_mode, cfg.poke_scale).to(self.device)
-            img = src.expand(len(chunk), -1, -1, -1)
-            if self.device.type == "cuda":
-                img = img.contiguous(memory_format=torch.channels_last)
-                poke_map = poke_map.contiguous(memory_format=torch.channels_last)
+            img = src.expand(len(chunk), -1, -1, -1).contiguous(memory_format=torch.channels_last)
+            poke_map = poke_map.contiguous(memory_format=torch.channels_last)
             with torch.autocast(self.device.type, dtype=amp_dtype, enabled=use_amp):
                 video, _ = self.model(img, poke_map)
             out[start:start + len(chunk)] = to_uint8(video)
@@ -205,7 +202,7 @@ class Poker:
         return self.poke_batch(image, [[pokes] if isinstance(pokes, Poke) else list(pokes)], framing, letterbox)[0]
 
     def poke_batch(self, image: str | Path | np.ndarray, pokes_per_video: Sequence[Sequence[Poke]],
-                   framing: Framing | None = None, letterbox: bool = False, batch_size: int = 32,
+                   framing: Framing | None = None, letterbox: bool = False, batch_size: int = 16,
                    progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> list[Video]:
         """Many videos of the same image in batched forward passes; pokes in the image's pixels."""
         src_size = image_size(image)  # pokes are in these pixels, even if the image is reduced to work on

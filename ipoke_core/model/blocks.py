@@ -40,7 +40,8 @@ class ResBlock(nn.Module):
         elif up == 1:
             self.skip = nn.Conv2d(c_in, c_out, 1)
         else:
-            self.skip = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 1))
+            # 1x1 conv commutes with nearest upsampling: run it at the low resolution
+            self.skip = nn.Sequential(nn.Conv2d(c_in, c_out, 1), nn.Upsample(scale_factor=2, mode="nearest"))
         self.act = nn.ELU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
