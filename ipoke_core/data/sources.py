@@ -105,6 +105,16 @@ def detect_layout(folder: Path) -> str:
     return "folder"
 
 
+def _group(layout: str, src: VideoSource) -> str:
+    """What must stay within one split: the plant (PokingPlants), the actor (iPER), else the video."""
+    stem = src.path.name if src.is_folder else src.path.stem
+    if layout == "pokingplants" and (m := re.fullmatch(r"VID_(\d+)_(\d+)", stem)):
+        return m.group(1)
+    if layout == "iper" and (m := re.fullmatch(r"(\d{3})_(\d+)_(\d+)", stem)):
+        return m.group(1)
+    return src.id
+
+
 def _read_id_list(path: Path) -> set[str]:
     return {re.sub(r"[/\\]", "_", line.strip().rstrip("/")) for line in path.read_text().splitlines() if line.strip()}
 
@@ -176,10 +186,16 @@ def discover(folder: str | Path, layout: str = "auto") -> tuple[list[VideoSource
         sources.append(VideoSource(vid, path, is_folder, split))
     if not sources:
         raise SourceError(f"no usable videos in {folder} for layout {layout!r}")
-    # a deterministic test video when the hash gave none (small folders)
-    if len(sources) >= 2 and all(s.split == "train" for s in sources) and layout in ("folder", "pokingplants", "iper"):
-        last = sources[-1]
-        sources[-1] = VideoSource(last.id, last.path, last.is_folder, "test")
+    # small folders: the hash may leave a split empty; then the first group (plant, actor or video)
+    # trains and the last one tests, whole groups at a time so that no plant or actor is in both
+    if layout in ("folder", "pokingplants", "iper") and not split_files:
+        groups = [_group(layout, s) for s in sources]
+        if all(s.split == "test" for s in sources):
+            sources = [VideoSource(s.id, s.path, s.is_folder, "train" if g == groups[0] else s.split)
+                       for s, g in zip(sources, groups)]
+        if len(set(groups)) >= 2 and all(s.split == "train" for s in sources):
+            sources = [VideoSource(s.id, s.path, s.is_folder, "test" if g == groups[-1] else s.split)
+                       for s, g in zip(sources, groups)]
     ids = [s.id for s in sources]
     if len(set(ids)) != len(ids):
         raise SourceError(f"two inputs in {folder} map to the same id; rename them apart")
