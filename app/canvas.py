@@ -322,7 +322,7 @@ class PokeCanvas(QGraphicsView):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
-        if not self._user_zoomed:
+        if not self._user_zoomed and self._press is None:  # never move the image under a drag
             self.fit()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802

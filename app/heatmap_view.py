@@ -3,13 +3,12 @@
 Each panel shows the model's input crop with the heatmap on top (pyqtgraph ``ImageItem`` with a
 colormap), a numbered crosshair at the poke location and a title. One histogram/LUT widget sets
 the colour levels of all panels, so panels stay comparable; the opacity slider fades the heatmaps
-over the image. Save writes what is shown (PNG) or the raw heatmaps, one per location (.npy).
+over the image. Save writes a paper-style figure (PNG) or the raw heatmaps, one per location (.npy).
 The heatmaps themselves come from ``ipoke_core.analysis.heatmap``; this module only displays them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -89,7 +88,7 @@ class HeatmapView(QWidget):
         self.colormap.setToolTip("Colour map of the heatmaps")
         self.colormap.currentTextChanged.connect(self.set_colormap)
         self.save_png = QPushButton("Save PNG…")
-        self.save_png.setToolTip("Save the heatmap grid as shown (colour map, levels, opacity)")
+        self.save_png.setToolTip("Save a paper-style figure (Fig. 5): the input with numbered points, then each heatmap")
         self.save_png.clicked.connect(self.savePngRequested)
         self.save_npy = QPushButton("Save .npy…")
         self.save_npy.setToolTip("Save the raw heatmaps, an array (locations, R, R) in [0, 1], in panel order")
@@ -107,10 +106,11 @@ class HeatmapView(QWidget):
         tools.addWidget(self.opacity, 1)
         tools.addWidget(QLabel("Colours"))
         tools.addWidget(self.colormap)
-        tools.addStretch(0)
-        tools.addWidget(self.save_png)
-        tools.addWidget(self.save_npy)
-        tools.addWidget(self.clear_button)
+        files = QHBoxLayout()
+        files.addStretch(1)
+        files.addWidget(self.save_png)
+        files.addWidget(self.save_npy)
+        files.addWidget(self.clear_button)
         body = QHBoxLayout()
         body.addWidget(self.placeholder, 1)
         body.addWidget(self.graphics, 1)
@@ -120,6 +120,7 @@ class HeatmapView(QWidget):
         layout.addLayout(body, 1)
         layout.addLayout(run_row)
         layout.addLayout(tools)
+        layout.addLayout(files)
         self.set_colormap(self.colormap_name)
         self._refresh()
 
@@ -157,11 +158,6 @@ class HeatmapView(QWidget):
     def heatmaps(self) -> np.ndarray:
         """``(L, R, R) float32``: the heatmaps in panel order."""
         return np.stack([np.asarray(p.result.heatmap, np.float32) for p in self.panels])
-
-    def grab_png(self, path: str | Path) -> None:
-        """Write the grid as shown to a PNG file (raises ``OSError`` if Qt cannot write it)."""
-        if not self.graphics.grab().save(str(path), "PNG"):
-            raise OSError(f"could not write {path}")
 
     # ---- progress ----------------------------------------------------------------------------
     def start_progress(self, text: str, total: int) -> None:

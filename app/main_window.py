@@ -136,6 +136,9 @@ class MainWindow(QMainWindow):
         self.hint = QLabel()
         self.hint.setStyleSheet("color: palette(mid); padding: 2px 4px;")
         self.hint.setWordWrap(True)
+        # a fixed height: a hint that changes length must not resize (and refit) the canvas
+        self.hint.setFixedHeight(self.hint.fontMetrics().lineSpacing() * 2 + 6)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -284,6 +287,9 @@ class MainWindow(QMainWindow):
         state = st.geometry("window_state")
         if state is not None:
             self.restoreState(state)
+        split = st.geometry("splitter")
+        if split is None or not self.splitter.restoreState(split):
+            self.splitter.setSizes([10_000, 10_000])  # half and half
         self.side.letterbox.setChecked(st.get("letterbox"))
         self.side.live_preview.setChecked(st.get("live_preview"))
         self.side.heat_n.setValue(st.get("heatmap_n"))
@@ -300,6 +306,7 @@ class MainWindow(QMainWindow):
         st = self.settings
         st.set_geometry("geometry", self.saveGeometry())
         st.set_geometry("window_state", self.saveState())
+        st.set_geometry("splitter", self.splitter.saveState())
         st.set("letterbox", self.side.letterbox.isChecked())
         st.set("live_preview", self.side.live_preview.isChecked())
         st.set("heatmap_n", self.side.heat_n.value())
@@ -367,11 +374,10 @@ class MainWindow(QMainWindow):
         self.side.checkpoint_label.setToolTip(self.checkpoint_path)
         self.side.model_info.setText(self._model_summary())
         self.statusBar().showMessage(f"Loaded {name} ({poker.resolution}×{poker.resolution}, {poker.device})", 5000)
-        stats = (poker.meta or {}).get("data_stats") or {}
-        mag = stats.get("poke_magnitude_px")
-        if isinstance(mag, (list, tuple)) and len(mag) == 2 and 0 < float(mag[0]) <= float(mag[1]):
-            self.side.heat_lo.setValue(float(mag[0]))
-            self.side.heat_hi.setValue(float(mag[1]))
+        # heatmap pokes default to the lengths the model saw in training
+        lo, hi = poker.magnitude_range()
+        self.side.heat_lo.setValue(lo)
+        self.side.heat_hi.setValue(hi)
         if self.image is not None:
             # the model's resolution may have changed: same window, new pixel grid
             assert self.framing is not None
@@ -562,7 +568,7 @@ class MainWindow(QMainWindow):
         elif job.payload["image"] is self.image:
             self.video = video
             self.last_inference_ms = float(video.elapsed_ms)
-            self.player.set_video(video.source, video.frames, video.pokes, autoplay=True)
+            self.player.set_video(video.source, video.frames, video.pokes, still=video.is_still, autoplay=True)
             if self.tabs.currentWidget() is not self.player and not job.payload["preview"]:
                 self.set_mode("poke")
         self._update_status()
@@ -573,11 +579,6 @@ class MainWindow(QMainWindow):
         if self.poker is None or self.image is None or self.framing is None:
             self.statusBar().showMessage("Load a checkpoint first.", 5000)
             return
-        lo, hi = self.side.heat_lo.value(), self.side.heat_hi.value()
-        if lo > hi:
-            self.show_error("Heatmap settings", f"The smallest poke length ({lo:g} px) is larger than the largest "
-                                                f"({hi:g} px).")
-            return
         self.compute_heatmap(x, y)
 
     def compute_heatmap(self, x: float, y: float) -> Job:
@@ -585,15 +586,13 @@ class MainWindow(QMainWindow):
         poker, image, framing = self.poker, self.image, self.framing
         n, batch, seed = self.side.heat_n.value(), self.side.heat_batch.value(), self.side.heat_seed.value()
         magnitude = (self.side.heat_lo.value(), self.side.heat_hi.value())
-        location = framing.to_model(x, y)
 
         def work(progress: ProgressFn, cancel: CancelToken) -> Any:
-            from ipoke_core.analysis.heatmap import correlation_heatmap
+            from ipoke_core.analysis.heatmap import heatmap_for_image
 
-            source, _ = poker.prepare(image, framing)
-            result = correlation_heatmap(poker.generate, source, location, n=n, magnitude_range=magnitude,
-                                         batch_size=batch, seed=seed, progress=progress, cancel=cancel)
-            return result, source
+            result = heatmap_for_image(poker, image, (x, y), framing=framing, n=n, magnitude_range=magnitude,
+                                       batch_size=batch, seed=seed, progress=progress, cancel=cancel)
+            return result, result.source
 
         self._heat_points.append((x, y))
         self.canvas.set_markers(self._heat_points)
@@ -618,15 +617,23 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Heatmap #{job.payload['number']} done in {result.elapsed_s:.1f} s", 5000)
 
     def save_heatmap_png(self) -> None:
+        """A paper-style figure (Fig. 5): the source with numbered locations, then one overlay each."""
         path = self._save_path("Save heatmaps as PNG", "heatmaps.png", "PNG image (*.png)")
-        if path:
-            try:
-                with atomic_path(path) as tmp:
-                    self.heatmaps.grab_png(tmp)
-            except (UserError, OSError) as e:
-                self.show_error("Cannot save the heatmaps", str(e))
-                return
-            self.statusBar().showMessage(f"Saved {path}", 5000)
+        if not path:
+            return
+        from ipoke_core.analysis.render import render_grid
+        from ipoke_core.export import write_png
+
+        panels = self.heatmaps.panels
+        try:
+            grid = render_grid(panels[0].source, [p.result for p in panels], alpha=self.heatmaps.opacity.value() / 100,
+                               colormap=self.heatmaps.colormap_name, upscale=4,
+                               columns=min(len(panels) + 1, 4))
+            write_png(grid, Path(path))
+        except (UserError, OSError) as e:
+            self.show_error("Cannot save the heatmaps", str(e))
+            return
+        self.statusBar().showMessage(f"Saved {path}", 5000)
 
     def save_heatmap_npy(self) -> None:
         path = self._save_path("Save heatmaps as .npy", "heatmaps.npy", "NumPy array (*.npy)")
@@ -668,18 +675,13 @@ class MainWindow(QMainWindow):
         """Write the current video as ``request`` says, in the io worker."""
         video = self.video
 
+        fps = self.player.fps.value()
+
         def work(progress: ProgressFn, cancel: CancelToken) -> Path:
-            from ipoke_core import export
+            from ipoke_core.export import export_video
 
-            if request.kind == "strip":
-                from PIL import Image
-
-                strip = export.frame_strip(video, upscale=request.upscale, overlay=request.overlay)
-                with atomic_path(request.path) as tmp:
-                    Image.fromarray(strip).save(tmp, format="PNG")
-            else:
-                export.export_video(video, request.path, upscale=request.upscale, overlay=request.overlay)
-            return request.path
+            # the path's suffix picks the format: .mp4, .gif, .png (frame strip), none (PNG frames)
+            return export_video(video, request.path, upscale=request.upscale, overlay=request.overlay, fps=fps)
 
         self.statusBar().showMessage(f"Exporting {request.path.name}…")
         return self.io_lane.run("export", work, payload={"request": request})

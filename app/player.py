@@ -2,7 +2,7 @@
 
 Frame 0 is the model's input (the source crop), frames 1..T are generated, so the loop starts
 from the still image the user poked. The poke can be drawn over the frames (model pixels).
-A video whose frames barely change (a poke on the background) is labelled "still".
+A video in which nothing moves (``Video.is_still``: a poke on the background) is labelled "still".
 """
 from __future__ import annotations
 
@@ -17,23 +17,6 @@ from PySide6.QtWidgets import (
 
 from app.canvas import POKE_COLOR, numpy_to_qimage
 from ipoke_core.poke import Poke
-
-# mean absolute change (grey levels of 255) between generated frames below which a video is "still"
-STILL_THRESHOLD = 1.0
-
-
-def is_still(frames: np.ndarray) -> bool:
-    """Whether the generated frames ``(T, R, R, 3) uint8`` show (almost) no motion.
-
-    Measures the largest mean absolute difference between the first generated frame and any
-    later one; the model's reconstruction error of the source does not count as motion.
-    """
-    if len(frames) < 2:
-        return True
-    first = frames[0].astype(np.int16)
-    change = max(float(np.abs(f.astype(np.int16) - first).mean()) for f in frames[1:])
-    return change < STILL_THRESHOLD
-
 
 class FrameView(QWidget):
     """Paints one frame, scaled to fit with its aspect ratio, plus optional poke arrows and badges."""
@@ -204,12 +187,16 @@ class VideoPlayer(QWidget):
     def playing(self) -> bool:
         return self._timer.isActive()
 
-    def set_video(self, source: np.ndarray, frames: np.ndarray, pokes: list[Poke], autoplay: bool = True) -> None:
-        """Show ``source (R, R, 3)`` then ``frames (T, R, R, 3) uint8``; ``pokes`` in model pixels."""
+    def set_video(self, source: np.ndarray, frames: np.ndarray, pokes: list[Poke], still: bool = False,
+                  autoplay: bool = True) -> None:
+        """Show ``source (R, R, 3)`` then ``frames (T, R, R, 3) uint8``; ``pokes`` in model pixels.
+
+        ``still``: the object does not move (``Video.is_still``, e.g. a poke on the background).
+        """
         self._images = [numpy_to_qimage(source)] + [numpy_to_qimage(f) for f in frames]
         self.view.resolution = source.shape[1]
         self.view.pokes = list(pokes)
-        self.still = is_still(frames)
+        self.still = still
         self.view.badge = "STILL — nothing moves (poke on the background?)" if self.still else ""
         self.slider.blockSignals(True)
         self.slider.setRange(0, len(self._images) - 1)

@@ -14,7 +14,7 @@ def tiny(tmp_path_factory):
     import torch
 
     from ipoke_core.checkpoint import save_checkpoint
-    from ipoke_core.data.synthetic import generate_dataset
+    from ipoke_core.data.synthetic.generate import generate_dataset
     from ipoke_core.model import IPoke
 
     d = tmp_path_factory.mktemp("eval")

@@ -121,3 +121,29 @@ def test_render_overlay_and_grid(scene):
     assert not np.array_equal(over, np.repeat(np.repeat(source, 2, 0), 2, 1))
     grid = render_grid(source, [res, res], upscale=2)
     assert grid.shape[0] > 128 and grid.shape[1] > 3 * 128
+
+
+def test_last_frames_equal_the_full_forward_last_frame(rng):
+    import torch
+
+    from ipoke_core.analysis.heatmap import heatmap_for_image, last_frames
+    from ipoke_core.config import ModelConfig
+    from ipoke_core.inference import Poker
+    from ipoke_core.model import IPoke
+
+    torch.manual_seed(0)
+    poker = Poker(IPoke(ModelConfig(resolution=32, channels=[8, 16], bottleneck=16, depth=2, seq_len=4)), {}, "cpu")
+    source = rng.integers(0, 256, (32, 32, 3)).astype(np.uint8)
+    pokes = random_pokes((12.0, 20.0), 5, (2, 6), seed=1)
+    full = poker.generate(source, [[p] for p in pokes], batch_size=2)
+    fast = last_frames(poker, source, pokes, batch_size=2)
+    assert fast.shape == (5, 1, 32, 32, 3)
+    assert np.abs(fast[:, 0].astype(int) - full[:, -1].astype(int)).max() <= 1  # rounding of float noise
+    # the convenience path maps image pixels to model pixels and keeps the framing
+    image = rng.integers(0, 256, (48, 96, 3)).astype(np.uint8)
+    # pixel centres at integer coordinates: the centre of a 96x48 image is (47.5, 23.5)
+    res = heatmap_for_image(poker, image, (47.5, 23.5), n=4, batch_size=4, magnitude_range=(2, 6))
+    assert res.location == pytest.approx((15.5, 15.5), abs=0.01) and res.framing is not None
+    assert res.source.shape == (32, 32, 3)
+    with pytest.raises(HeatmapError, match="outside"):
+        heatmap_for_image(poker, image, (5.0, 24.0), n=4)  # in the image but outside the centre crop

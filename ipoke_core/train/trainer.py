@@ -345,7 +345,9 @@ class Trainer:
         return {
             "trained": stage2_done > 0,
             "training": {
-                "command": self.opts.command,
+                # the command that started the run, then the ones that resumed it
+                "command": (self.run_info.get("sessions") or [self.opts.command])[0],
+                "resumed_with": (self.run_info.get("sessions") or [])[1:],
                 "config": self.cfg.to_dict(),
                 "data_dir": str(self.opts.data_dir),
                 "data_seed": self.data_meta.get("seed"),

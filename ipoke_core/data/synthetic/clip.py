@@ -114,7 +114,7 @@ def make_clip(kind: str, seed: int, index: int, size: int = 128, n_frames: int =
     if kind not in KINDS:
         raise ValueError(f"unknown synthetic kind {kind!r}; choose from {', '.join(KINDS)}")
     rng = np.random.default_rng([int(seed), int(index), KINDS.index(kind)])
-    while True:
+    for _attempt in range(100):  # a new object when no visible poke point was found (rare)
         body, scene = make_plant(rng, size) if kind == "plant" else make_figure(rng, size)
         light = lighting(rng, size)
         background = make_background(rng, size, scene["floor_y"], light)
@@ -131,6 +131,8 @@ def make_clip(kind: str, seed: int, index: int, size: int = 128, n_frames: int =
         poke, point = _choose_poke(rng, body, labels, starts0, angles0, size)
         if poke is not None:
             break
+    else:
+        raise RuntimeError(f"no pokeable {kind} found for clip {index} at size {size}")
     phase = rng.uniform(0, 2 * np.pi, body.n_parts)
     q, _ = simulate(body, poke, n_frames, fps, wind=wind, wind_phase=phase)
     starts, angles = body.kinematics(q)
