@@ -8,6 +8,7 @@ The heatmaps themselves come from ``ipoke_core.analysis.heatmap``; this module o
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,11 +205,12 @@ class HeatmapView(QWidget):
     def _relayout(self) -> None:
         self.graphics.ci.clear()
         n = len(self.panels)
-        cols = min(n, MAX_COLUMNS)
+        # a near-square grid: 3 panels as 2 + 1, not 3 slivers side by side
+        cols = min(math.ceil(math.sqrt(n)), MAX_COLUMNS)
         for i, p in enumerate(self.panels):
             row, col = divmod(i, cols)
             x, y = p.result.location
-            title = f"#{p.number}  at ({x:.0f}, {y:.0f})  ·  {p.result.n} pokes"
+            title = f"#{p.number} at ({x:.0f}, {y:.0f})"
             label = self.graphics.addLabel(title, row=2 * row, col=col, color="#d8dce4", size="10pt")
             label.setMaximumHeight(18)
             self.graphics.addItem(p.view, row=2 * row + 1, col=col)

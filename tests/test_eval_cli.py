@@ -45,8 +45,14 @@ def test_eval_end_to_end(tiny, capsys):
     assert "no LPIPS weights given" in md
     # deterministic with a seed
     main(["eval", "-c", str(tiny / "tiny"), "--data", str(tiny / "data"), "--baselines", "--n-clips", "3",
-          "--structure-clips", "2", "--heatmap-n", "4", "--device", "cpu", "--out", str(tiny / "out2")])
+          "--structure-clips", "2", "--heatmap-n", "4", "--device", "cpu", "--out", str(tiny / "out2"), "--figure", "2"])
     assert (tiny / "out2" / "eval.csv").read_text() == (out / "eval.csv").read_text()
+    # the README figure: 2 clips x (generated row + ground-truth row) of source + 10 frames, 96 px tiles
+    import cv2
+
+    figure = cv2.imread(str(tiny / "out2" / "figure.png"))
+    assert figure is not None and figure.shape[1] == 11 * (96 + 2) + 2 and figure.shape[0] > 4 * 96
+    assert not (out / "figure.png").exists()  # only when asked for
 
 
 def test_eval_refuses_checkpoint_larger_than_data(tiny, capsys):

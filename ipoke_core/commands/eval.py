@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lpips-lin", type=Path, default=None, help="LPIPS linear-layer weights (official lpips vgg.pth)")
     p.add_argument("--i3d", type=Path, default=None, help="I3D Kinetics-400 weights (pytorch-i3d state dict) for FVD")
     p.add_argument("--out", "-o", type=Path, default=Path("eval"), help="output folder for eval.md / eval.csv")
+    p.add_argument("--figure", type=int, default=0, metavar="N",
+                   help="also write figure.png: the first N test clips as source with the poke arrow, "
+                        "the model's frames and the ground truth (default 0: none)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n_clips < 0 or args.structure_clips < 0:
         raise EvalError("--n-clips and --structure-clips must be >= 0")
+    if args.figure < 0:
+        raise EvalError("--figure must be >= 0")
     if args.heatmap_n < 2:
         raise EvalError(f"--heatmap-n must be at least 2, got {args.heatmap_n}")
     if (args.lpips_vgg is None) != (args.lpips_lin is None):
@@ -95,8 +100,29 @@ def run(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         report = evaluate(methods, clips, settings, lpips_model, i3d, progress=progress)
+    if args.figure:
+        print(f"wrote {write_figure(methods[0], clips[: args.figure], args.out / 'figure.png')}")
     report.info = {"checkpoint": str(args.checkpoint), "data": f"{args.data} ({data_info})", **report.info}
     md, csv_path = write_report(report, args.out, header="## ipoke eval")
     print(report.to_markdown())
     print(f"wrote {md} and {csv_path}")
     return 0
+
+
+def write_figure(method, clips, path: Path) -> Path:
+    """Source with poke arrow, generated frames and ground truth of ``clips``, as a PNG grid."""
+    import numpy as np
+    import torch
+
+    from ipoke_core.train.samples import sample_grid, write_png
+
+    def signed(frames: np.ndarray) -> torch.Tensor:  # (..., R, R, 3) uint8 -> (..., 3, R, R) in [-1, 1]
+        return torch.from_numpy(frames).movedim(-1, -3).float() / 127.5 - 1
+
+    sources = np.stack([c.source for c in clips])
+    pokes = [c.poke for c in clips]
+    generated = method.videos(sources, pokes)
+    grid = sample_grid(signed(sources), torch.tensor([[p.x, p.y, p.dx, p.dy] for p in pokes]),
+                       signed(generated), signed(np.stack([c.target for c in clips])))
+    write_png(path, grid)
+    return path
