@@ -172,12 +172,6 @@ def correlation_heatmap(
     )
 
 
-def default_magnitude_range(poker: Poker) -> tuple[float, float]:
-    """The poke magnitudes (model px) the checkpoint saw in training, else the Poker's fallback."""
-    lo, hi = poker.magnitude_range()
-    return (lo, hi) if 0 < lo < hi else DEFAULT_MAGNITUDE_RANGE
-
-
 def last_frames(poker: Poker, source: np.ndarray, pokes: Sequence[Poke], batch_size: int = 16) -> np.ndarray:
     """Only the LAST generated frame for each poke: ``(N, 1, R, R, 3) uint8`` (pokes in model px).
 
@@ -237,7 +231,7 @@ def heatmap_for_image(
     mx, my = framing.to_model(x, y)
     r = source.shape[0] - 1
     loc = (min(max(mx, 0.0), r), min(max(my, 0.0), r))
-    kwargs.setdefault("magnitude_range", default_magnitude_range(poker))
+    kwargs.setdefault("magnitude_range", poker.magnitude_range())
     batch = kwargs.get("batch_size", 16)
     result = correlation_heatmap(poker_generate_fn(poker, source, batch), source, loc, **kwargs)
     result.framing = framing
@@ -263,7 +257,7 @@ def benchmark_heatmap(
         image = np.random.default_rng(seed).integers(0, 256, (r, r, 3), dtype=np.uint8)
     source, _ = poker.prepare(image)
     locs = list(locations) if locations else [((r - 1) / 2, (r - 1) / 2)]
-    rng = default_magnitude_range(poker)
+    rng = poker.magnitude_range()
     gen = poker_generate_fn(poker, source, batch_size)
     correlation_heatmap(gen, source, locs[0], n=max(2, min(n, batch_size)), magnitude_range=rng,
                         batch_size=batch_size)  # warm-up: allocator, threads, first-call overheads
@@ -291,7 +285,7 @@ def benchmark_heatmap(
 from ipoke_core.analysis.render import COLORMAPS, render_grid, render_overlay  # noqa: E402
 
 __all__ = [
-    "COLORMAPS", "HeatmapError", "HeatmapResult", "benchmark_heatmap", "correlation_heatmap", "default_magnitude_range",
+    "COLORMAPS", "HeatmapError", "HeatmapResult", "benchmark_heatmap", "correlation_heatmap",
     "distance_variance", "heatmap_for_image", "last_frames", "normalise_variance", "poker_generate_fn", "random_pokes",
     "render_grid", "render_overlay",
 ]

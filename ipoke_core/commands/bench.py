@@ -5,7 +5,7 @@ import argparse
 import importlib
 from pathlib import Path
 
-HELP = "benchmark: median latency of one poke and of 64 batched pokes (add --train, --heatmap, --data DIR)"
+HELP = "benchmark: median latency of one poke and of 64 batched pokes (or, instead, --train, --heatmap, --data DIR)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

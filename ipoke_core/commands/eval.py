@@ -14,7 +14,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", "-d", required=True, type=Path, help="prepared data set folder (its test split is used)")
     p.add_argument("--baselines", action="store_true", help="add the static and flow-warping baselines as rows")
     p.add_argument("--ablation", action="append", default=[], metavar="NAME=CKPT",
-                   help="another checkpoint as a row named NAME (repeatable), e.g. 'single GRU=runs/rnn/final'")
+                   help="another checkpoint as a row named NAME (repeatable), e.g. 'single GRU=runs/rnn/checkpoints/best'")
     p.add_argument("--n-clips", type=int, default=100, help="test clips to evaluate (default 100; 0 = all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the clip choice, pokes and heatmaps (default 0)")
     p.add_argument("--structure-clips", type=int, default=8,
