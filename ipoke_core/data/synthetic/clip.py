@@ -104,7 +104,11 @@ def _choose_poke(rng: np.random.Generator, body: Body, labels: np.ndarray, start
         if q_max > 0.6:  # keep joints within +-0.6 rad
             magnitude *= 0.6 / q_max
         force = direction * magnitude
-        return PokeForce(part, float(u), float(v), (float(force[0]), float(force[1])), float(rng.uniform(0.25, 0.9))), (x, y)
+        # held 0.6-1.2 s, like a hand pushing a plant: over the 10-frame training window (0.67 s at
+        # 15 fps) the poked point moves towards where the push takes it, so a clip's first-to-last
+        # displacement (the training poke) says where the part went, not where a rebound left it
+        duration = float(rng.uniform(0.6, 1.2))
+        return PokeForce(part, float(u), float(v), (float(force[0]), float(force[1])), duration), (x, y)
     return None, None
 
 
