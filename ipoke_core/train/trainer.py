@@ -351,6 +351,7 @@ class Trainer:
                 "config": self.cfg.to_dict(),
                 "data_dir": str(self.opts.data_dir),
                 "data_seed": self.data_meta.get("seed"),
+                "data_command": self.data_meta.get("source"),  # e.g. the ipoke synth line that made it
                 "steps": step,
                 "total_steps": self.total,
                 "stage2_steps_done": stage2_done,
