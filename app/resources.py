@@ -1,21 +1,35 @@
 """Where the bundled files live: the default checkpoint, the sample images and the icons.
 
-Paths are resolved relative to the repository (or installed package) root, so the app finds
-them whatever the working directory. Missing files are normal during development: every
-accessor returns ``None`` or an empty list instead of raising.
+The locations are ``ipoke_core.paths``'s (resolved relative to the repository or installed
+package root, so the app finds them whatever the working directory); only the icons are the
+app's own. Missing files are normal during development: every accessor returns ``None`` or an
+empty list instead of raising.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESOURCES = ROOT / "resources"
-CHECKPOINTS = RESOURCES / "checkpoints"
-SAMPLES = RESOURCES / "samples"
-ICONS = RESOURCES / "icons"
-DEFAULT_CHECKPOINT = CHECKPOINTS / "plants64.safetensors"
+from ipoke_core import paths
+from ipoke_core.data.video import IMAGE_EXTENSIONS
+from ipoke_core.paths import CHECKPOINTS, RESOURCES, ROOT, SAMPLES
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
+__all__ = ["CHECKPOINTS", "DEFAULT_CHECKPOINT", "ICONS", "IMAGE_SUFFIXES", "RESOURCES", "ROOT", "SAMPLES",
+           "bundled_checkpoints", "default_checkpoint", "icon_path", "sample_for", "sample_images"]
+
+ICONS = RESOURCES / "icons"
+
+
+def _weights(name: Path) -> Path:
+    """The weights file of checkpoint ``NAME``: ``NAME.safetensors`` (see ``ipoke_core.checkpoint``;
+    not imported here because it pulls in the model, which would slow the app's start by seconds)."""
+    return name.with_name(name.name + ".safetensors")
+
+
+# the weights file, which is what the app opens, remembers and checks with ``is_file``
+DEFAULT_CHECKPOINT = _weights(paths.DEFAULT_CHECKPOINT)
+
+# the frame-image formats ipoke_core reads, plus those PIL (``load_image``) opens as single images
+IMAGE_SUFFIXES = IMAGE_EXTENSIONS + (".gif", ".ppm", ".pgm")
 
 
 def default_checkpoint() -> Path | None:
@@ -25,7 +39,7 @@ def default_checkpoint() -> Path | None:
 
 def bundled_checkpoints() -> list[Path]:
     """Every ``*.safetensors`` checkpoint in ``resources/checkpoints``, default first."""
-    found = sorted(CHECKPOINTS.glob("*.safetensors")) if CHECKPOINTS.is_dir() else []
+    found = sorted(_weights(name) for name in paths.bundled_checkpoints())
     found.sort(key=lambda p: p != DEFAULT_CHECKPOINT)
     return found
 
@@ -35,6 +49,18 @@ def sample_images() -> list[Path]:
     if not SAMPLES.is_dir():
         return []
     return sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def sample_for(checkpoint: str | Path | None) -> Path | None:
+    """The first bundled sample of the kind of object ``checkpoint`` was trained on.
+
+    Bundled checkpoints are named after their data (``plants64``, ``figures64``) and samples
+    after their object (``plant_1.png``, ``figure_1.png``); other names get the first sample.
+    """
+    samples = sample_images()
+    name = Path(checkpoint).name.lower() if checkpoint else ""
+    kind = "figure" if "figure" in name else "plant"
+    return next((p for p in samples if p.name.startswith(kind)), samples[0] if samples else None)
 
 
 def icon_path(name: str) -> Path | None:

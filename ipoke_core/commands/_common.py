@@ -13,6 +13,17 @@ def add_checkpoint_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda[:N]")
 
 
+def parse_int_list(text: object, option: str, example: str, error: type[Exception]) -> tuple[int, ...]:
+    """The comma-separated integers of ``option``'s value ``text`` (empty items skipped).
+
+    Raises ``error`` (the verb's own ``UserError``) saying ``expected integers like {example}``.
+    """
+    try:
+        return tuple(int(v) for v in str(text).split(",") if v.strip())
+    except ValueError:
+        raise error(f"{option} {text!r}: expected integers like {example}") from None
+
+
 def load_poker(args: argparse.Namespace):
     """Load the checkpoint named by ``--checkpoint``, telling the user when it is untrained."""
     import sys

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ipoke_core.commands._common import parse_int_list
+
 HELP = "prepare real videos for training: decode, center-crop, resize, cache DIS flow (resumable)"
 
 
@@ -28,10 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ipoke_core.data.prepare import PrepareError, ensure_flow, prepare_videos
 
-    try:
-        spans = tuple(int(v) for v in str(args.span).split(",") if v.strip())
-    except ValueError:
-        raise PrepareError(f"--span {args.span!r}: expected integers like 10 or 10,20") from None
+    spans = parse_int_list(args.span, "--span", "10 or 10,20", PrepareError)
     bar = None
 
     def progress(done: int, total: int, message: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ipoke_core.commands._common import parse_int_list
+
 HELP = "generate synthetic videos of poked plants/figures (frames, flow cache, ground truth)"
 
 
@@ -30,10 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ipoke_core.data.synthetic.generate import SynthError, generate_dataset
 
-    try:
-        spans = tuple(int(v) for v in str(args.flow_spans).split(",") if v.strip())
-    except ValueError:
-        raise SynthError(f"--flow-spans {args.flow_spans!r}: expected integers like 10,20") from None
+    spans = parse_int_list(args.flow_spans, "--flow-spans", "10,20", SynthError)
     bar = None if args.quiet else tqdm(total=args.n, unit="clip", desc=f"synth {args.kind}")
 
     def progress(done: int, total: int, message: str) -> None:
