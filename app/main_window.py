@@ -325,6 +325,7 @@ class MainWindow(QMainWindow):
 
     def start(self, checkpoint: bool = True, image: bool = True) -> None:
         """After ``show()``: load the last (or bundled) checkpoint and the last image (or a sample)."""
+        path = self.checkpoint_path
         if checkpoint:
             last = self.settings.get("last_checkpoint")
             default = resources.default_checkpoint()
@@ -333,11 +334,11 @@ class MainWindow(QMainWindow):
                 self.load_checkpoint(path)
         if image:
             last_image = self.settings.get("last_image")
-            samples = resources.sample_images()
+            sample = resources.sample_for(path)  # a plant for the plants model
             if last_image and Path(last_image).is_file():
                 self.open_image(last_image)
-            elif samples:
-                self.open_image(str(samples[0]))
+            elif sample is not None:
+                self.open_image(str(sample))
 
     # ================================================================================ checkpoint
     def current_device(self) -> str:

@@ -365,3 +365,11 @@ def test_real_checkpoint_loads_and_a_corrupt_one_keeps_the_old_model(qtbot, make
     assert title == "Cannot load checkpoint" and "bad.safetensors" in text and "Still using tiny.safetensors" in text
     assert w.poker is old and w.checkpoint_path == str(good)
     assert not w.banner.text().startswith("Loading")
+
+
+def test_first_start_opens_a_bundled_sample_of_the_checkpoints_kind():
+    from app import resources
+
+    assert resources.sample_for("resources/checkpoints/figures64.safetensors").name.startswith("figure_")
+    assert resources.sample_for("runs/plants64/checkpoints/best.safetensors").name.startswith("plant_")
+    assert resources.sample_for(None).name.startswith("plant_")  # the default model is the plants one

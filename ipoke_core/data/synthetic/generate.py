@@ -177,7 +177,9 @@ def generate_dataset(
             samples[i] = _work(i)[1]
             report(progress, len(samples), n, "clips")
     else:
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+        # never plain fork: a process that already ran OpenCV or torch on other threads (the app,
+        # a test session) hands its children locked thread pools, and cv2.setNumThreads hangs there
+        ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
         with ctx.Pool(workers, initializer=_init_worker, initargs=(job,)) as pool:
             try:
                 for i, s in pool.imap_unordered(_work, range(n), chunksize=4):
