@@ -98,7 +98,7 @@ def _choose_poke(rng: np.random.Generator, body: Body, labels: np.ndarray, start
         gain, q_unit = static_gain(body, part, u, v, direction)
         if gain < 1e-9:
             continue
-        want = size * rng.uniform(0.06, 0.2)  # static displacement of the poked point, pixels
+        want = size * rng.uniform(0.1, 0.3)  # static displacement of the poked point, pixels
         magnitude = want / gain
         q_max = np.abs(q_unit).max() * magnitude
         if q_max > 0.6:  # keep joints within +-0.6 rad

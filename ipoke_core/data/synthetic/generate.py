@@ -32,7 +32,7 @@ from ipoke_core.progress import CancelToken, ProgressFn, check, report
 
 # dataset.json fields that must match for a run to resume into an existing folder
 _IDENTITY = ("kind", "resolution", "n_frames", "seed", "fps", "wind", "generator_version")
-GENERATOR_VERSION = 2  # 2: pokes held 0.6-1.2 s (was 0.25-0.9 s)
+GENERATOR_VERSION = 2  # 2: pokes held 0.6-1.2 s (was 0.25-0.9 s), pushing 10-30 % of the size (was 6-20 %)
 
 
 class SynthError(UserError, ValueError):
