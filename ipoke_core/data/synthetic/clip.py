@@ -98,11 +98,13 @@ def _choose_poke(rng: np.random.Generator, body: Body, labels: np.ndarray, start
         gain, q_unit = static_gain(body, part, u, v, direction)
         if gain < 1e-9:
             continue
-        want = size * rng.uniform(0.1, 0.3)  # static displacement of the poked point, pixels
+        want = size * rng.uniform(0.08, 0.2)  # static displacement of the poked point, pixels
         magnitude = want / gain
-        q_max = np.abs(q_unit).max() * magnitude
-        if q_max > 0.6:  # keep joints within +-0.6 rad
-            magnitude *= 0.6 / q_max
+        # bend at most 0.5 rad summed over the joints (a long stem of soft joints would otherwise
+        # whip its tip across half the image)
+        bend = np.abs(q_unit).sum() * magnitude
+        if bend > 0.5:
+            magnitude *= 0.5 / bend
         force = direction * magnitude
         # held 0.6-1.2 s, like a hand pushing a plant: over the 10-frame training window (0.67 s at
         # 15 fps) the poked point moves towards where the push takes it, so a clip's first-to-last

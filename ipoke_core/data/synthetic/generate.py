@@ -32,7 +32,7 @@ from ipoke_core.progress import CancelToken, ProgressFn, check, report
 
 # dataset.json fields that must match for a run to resume into an existing folder
 _IDENTITY = ("kind", "resolution", "n_frames", "seed", "fps", "wind", "generator_version")
-GENERATOR_VERSION = 2  # 2: pokes held 0.6-1.2 s (was 0.25-0.9 s), pushing 10-30 % of the size (was 6-20 %)
+GENERATOR_VERSION = 2  # 2: pokes held 0.6-1.2 s (was 0.25-0.9 s), pushing 8-20 % of the size with at most 0.5 rad of summed joint bend (was 6-20 %, 0.6 rad per joint)
 
 
 class SynthError(UserError, ValueError):
