@@ -52,6 +52,11 @@ class ConvGRUCell(nn.Module):
     """Convolutional GRU cell (Cho et al. 2014 with convolutions in place of matrix products).
 
     ``forward(x (B, C_in, H, W), h (B, C_h, H, W)) -> h' (B, C_h, H, W)``.
+
+    The candidate state is linear, not tanh: the state starts at the object encoding sigma,
+    whose values are not bounded to (-1, 1). With a tanh candidate the cell can neither hold
+    nor move such features, so training shut the update gate and ignored the poke (a trained
+    checkpoint gave the same video for every poke).
     """
 
     def __init__(self, c_in: int, c_hidden: int, kernel: int = 3):
@@ -62,7 +67,7 @@ class ConvGRUCell(nn.Module):
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         reset, update = torch.sigmoid(self.gates(torch.cat([x, h], 1))).chunk(2, 1)
-        cand = torch.tanh(self.candidate(torch.cat([x, reset * h], 1)))
+        cand = self.candidate(torch.cat([x, reset * h], 1))
         return h + update * (cand - h)
 
 
