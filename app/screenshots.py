@@ -36,9 +36,7 @@ def wait_until(condition, timeout_s: float = 120.0) -> None:
 def settle(seconds: float) -> None:
     """Process Qt events for ``seconds`` (lets layouts and repaints finish)."""
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        QApplication.instance().processEvents()
-        time.sleep(0.01)
+    wait_until(lambda: time.monotonic() >= end, seconds + 1.0)
 
 
 def grab(path: Path) -> None:
@@ -52,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m app.screenshots", description=__doc__.splitlines()[0])
     p.add_argument("out", type=Path, help="folder for the PNG screenshots")
     p.add_argument("--checkpoint", default=str(resources.default_checkpoint() or ""), help="checkpoint to load")
-    p.add_argument("--image", help="image to poke (default: the first bundled sample)")
+    p.add_argument("--image", help="image to poke (default: a bundled sample of the checkpoint's kind)")
     p.add_argument("--poke", default="0.5,0.3,6,-3",
                    help="poke as fractions of the crop and model pixels: FX,FY,DX,DY (default on a plant's crown)")
     p.add_argument("--heatmaps", default="0.5,0.3;0.5,0.6;0.45,0.85",
@@ -70,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         window.move(0, 0)
         window.show()
         window.load_checkpoint(args.checkpoint)
-        window.open_image(args.image or str(resources.sample_images()[0]))
+        window.open_image(args.image or str(resources.sample_for(args.checkpoint)))
         wait_until(lambda: window.poker is not None and window.framing is not None)
         grab(args.out / "start.png")
 
