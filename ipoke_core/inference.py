@@ -166,12 +166,14 @@ class Poker:
     # ---- generation ----------------------------------------------------------------------
     @torch.inference_mode()
     def generate(self, source: np.ndarray, pokes_per_video: Sequence[Sequence[Poke]], batch_size: int = 16,
-                 progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> np.ndarray:
+                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                 last_only: bool = False) -> np.ndarray:
         """One video per list of pokes, all from the same framed source.
 
         Args:
             source: ``(R, R, 3) uint8``.
             pokes_per_video: pokes in model pixels; a list per video (an empty list is a still input).
+            last_only: decode only the last frame (what heatmaps need), T = 1 in the result.
         Returns:
             ``(N, T, R, R, 3) uint8``.
         """
@@ -181,7 +183,7 @@ class Poker:
         cfg = self.config
         n = len(pokes_per_video)
         src = to_tensor(source)[None].to(self.device)
-        out = np.empty((n, cfg.seq_len, r, r, 3), np.uint8)
+        out = np.empty((n, 1 if last_only else cfg.seq_len, r, r, 3), np.uint8)
         use_amp = self.device.type == "cuda"
         amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
         for start in range(0, n, batch_size):
@@ -191,7 +193,7 @@ class Poker:
             img = src.expand(len(chunk), -1, -1, -1).contiguous(memory_format=torch.channels_last)
             poke_map = poke_map.contiguous(memory_format=torch.channels_last)
             with torch.autocast(self.device.type, dtype=amp_dtype, enabled=use_amp):
-                video, _ = self.model(img, poke_map)
+                video, _ = self.model(img, poke_map, last_only=last_only)
             out[start:start + len(chunk)] = to_uint8(video)
             report(progress, min(start + batch_size, n), n, "generating videos")
         return out

@@ -175,33 +175,11 @@ def correlation_heatmap(
 def last_frames(poker: Poker, source: np.ndarray, pokes: Sequence[Poke], batch_size: int = 16) -> np.ndarray:
     """Only the LAST generated frame for each poke: ``(N, 1, R, R, 3) uint8`` (pokes in model px).
 
-    The heatmap needs nothing else, and decoding all T frames costs most of a forward pass
-    (about 80 % with the default model), so this runs the encoders and the dynamics for all T
-    steps but decodes only the final state. Equal to ``poker.generate(...)[:, -1:]`` (tested).
+    The heatmap needs nothing else, and decoding all T frames costs most of a forward pass, so
+    the dynamics run for all T steps but only the final state is decoded. Equal to
+    ``poker.generate(...)[:, -1:]`` (tested).
     """
-    import torch
-
-    from ipoke_core.inference import to_tensor, to_uint8
-    from ipoke_core.poke import rasterize_batch
-
-    model, cfg, dev = poker.model, poker.config, poker.device
-    out = np.empty((len(pokes), 1) + source.shape, np.uint8)
-    with torch.inference_mode():
-        sigma = model.encode(to_tensor(source)[None].to(dev))
-        for start in range(0, len(pokes), max(1, batch_size)):
-            chunk = pokes[start:start + max(1, batch_size)]
-            pm = rasterize_batch([[p] for p in chunk], cfg.resolution, cfg.poke_radius, cfg.poke_mode, cfg.poke_scale)
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-                phi = model.poke_encoder(pm.to(dev))
-                # the object encoding of the one source is shared by every poke of the batch
-                init = [sigma[i].expand(len(chunk), -1, -1, -1) for i in model.dynamic_levels]
-                states = model.dynamics(init, phi, cfg.seq_len)
-                levels: list = [None] * len(sigma)
-                for k, level in enumerate(model.dynamic_levels):
-                    levels[level] = states[-1][k]
-                frame = model.decode(levels)
-            out[start:start + len(chunk), 0] = to_uint8(frame)
-    return out
+    return poker.generate(source, [[p] for p in pokes], batch_size=batch_size, last_only=True)
 
 
 def poker_generate_fn(poker: Poker, source: np.ndarray, batch_size: int = 16) -> GenerateFn:

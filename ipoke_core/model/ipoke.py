@@ -41,8 +41,10 @@ class IPoke(nn.Module):
         return self.decode(self.encode(image))
 
     def forward(
-        self, image: torch.Tensor, poke_map: torch.Tensor, seq_len: int | None = None
+        self, image: torch.Tensor, poke_map: torch.Tensor, seq_len: int | None = None, last_only: bool = False
     ) -> tuple[torch.Tensor, list[list[torch.Tensor]]]:
+        """``last_only``: decode only the final state, ``video (B, 1, 3, R, R)`` (heatmaps need
+        nothing else, and decoding is most of the cost of a forward pass)."""
         steps = seq_len or self.cfg.seq_len
         sigma = self.encode(image)
         phi = self.poke_encoder(poke_map)
@@ -51,9 +53,10 @@ class IPoke(nn.Module):
         frames = []
         # decode all time steps in one batch: (T*B, C, S, S) per level
         stacked: list[torch.Tensor | None] = [None] * n
+        decoded = states[-1:] if last_only else states
         for k, level in enumerate(self.dynamic_levels):
-            stacked[level] = torch.cat([s[k] for s in states], 0)
+            stacked[level] = torch.cat([s[k] for s in decoded], 0)
         frames = self.decode(stacked)
         b = image.shape[0]
-        video = frames.view(steps, b, *frames.shape[1:]).transpose(0, 1)
+        video = frames.view(len(decoded), b, *frames.shape[1:]).transpose(0, 1)
         return video, states
