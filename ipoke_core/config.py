@@ -45,6 +45,15 @@ class ModelConfig:
     # shift mode: displacements are divided by this many model pixels before entering the network;
     # impulse mode: the magnitude that maps to 1.0 (the training set's largest poke)
     poke_scale: float = 16.0
+    # "pixel": the paper's decoder, G draws every frame; "warp": motion first, G draws a backward
+    # displacement field, a blend mask and an RGB residual, frame = m * warp(source, flow) + (1 - m) * rgb
+    decoder: Literal["pixel", "warp"] = "pixel"
+    # the rasterised poke, resized to each level, also drives every ConvGRU level (not only phi at the
+    # coarsest): the poke reaches the whole hierarchy instead of a few bottleneck pixels
+    poke_every_level: bool = False
+    # the poke map is multiplied by this before it enters the network (order-1 values after the
+    # squeeze to the bottleneck; at gain 1 the update gates learned to ignore a 5x5 square of 0.25s)
+    poke_gain: float = 1.0
 
     def validate(self) -> None:
         r = self.resolution
@@ -72,6 +81,10 @@ class ModelConfig:
             raise ConfigError("model.poke_radius must be >= 0")
         if not self.poke_scale > 0:
             raise ConfigError("model.poke_scale must be > 0")
+        if self.decoder not in ("pixel", "warp"):
+            raise ConfigError(f"model.decoder must be 'pixel' or 'warp', got {self.decoder!r}")
+        if not (math.isfinite(self.poke_gain) and self.poke_gain > 0):
+            raise ConfigError("model.poke_gain must be a finite number > 0")
 
     @property
     def n_strided(self) -> int:
@@ -125,6 +138,9 @@ class TrainConfig:
     w_gan_temporal: float = 0.1
     w_feature_matching: float = 1.0
     w_l1: float = 1.0
+    # motion-first decoder: Charbonnier loss of the predicted backward flow against the true one
+    # (exact on synthetic data, DIS on real video), averaged over moving and over still pixels apart
+    w_flow: float = 0.0
     gp_weight: float = 10.0
     gan_warmup_steps: int = 1000
     disc_frames: int = 16  # frames sampled per batch for the spatial discriminator
@@ -151,6 +167,8 @@ class TrainConfig:
             raise ConfigError("train.lr must be > 0")
         if self.stage1_steps < 0 or self.stage2_steps < 0:
             raise ConfigError("train.stage1_steps and train.stage2_steps must be >= 0")
+        if not (math.isfinite(self.w_flow) and self.w_flow >= 0):
+            raise ConfigError("train.w_flow must be a finite number >= 0")
 
 
 @dataclass
@@ -174,6 +192,8 @@ class Config:
             raise ConfigError(f"data.seq_len ({self.data.seq_len}) differs from model.seq_len ({self.model.seq_len})")
         if self.data.poke_mode != self.model.poke_mode:
             raise ConfigError("data.poke_mode differs from model.poke_mode")
+        if self.train.w_flow > 0 and self.model.decoder != "warp":
+            raise ConfigError("train.w_flow > 0 needs model.decoder = 'warp' (the pixel decoder predicts no flow)")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -237,12 +257,15 @@ def load_config(path_or_name: str | Path) -> Config:
 
 
 def default_model_config(resolution: int = 64) -> ModelConfig:
-    """The shipped model: small enough to be interactive on a laptop CPU (see README benchmarks)."""
+    """The shipped model: small enough to be interactive on a laptop CPU (see README benchmarks),
+    motion first (warp decoder, the poke at every ConvGRU level, poke gain 8) like the presets."""
+    motion = dict(decoder="warp", poke_every_level=True, poke_gain=8.0)
     if resolution <= 64:
-        return ModelConfig(resolution=resolution, channels=[16, 32, 64], bottleneck=max(4, resolution // 8), depth=3)
+        return ModelConfig(resolution=resolution, channels=[16, 32, 64], bottleneck=max(4, resolution // 8), depth=3,
+                           poke_scale=4.0, **motion)
     extra = int(math.log2(resolution // 64))
     return ModelConfig(resolution=resolution, channels=[16] * extra + [16, 32, 64] if extra > 1 else [16, 32, 64, 64],
-                       bottleneck=8, depth=min(4, 3 + extra))
+                       bottleneck=8, depth=min(4, 3 + extra), poke_scale=4.0 * resolution / 64, **motion)
 
 
 def paper_model_config(resolution: int = 64) -> ModelConfig:

@@ -13,6 +13,11 @@ from the clip's source frame and poke. Columns:
 - motion error (px): end-point error between DIS flow source -> last generated frame and the
   true motion of the object pixels (synthetic data only). The ``ground truth`` row is DIS on the
   true clips: the flow estimator's own error.
+- sharpness (%): variance of the Laplacian of the last frame over the source's (100 = as sharp as
+  the input; blur from averaged uncertainty lowers it).
+- background (grey levels): a poke of the clip's magnitude on the background pixel farthest from
+  the object; mean |last frame - source| over the whole image on 0..255 (0 = the image stays still,
+  as it should; synthetic data only).
 - structure (AUC): the structure score of a correlation heatmap at the clip's poke location
   (``analysis.structure``), on the first ``structure_clips`` clips with ground truth.
 
@@ -39,6 +44,7 @@ from ipoke_core.errors import UserError
 from ipoke_core.metrics.motion_error import motion_error
 from ipoke_core.metrics.poke_accuracy import poke_accuracy
 from ipoke_core.metrics.psnr import psnr
+from ipoke_core.metrics.sharpness import sharpness_ratio
 from ipoke_core.metrics.ssim import ssim
 from ipoke_core.poke import Poke
 from ipoke_core.progress import CancelToken, ProgressFn, check, report
@@ -51,6 +57,8 @@ COLUMNS = [  # key, header, format, lower-is-better
     ("fvd", "FVD ↓", "{:.1f}"),
     ("poke_accuracy_px", "poke acc. (px) ↓", "{:.2f}"),
     ("motion_error_px", "motion err. (px) ↓", "{:.2f}"),
+    ("sharpness_pct", "sharpness (%) ↑", "{:.0f}"),
+    ("background_motion", "bg poke motion ↓", "{:.2f}"),
     ("structure_auc", "structure (AUC) ↑", "{:.3f}"),
 ]
 
@@ -186,6 +194,20 @@ class EvalReport:
         return buf.getvalue()
 
 
+def background_poke(clip: EvalClip) -> Poke | None:
+    """A poke of the clip's magnitude on the background pixel farthest from the object (None if no background)."""
+    import cv2
+
+    if clip.parts is None:
+        return None
+    background = (clip.parts < 0).astype(np.uint8)
+    if not background.any():
+        return None
+    dist = cv2.distanceTransform(background, cv2.DIST_L2, 3)
+    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    return Poke(float(x), float(y), clip.poke.dx, clip.poke.dy)
+
+
 def _mean(values: Sequence[float]) -> float | None:
     vals = [v for v in values if v is not None and math.isfinite(v)]
     return float(np.mean(vals)) if vals else None
@@ -235,10 +257,11 @@ def evaluate(
     # ground truth row: what tracking / flow estimation alone scores on the true clips
     real_feats = None
     gt_row: dict[str, Any] = {"method": "ground truth", "n_clips": len(clips),
-                              "skip": {"lpips", "psnr", "ssim", "fvd", "structure_auc"}}
-    acc, err = [], []
+                              "skip": {"lpips", "psnr", "ssim", "fvd", "structure_auc", "background_motion"}}
+    acc, err, sharp = [], [], []
     for c in clips:
         check(cancel)
+        sharp.append(sharpness_ratio(c.source, c.target[-1]))
         acc.append(poke_accuracy(c.source, c.target, c.poke))
         if c.has_gt:
             err.append(motion_error(c.source, c.target[-1], c.motion, c.parts >= 0))
@@ -246,6 +269,11 @@ def evaluate(
         report(progress, done, total, "ground truth")
     gt_row["poke_accuracy_px"] = _mean(acc)
     gt_row["motion_error_px"] = _mean(err)
+    gt_row["sharpness_pct"] = 100 * _mean(sharp) if _mean(sharp) is not None else None
+    bg_pokes = [(i, background_poke(c)) for i, c in enumerate(clips)]
+    bg_pokes = [(i, p) for i, p in bg_pokes if p is not None]
+    if not bg_pokes:
+        unavailable.setdefault("background_motion", "the test set has no object masks (real videos)")
     if "fvd" not in unavailable:
         real_feats = i3d.embed(targets, cancel=cancel)
 
@@ -276,6 +304,12 @@ def evaluate(
             report(progress, done, total, m.name)
         row["poke_accuracy_px"] = _mean(acc)
         row["motion_error_px"] = _mean(err)
+        sharp = [sharpness_ratio(c.source, v[-1]) for c, v in zip(clips, videos)]
+        row["sharpness_pct"] = 100 * _mean(sharp) if _mean(sharp) is not None else None
+        if bg_pokes:
+            still = m.videos(sources[[i for i, _ in bg_pokes]], [p for _, p in bg_pokes])
+            moved = np.abs(still[:, -1].astype(np.int16) - sources[[i for i, _ in bg_pokes]].astype(np.int16))
+            row["background_motion"] = float(moved.mean())
         scores = []
         for c in structure_set:
             check(cancel)

@@ -8,6 +8,7 @@ location to its target and a red dot at the target.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -24,6 +25,8 @@ from ipoke_core.io_utils import OutputError, atomic_path, current_umask, ensure_
 from ipoke_core.poke import Poke
 
 VIDEO_FORMATS = (".mp4", ".gif")
+# the only files a frame export owns inside its folder: it never touches anything else there
+FRAME_FILE = re.compile(r"frame_\d{3,}\.png")
 POKE_COLOR = (230, 30, 30)
 
 
@@ -93,28 +96,41 @@ def write_gif(frames: np.ndarray, path: Path, fps: float, loop: bool = True) -> 
                        duration=max(20, round(1000 / fps)), loop=0 if loop else 1, optimize=False)
 
 
+def check_frame_folder(folder: Path) -> None:
+    """Raise OutputError unless ``folder`` is new or holds nothing but frames of an earlier export."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise OutputError(f"{folder} exists and is not a folder")
+    foreign = sorted(e.name for e in folder.iterdir() if not (e.is_file() and FRAME_FILE.fullmatch(e.name)))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
+        raise OutputError(f"{folder} already holds other files ({shown}); export the frames into a new or empty folder")
+
+
 def write_png_frames(frames: np.ndarray, folder: Path) -> None:
-    """``folder/frame_000.png`` ...; the folder appears complete or not at all."""
+    """``folder/frame_000.png`` ...: into a new folder (which appears complete or not at all), or into
+    an existing one that holds nothing but frames of an earlier export, which are replaced. A folder
+    with any other file in it is refused: an export never deletes what it did not write."""
     parent = folder.parent
     ensure_writable_dir(parent)
+    check_frame_folder(folder)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
     os.chmod(tmp, 0o777 & ~current_umask())
     try:
         for i, f in enumerate(frames):
             Image.fromarray(f).save(tmp / f"frame_{i:03d}.png")
-        if folder.exists():
-            if not folder.is_dir():
-                raise OutputError(f"{folder} exists and is not a folder")
-            old = folder.with_name(f".{folder.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(folder, old)
+        if not folder.exists():
             os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
-    except BaseException:
+            return
+        names = {f"frame_{i:03d}.png" for i in range(len(frames))}
+        for name in sorted(names):
+            os.replace(tmp / name, folder / name)
+        for stale in folder.iterdir():  # frames of a longer earlier export
+            if FRAME_FILE.fullmatch(stale.name) and stale.name not in names:
+                stale.unlink()
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def write_png(image: np.ndarray, path: Path) -> None:
@@ -134,10 +150,16 @@ def frame_strip(video: Video, upscale: int = 2, overlay: bool = True, gap: int =
 
 
 def export_video(video: Video, path: str | Path, upscale: int = 4, overlay: bool = True,
-                 fps: float | None = None) -> Path:
-    """Save ``video`` by the path's kind: ``.mp4``, ``.gif``, ``.png`` (frame strip) or a folder of PNG frames."""
+                 fps: float | None = None, overwrite: bool = True) -> Path:
+    """Save ``video`` by the path's kind: ``.mp4``, ``.gif``, ``.png`` (frame strip) or a folder of PNG frames.
+
+    ``overwrite=False`` refuses an existing path (the CLI without ``--overwrite``); a frame folder is
+    only ever written over frames of an earlier export (see :func:`write_png_frames`).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
+    if not overwrite and (path.exists() or path.is_symlink()):
+        raise OutputError(f"{path} already exists; choose another name or pass --overwrite to replace it")
     fps = fps or video.fps
     if suffix == ".png":
         write_png(frame_strip(video, upscale, overlay), path)

@@ -37,6 +37,8 @@ class Video:
 
     ``frames``: ``(T, R, R, 3) uint8``, frames 1..T (the source is frame 0).
     ``source``: ``(R, R, 3) uint8``, the model's input. ``pokes``: in model pixels.
+    ``flow``: ``(T, R, R, 2) float32``, the model's own motion (motion-first checkpoints; None for the
+    paper's pixel decoder): backward displacement in model pixels, ``frames[t](p) ~ source(p + flow[t](p))``.
     """
 
     frames: np.ndarray
@@ -46,6 +48,7 @@ class Video:
     fps: float = 10.0
     elapsed_ms: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
+    flow: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -115,6 +118,11 @@ class Poker:
         return self.config.resolution
 
     @property
+    def predicts_motion(self) -> bool:
+        """True for motion-first checkpoints: the model outputs its own dense motion."""
+        return self.model.predicts_motion
+
+    @property
     def trained(self) -> bool:
         return bool(self.meta.get("trained", False))
 
@@ -164,26 +172,16 @@ class Poker:
         return out
 
     # ---- generation ----------------------------------------------------------------------
-    @torch.inference_mode()
-    def generate(self, source: np.ndarray, pokes_per_video: Sequence[Sequence[Poke]], batch_size: int = 16,
-                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                 last_only: bool = False) -> np.ndarray:
-        """One video per list of pokes, all from the same framed source.
-
-        Args:
-            source: ``(R, R, 3) uint8``.
-            pokes_per_video: pokes in model pixels; a list per video (an empty list is a still input).
-            last_only: decode only the last frame (what heatmaps need), T = 1 in the result.
-        Returns:
-            ``(N, T, R, R, 3) uint8``.
-        """
+    def _animate(self, source: np.ndarray, pokes_per_video: Sequence[Sequence[Poke]], batch_size: int,
+                 progress: ProgressFn | None, cancel: CancelToken | None, last_only: bool,
+                 consume: Any) -> None:
+        """Run the model in chunks of ``batch_size`` videos; ``consume(start, Animation)`` per chunk."""
         r = self.resolution
         if source.shape != (r, r, 3):
             raise ValueError(f"source must be ({r}, {r}, 3), got {source.shape}")
         cfg = self.config
         n = len(pokes_per_video)
         src = to_tensor(source)[None].to(self.device)
-        out = np.empty((n, 1 if last_only else cfg.seq_len, r, r, 3), np.uint8)
         use_amp = self.device.type == "cuda"
         amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
         for start in range(0, n, batch_size):
@@ -193,9 +191,57 @@ class Poker:
             img = src.expand(len(chunk), -1, -1, -1).contiguous(memory_format=torch.channels_last)
             poke_map = poke_map.contiguous(memory_format=torch.channels_last)
             with torch.autocast(self.device.type, dtype=amp_dtype, enabled=use_amp):
-                video, _ = self.model(img, poke_map, last_only=last_only)
-            out[start:start + len(chunk)] = to_uint8(video)
+                consume(start, self.model.animate(img, poke_map, last_only=last_only))
             report(progress, min(start + batch_size, n), n, "generating videos")
+
+    @torch.inference_mode()
+    def generate(self, source: np.ndarray, pokes_per_video: Sequence[Sequence[Poke]], batch_size: int = 16,
+                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                 last_only: bool = False, with_flow: bool = False) -> Any:
+        """One video per list of pokes, all from the same framed source.
+
+        Args:
+            source: ``(R, R, 3) uint8``.
+            pokes_per_video: pokes in model pixels; a list per video (an empty list is a still input).
+            last_only: decode only the last frame (what heatmaps need), T = 1 in the result.
+            with_flow: also return the model's backward flow (motion-first checkpoints only).
+        Returns:
+            ``(N, T, R, R, 3) uint8``; with ``with_flow`` the pair ``(videos, flow (N, T, R, R, 2) float32)``.
+        """
+        if with_flow and not self.predicts_motion:
+            raise ValueError("this checkpoint (pixel decoder) predicts no motion; use DIS flow on its frames")
+        r, n = self.resolution, len(pokes_per_video)
+        t = 1 if last_only else self.config.seq_len
+        out = np.empty((n, t, r, r, 3), np.uint8)
+        flows = np.empty((n, t, r, r, 2), np.float32) if with_flow else None
+
+        def consume(start: int, anim: Any) -> None:
+            out[start:start + anim.video.shape[0]] = to_uint8(anim.video)
+            if flows is not None:
+                flows[start:start + anim.video.shape[0]] = anim.flow.float().movedim(2, -1).cpu().numpy()
+
+        self._animate(source, pokes_per_video, batch_size, progress, cancel, last_only, consume)
+        return (out, flows) if with_flow else out
+
+    @torch.inference_mode()
+    def last_motion(self, source: np.ndarray, pokes: Sequence[Poke], batch_size: int = 16) -> np.ndarray:
+        """Where every source pixel has moved by the last frame, one poke per video, read from the
+        model's own motion (no frames drawn, no optical flow): ``(N, R, R, 2) float32`` model pixels.
+
+        Motion-first checkpoints only; what heatmaps need.
+        """
+        from ipoke_core.model.warp import invert_backward_flow
+
+        if not self.predicts_motion:
+            raise ValueError("this checkpoint (pixel decoder) predicts no motion; use DIS flow on its frames")
+        r = self.resolution
+        out = np.empty((len(pokes), r, r, 2), np.float32)
+
+        def consume(start: int, anim: Any) -> None:
+            fwd = invert_backward_flow(anim.flow[:, -1])
+            out[start:start + fwd.shape[0]] = fwd.movedim(1, -1).cpu().numpy()
+
+        self._animate(source, [[p] for p in pokes], batch_size, None, None, True, consume)
         return out
 
     def poke(self, image: str | Path | np.ndarray, pokes: Poke | Sequence[Poke], framing: Framing | None = None,
@@ -213,6 +259,9 @@ class Poker:
             raise PokeError("every video needs at least one poke")
         model_pokes = [self._pokes_to_model(p, framing, src_size) for p in pokes_per_video]
         t0 = time.perf_counter()
-        frames = self.generate(source, model_pokes, batch_size, progress, cancel)
+        if self.predicts_motion:
+            frames, flows = self.generate(source, model_pokes, batch_size, progress, cancel, with_flow=True)
+        else:
+            frames, flows = self.generate(source, model_pokes, batch_size, progress, cancel), [None] * len(model_pokes)
         ms = (time.perf_counter() - t0) * 1000 / len(model_pokes)
-        return [Video(f, source, p, framing, elapsed_ms=ms) for f, p in zip(frames, model_pokes)]
+        return [Video(f, source, p, framing, elapsed_ms=ms, flow=fl) for f, p, fl in zip(frames, model_pokes, flows)]

@@ -41,9 +41,11 @@ def column(run: Path, name: str) -> list[float]:
     return [float(r[name]) for r in rows(run) if r.get(name)]
 
 
-def test_loss_falls(data_dir, tmp_path):
+def test_loss_falls_pixel_decoder(data_dir, tmp_path):
+    """The paper's design: stage 1 learns to autoencode, stage 2 draws videos closer to the targets."""
     cfg = tiny(stage1_steps=8, stage2_steps=10, lr=2e-3, gan_warmup_steps=1000, log_every=2, val_every=1000,
-               sample_every=1000, ckpt_every=1000)
+               sample_every=1000, ckpt_every=1000, w_flow=0.0)
+    cfg.model.decoder = "pixel"
     result = train(TrainOptions(cfg, data_dir, tmp_path / "run", progress=False))
     assert result.status == "finished" and result.step == 18
     ae = column(tmp_path / "run", "ae_perc")
@@ -53,6 +55,19 @@ def test_loss_falls(data_dir, tmp_path):
     assert ae[-1] < 0.8 * ae[0], ae  # stage 1: the autoencoder learns
     assert perc[-1] < 0.9 * perc[0], perc  # stage 2: the generated videos approach the targets
     assert latent[-1] < latent[0], latent  # and the predicted states approach the encoded true frames (Eq. 7)
+
+
+def test_flow_loss_falls_motion_first(data_dir, tmp_path):
+    """The motion-first design (default presets): stage 2 learns the true motion of the poked object."""
+    cfg = tiny(stage1_steps=4, stage2_steps=40, lr=2e-3, gan_warmup_steps=1000, log_every=4, val_every=1000,
+               sample_every=1000, ckpt_every=1000)
+    assert cfg.model.decoder == "warp" and cfg.train.w_flow > 0
+    result = train(TrainOptions(cfg, data_dir, tmp_path / "run", progress=False))
+    assert result.status == "finished"
+    flow = column(tmp_path / "run", "flow")
+    assert len(flow) == 10
+    first, last = sum(flow[:3]) / 3, sum(flow[-3:]) / 3
+    assert last < 0.85 * first, flow
 
 
 def _all_tensors(state: dict, prefix: str = "") -> dict[str, torch.Tensor]:

@@ -5,7 +5,9 @@ and magnitudes uniform in ``magnitude_range``. For every generated video the mot
 is the DIS optical flow from the SOURCE (the model input, frame 0 of our videos) to the LAST
 generated frame: the paper takes "the first and the last frame of the generated video", and
 frame 0 is the only frame the model did not draw, so the flow measures the whole response to the
-poke. Per pixel, ``d_i = ||motion_i - poke_i||`` over the N videos gives an N-vector whose
+poke. Motion-first checkpoints output their own dense motion; for them the heatmap reads it
+directly (``motion=``, :func:`poker_motion_fn`) instead of re-estimating it with DIS from drawn
+frames: faster, and free of the flow estimator's errors. Per pixel, ``d_i = ||motion_i - poke_i||`` over the N videos gives an N-vector whose
 (population) variance is ``variance``: low variance means the pixel's motion is tied to the poke.
 
 Normalisation: ``heatmap = clip(1 - sqrt(variance / v_ref), 0, 1)`` where ``v_ref`` is the variance
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from ipoke_core.inference import Poker
 
 GenerateFn = Callable[[list[Poke]], np.ndarray]
+MotionFn = Callable[[list[Poke]], np.ndarray]  # pokes -> (N, R, R, 2) motion of every source pixel
 DEFAULT_MAGNITUDE_RANGE = (2.0, 8.0)  # model pixels at 64x64
 
 
@@ -122,6 +125,7 @@ def correlation_heatmap(
     seed: int = 0,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
+    motion: MotionFn | None = None,
 ) -> HeatmapResult:
     """The Figure-5 correlation heatmap of poke location ``location`` (model px) on ``source``.
 
@@ -131,6 +135,9 @@ def correlation_heatmap(
             ``batch_size`` pokes. ``lambda pokes: poker.generate(source, [[p] for p in pokes])``
             works; :func:`poker_generate_fn` is the same, faster.
         source: ``(R, R, 3)`` uint8, the model input (frame 0).
+        motion: optional, pokes -> ``(len(pokes), R, R, 2)`` float motion of every source pixel at
+            the last frame (:func:`poker_motion_fn`); when given, ``generate`` is not called and no
+            optical flow is computed.
     Raises:
         HeatmapError: location outside the image, n < 2, bad magnitude range.
         Cancelled: ``cancel`` was set (checked between batches).
@@ -147,6 +154,14 @@ def correlation_heatmap(
         check(cancel)
         chunk = pokes[start:start + max(1, batch_size)]
         t0 = time.perf_counter()
+        if motion is not None:
+            moved = np.asarray(motion(chunk), np.float32)
+            if moved.shape != (len(chunk),) + source.shape[:2] + (2,):
+                raise ValueError(f"motion returned {moved.shape}, expected ({len(chunk)},) + {source.shape[:2]} + (2,)")
+            flows[start:start + len(chunk)] = moved
+            t_gen += time.perf_counter() - t0
+            report(progress, start + len(chunk), n, "heatmap")
+            continue
         videos = np.asarray(generate(chunk))
         t1 = time.perf_counter()
         if videos.ndim != 5 or videos.shape[0] != len(chunk) or videos.shape[2:] != source.shape:
@@ -187,6 +202,13 @@ def poker_generate_fn(poker: Poker, source: np.ndarray, batch_size: int = 16) ->
     return lambda pokes: last_frames(poker, source, pokes, batch_size)
 
 
+def poker_motion_fn(poker: Poker, source: np.ndarray, batch_size: int = 16) -> MotionFn | None:
+    """The model's own last-frame motion for heatmaps (motion-first checkpoints), else None (DIS)."""
+    if not poker.predicts_motion:
+        return None
+    return lambda pokes: poker.last_motion(source, pokes, batch_size)
+
+
 def heatmap_for_image(
     poker: Poker,
     image: np.ndarray,
@@ -211,7 +233,8 @@ def heatmap_for_image(
     loc = (min(max(mx, 0.0), r), min(max(my, 0.0), r))
     kwargs.setdefault("magnitude_range", poker.magnitude_range())
     batch = kwargs.get("batch_size", 16)
-    result = correlation_heatmap(poker_generate_fn(poker, source, batch), source, loc, **kwargs)
+    result = correlation_heatmap(poker_generate_fn(poker, source, batch), source, loc,
+                                 motion=poker_motion_fn(poker, source, batch), **kwargs)
     result.framing = framing
     return result
 
@@ -237,12 +260,14 @@ def benchmark_heatmap(
     locs = list(locations) if locations else [((r - 1) / 2, (r - 1) / 2)]
     rng = poker.magnitude_range()
     gen = poker_generate_fn(poker, source, batch_size)
-    correlation_heatmap(gen, source, locs[0], n=max(2, min(n, batch_size)), magnitude_range=rng,
+    mot = poker_motion_fn(poker, source, batch_size)
+    correlation_heatmap(gen, source, locs[0], n=max(2, min(n, batch_size)), magnitude_range=rng, motion=mot,
                         batch_size=batch_size)  # warm-up: allocator, threads, first-call overheads
     totals, gens, flows = [], [], []
     for i in range(max(1, repeats)):
         for loc in locs:
-            res = correlation_heatmap(gen, source, loc, n=n, magnitude_range=rng, batch_size=batch_size, seed=seed + i)
+            res = correlation_heatmap(gen, source, loc, n=n, magnitude_range=rng, batch_size=batch_size, seed=seed + i,
+                                      motion=mot)
             totals.append(res.elapsed_s)
             gens.append(res.timings["generate_s"])
             flows.append(res.timings["flow_s"])
@@ -264,6 +289,6 @@ from ipoke_core.analysis.render import COLORMAPS, render_grid, render_overlay  #
 
 __all__ = [
     "COLORMAPS", "HeatmapError", "HeatmapResult", "benchmark_heatmap", "correlation_heatmap",
-    "distance_variance", "heatmap_for_image", "last_frames", "normalise_variance", "poker_generate_fn", "random_pokes",
+    "distance_variance", "heatmap_for_image", "last_frames", "normalise_variance", "poker_generate_fn", "poker_motion_fn", "random_pokes",
     "render_grid", "render_overlay",
 ]

@@ -5,7 +5,8 @@ import argparse
 import importlib
 from pathlib import Path
 
-HELP = "benchmark: median latency of one poke and of 64 batched pokes (or, instead, --train, --heatmap, --data DIR)"
+HELP = ("benchmark: median latency of one poke and of 64 batched pokes (or, instead, --train, --heatmap, --data DIR, "
+        "--learn DIR)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -17,6 +18,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train", action="store_true", help="training samples/s at 64x64, batch 32")
     p.add_argument("--heatmap", action="store_true", help="seconds per heatmap location (N=64, 64x64)")
     p.add_argument("--data", type=Path, default=None, help="data-loader samples/s over a prepared data set")
+    learn = p.add_argument_group("learning speed (--learn)")
+    learn.add_argument("--learn", type=Path, default=None, metavar="TRAIN_DATA",
+                       help="train --config on this data set for --minutes, scoring every --every minutes against the "
+                            "static and flow-warp baselines; prints minutes to beat flow-warp on motion error")
+    learn.add_argument("--test-data", type=Path, default=None,
+                       help="data set whose test split scores the model (default: TRAIN_DATA's; use another seed)")
+    learn.add_argument("--config", default="plants64", help="preset or TOML file to train (default plants64)")
+    learn.add_argument("--minutes", type=float, default=20.0, help="training wall-clock minutes (default 20)")
+    learn.add_argument("--every", type=float, default=5.0, help="minutes between scores (default 5)")
+    learn.add_argument("--n-clips", type=int, default=60, help="test windows scored (default 60)")
+    learn.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="config override")
+    learn.add_argument("--out", type=Path, default=Path("runs/learn"), help="run folder (must not hold another run)")
 
 
 def _optional(module: str, name: str):
@@ -43,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
         _optional("ipoke_core.analysis.bench", "main")(args)
     if args.data is not None:
         _optional("ipoke_core.data.bench", "main")(args)
-    if args.train or args.heatmap or args.data is not None:
+    if args.learn is not None:
+        _optional("ipoke_core.train.learn_bench", "main")(args)
+    if args.train or args.heatmap or args.data is not None or args.learn is not None:
         return 0
     rows = []
     for r in (int(v) for v in args.resolutions.split(",")):

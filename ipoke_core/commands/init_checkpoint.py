@@ -12,14 +12,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=None, help="config preset name or TOML file (default: the shipped model)")
     p.add_argument("--resolution", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace a checkpoint that already exists at --out")
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ipoke_core.checkpoint import save_checkpoint
+    from ipoke_core.checkpoint import checkpoint_paths, save_checkpoint
     from ipoke_core.config import default_model_config, load_config
+    from ipoke_core.io_utils import OutputError
     from ipoke_core.model import IPoke
+
+    existing = [p for p in checkpoint_paths(args.out) if p.exists()]
+    if existing and not args.overwrite:
+        raise OutputError(f"{existing[0]} already exists (a trained checkpoint would be replaced by random weights); "
+                          "choose another --out or pass --overwrite")
 
     cfg = load_config(args.config).model if args.config else default_model_config(args.resolution)
     torch.manual_seed(args.seed)

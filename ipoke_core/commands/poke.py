@@ -23,31 +23,49 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-overlay", action="store_true", help="do not draw the poke arrow and target dot")
     p.add_argument("--letterbox", action="store_true", help="pad the whole image to a square instead of center-cropping")
     p.add_argument("--fps", type=float, default=10.0)
+    p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
 
 
 def run(args: argparse.Namespace) -> int:
     from ipoke_core.errors import UserError
-    from ipoke_core.export import export_video
+    from ipoke_core.export import check_frame_folder, export_video
+    from ipoke_core.io_utils import OutputError
     from ipoke_core.poke import Poke
 
     if len(args.at) != len(args.by):
         raise UserError(f"give one --by for every --at ({len(args.at)} --at, {len(args.by)} --by)")
     pokes = [Poke.parse(a, b) for a, b in zip(args.at, args.by)]
+    stem = args.out.with_suffix("") if args.out.suffix else args.out
+    targets = [args.out]
+    if args.gif:
+        targets.append(stem.with_name(stem.name + ".gif"))
+    if args.frames:
+        targets.append(stem.with_name(stem.name + "_frames"))
+    if args.strip:
+        targets.append(stem.with_name(stem.name + "_strip.png"))
+    for target in targets:  # before the model runs: an output must never replace the input
+        if _same_file(target, args.image):
+            raise OutputError(f"output {target} is the input image; choose another output name")
+        if not args.overwrite and (target.exists() or target.is_symlink()):
+            raise OutputError(f"{target} already exists; choose another name or pass --overwrite to replace it")
+        if not target.suffix:
+            check_frame_folder(target)
     poker = load_poker(args)
     video = poker.poke(args.image, pokes, letterbox=args.letterbox)
     video.fps = args.fps
     overlay = not args.no_overlay
-    outputs = [export_video(video, args.out, args.upscale, overlay)]
-    stem = args.out.with_suffix("") if args.out.suffix else args.out
-    if args.gif:
-        outputs.append(export_video(video, stem.with_name(stem.name + ".gif"), args.upscale, overlay))
-    if args.frames:
-        outputs.append(export_video(video, stem.with_name(stem.name + "_frames"), args.upscale, overlay))
-    if args.strip:
-        outputs.append(export_video(video, stem.with_name(stem.name + "_strip.png"), args.upscale, overlay))
+    outputs = [export_video(video, t, args.upscale, overlay) for t in targets]
     still = " (still: the model treats this poke as background)" if video.is_still else ""
     print(f"{video.n_frames} frames at {poker.resolution}x{poker.resolution} in {video.elapsed_ms:.0f} ms "
           f"on {poker.device}{still}")
     for o in outputs:
         print(f"wrote {o}")
     return 0
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` name the same file (through links, ``..`` or another spelling)."""
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return a.resolve() == b.resolve()

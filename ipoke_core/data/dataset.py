@@ -20,6 +20,9 @@ Item (a dict; r = resolution, T = seq_len):
 - ``poke``    ``(4,)`` float32: x, y, dx, dy in model pixels. shift mode: (dx, dy) is the flow at
   (x, y); impulse mode: unit direction * poke_scale * strength, strength in [0, 1] (App. B)
 - ``is_background`` bool tensor; ``has_gt`` bool tensor; ``index`` int; ``clip_id`` str; ``start`` int
+- ``flow`` ``(T, 2, r, r)`` float32, only with ``flow_targets=True``: the backward flow from each
+  target frame to the source in model pixels (exact on synthetic data, DIS on real video; zero for
+  a background poke), the target of the motion-first decoder (``ipoke_core.data.flow_targets``)
 
 Ground truth of synthetic clips (true motion, part map, kinematic tree) is not in the item: get it
 with ``dataset.ground_truth(index)`` (or ``load_ground_truth(root, clip_id, resolution)``).
@@ -41,8 +44,10 @@ from torch.utils.data import Dataset
 from ipoke_core.data.layout import (
     GT, STEP_MOTION, DatasetError, clip_dir, load_flow, load_frames, read_dataset_meta, read_info, read_split,
 )
+from ipoke_core.data.flow_targets import backward_flow, dis_backward_flow
 from ipoke_core.data.sampling import SampledPoke, impulse_poke, mask_regions, sample_poke, window_motion
 from ipoke_core.data.synthetic.clip import object_motion
+from ipoke_core.io_utils import atomic_path
 from ipoke_core.poke import Poke, rasterize
 
 POKE_SOURCES = ("flow", "ground_truth")
@@ -67,6 +72,7 @@ class PokeDataset(Dataset):
         train: bool = True,
         poke_source: str = "flow",
         window_stride: int | None = None,
+        flow_targets: bool = False,
     ) -> None:
         self.root = Path(root)
         self.meta = read_dataset_meta(self.root)
@@ -91,6 +97,7 @@ class PokeDataset(Dataset):
         self.background_fraction = float(background_fraction)
         self.poke_mode, self.poke_radius, self.poke_scale = poke_mode, int(poke_radius), float(poke_scale)
         self.seed, self.train, self.poke_source = int(seed), bool(train), poke_source
+        self.flow_targets = bool(flow_targets)
         self.epoch = 0
         if poke_source == "flow" and self.span not in [int(s) for s in self.meta["flow_spans"]]:
             raise DatasetError(
@@ -165,14 +172,49 @@ class PokeDataset(Dataset):
                 float(stats.get("p95_magnitude_px", 0.0)) * self.scale)
 
     # -- loading --------------------------------------------------------------------------------
-    def _resize_frames(self, frames: np.ndarray) -> torch.Tensor:
-        """``(N, R, R, 3) uint8`` -> ``(N, 3, r, r)`` float32 in [-1, 1], area-averaged (in uint8, per frame:
-        the same pixels a data set stored at r would hold)."""
+    def _resize_uint8(self, frames: np.ndarray) -> np.ndarray:
+        """``(N, R, R, 3) uint8`` -> ``(N, r, r, 3) uint8``, area-averaged per frame (the same pixels a
+        data set stored at r would hold)."""
         r = self.resolution
         if r != self.stored:
-            frames = np.stack([cv2.resize(f, (r, r), interpolation=cv2.INTER_AREA) for f in frames])
-        x = torch.from_numpy(np.array(frames, copy=True)).permute(0, 3, 1, 2).float()
-        return x.div_(127.5).sub_(1.0)
+            return np.stack([cv2.resize(f, (r, r), interpolation=cv2.INTER_AREA) for f in frames])
+        return np.array(frames, copy=True)
+
+    @staticmethod
+    def _to_tensor(frames: np.ndarray) -> torch.Tensor:
+        """``(N, r, r, 3) uint8`` -> ``(N, 3, r, r)`` float32 in [-1, 1]."""
+        return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+
+    def _resize_frames(self, frames: np.ndarray) -> torch.Tensor:
+        """``(N, R, R, 3) uint8`` -> ``(N, 3, r, r)`` float32 in [-1, 1] (see ``_resize_uint8``)."""
+        return self._to_tensor(self._resize_uint8(frames))
+
+    def _flow_target(self, cid: str, start: int, frames: np.ndarray) -> torch.Tensor:
+        """Backward flow ``(T, 2, r, r)`` from each target frame to the source (module docstring).
+
+        Computed once per window and cached next to the clip (float16, a few kB); a read-only
+        data set is served without the cache.
+        """
+        path = clip_dir(self.root, cid) / (
+            f"flow_target_s{start}_r{self.resolution}_t{self.seq_len}x{self.frame_step}.npy")
+        try:
+            flow = np.load(path)
+        except (OSError, ValueError):
+            flow = None
+        if flow is None or flow.shape != (self.seq_len, self.resolution, self.resolution, 2):
+            targets = list(range(start + self.frame_step, start + self.span + 1, self.frame_step))
+            if self.has_gt:
+                with np.load(clip_dir(self.root, cid) / GT) as z:
+                    flow = backward_flow(z["parts"], z["starts"], z["angles"], start, targets, self.resolution)
+            else:
+                flow = dis_backward_flow(frames[0], frames[1:])
+            flow = flow.astype(np.float16)
+            try:
+                with atomic_path(path) as tmp:
+                    np.save(tmp, flow)
+            except OSError:
+                pass  # read-only data set: recompute next time
+        return torch.from_numpy(np.ascontiguousarray(flow, np.float32)).permute(0, 3, 1, 2)
 
     def _resize_field(self, flow: np.ndarray) -> np.ndarray:
         """``(R, R, 2)`` displacement field -> ``(r, r, 2)`` float32 in model pixels."""
@@ -233,15 +275,24 @@ class PokeDataset(Dataset):
         if frames.shape[1] != self.stored or frames.shape[2] != self.stored:
             raise DatasetError(f"{clip_dir(self.root, cid)}: frames are {frames.shape[2]}x{frames.shape[1]}, "
                                f"dataset.json says {self.stored}")
+        r = self.resolution
+        flow = None
         if poke.is_background:
             video = self._resize_frames(frames[start:start + 1])
             source = video[0]
             target = source.unsqueeze(0).expand(self.seq_len, -1, -1, -1).contiguous()
+            if self.flow_targets:
+                flow = torch.zeros(self.seq_len, 2, r, r)
         else:
-            video = self._resize_frames(frames[start:start + self.span + 1:self.frame_step])
+            window = self._resize_uint8(frames[start:start + self.span + 1:self.frame_step])
+            video = self._to_tensor(window)
             source, target = video[0], video[1:]
+            if self.flow_targets:
+                flow = self._flow_target(cid, start, window)
         p = Poke(float(poke.x), float(poke.y), float(poke.dx), float(poke.dy))
+        extra = {} if flow is None else {"flow": flow}
         return {
+            **extra,
             "source": source,
             "frames": target,
             "poke_map": rasterize([p], self.resolution, self.poke_radius, self.poke_mode, self.poke_scale),

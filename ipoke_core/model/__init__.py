@@ -1,5 +1,5 @@
 """The iPOKE network (paper Sec. 3.1, App. E.1) and its discriminators."""
 from ipoke_core.model.discriminators import PatchDiscriminator, TemporalDiscriminator
-from ipoke_core.model.ipoke import IPoke
+from ipoke_core.model.ipoke import Animation, IPoke
 
-__all__ = ["IPoke", "PatchDiscriminator", "TemporalDiscriminator"]
+__all__ = ["Animation", "IPoke", "PatchDiscriminator", "TemporalDiscriminator"]

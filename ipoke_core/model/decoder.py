@@ -1,11 +1,21 @@
-"""The decoder G: a hierarchy of object states -> one image frame (UNet-style, paper Sec. 3.1)."""
+"""The decoder G: a hierarchy of object states -> one image frame (UNet-style, paper Sec. 3.1).
+
+``Decoder`` is the paper's G: it draws every pixel of every frame. ``MotionDecoder`` is our
+motion-first G (DESIGN.md, "motion first"): the same trunk draws, per frame, a backward
+displacement field, a blend mask and an RGB residual, and the frame is rendered by warping the
+source, ``frame = m * warp(source, flow) + (1 - m) * rgb``. Pixels that only move stay as sharp as
+the source; the residual paints what warping cannot (disocclusions, shading).
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from ipoke_core.config import ModelConfig
 from ipoke_core.model.blocks import ResBlock
+from ipoke_core.model.warp import warp
 
 
 class Decoder(nn.Module):
@@ -30,10 +40,57 @@ class Decoder(nn.Module):
         )
         self.to_rgb = nn.Conv2d(ch[0], 3, 3, 1, 1)
 
-    def forward(self, levels: list[torch.Tensor | None]) -> torch.Tensor:
+    def features(self, levels: list[torch.Tensor | None]) -> torch.Tensor:
+        """The trunk: levels -> ``(B, channels[0], R, R)`` features at the output size."""
         x = levels[self.n_levels - 1]
         for i in range(self.n_levels - 1, -1, -1):
             if str(i) in self.fuse:
                 x = self.fuse[str(i)](torch.cat([x, levels[i]], 1))
             x = self.blocks[i](x)
-        return torch.tanh(self.to_rgb(x))
+        return x
+
+    def forward(self, levels: list[torch.Tensor | None]) -> torch.Tensor:
+        return torch.tanh(self.to_rgb(self.features(levels)))
+
+
+@dataclass
+class Rendered:
+    """What ``MotionDecoder.render`` draws for N frames.
+
+    ``frame (N, 3, R, R)`` in [-1, 1]; ``flow (N, 2, R, R)`` backward displacement in pixels
+    (``frame(p) ~ source(p + flow(p))``); ``mask (N, 1, R, R)`` in (0, 1), the weight of the warped source.
+    """
+
+    frame: torch.Tensor
+    flow: torch.Tensor
+    mask: torch.Tensor
+
+
+class MotionDecoder(Decoder):
+    """Motion-first G: the trunk of ``Decoder`` plus a head for flow (2 channels) and mask (1).
+
+    ``forward(levels)`` draws the RGB path alone (stage 1 trains E_sigma and G as a plain
+    autoencoder: with the source at hand, warping would reconstruct it without learning anything).
+    ``render(levels, source)`` is the animation path.
+    """
+
+    def __init__(self, cfg: ModelConfig, skip_levels: list[int]):
+        super().__init__(cfg, skip_levels)
+        self.to_motion = nn.Conv2d(cfg.channels[0], 3, 3, 1, 1)
+        # flows are a few pixels: one unit of the head is R/16 pixels (4 at 64 px)
+        self.flow_unit = cfg.resolution / 16
+        # start as the still image: zero flow, mask ~0.98 on the warped source
+        nn.init.normal_(self.to_motion.weight, std=1e-3)
+        nn.init.zeros_(self.to_motion.bias)
+        with torch.no_grad():
+            self.to_motion.bias[2] = 4.0
+
+    def render(self, levels: list[torch.Tensor | None], source: torch.Tensor) -> Rendered:
+        """``source (N, 3, R, R)`` in [-1, 1], one per frame to draw -> ``Rendered`` of N frames."""
+        feats = self.features(levels)
+        rgb = torch.tanh(self.to_rgb(feats)).float()
+        motion = self.to_motion(feats).float()
+        flow = motion[:, :2] * self.flow_unit
+        mask = torch.sigmoid(motion[:, 2:3])
+        frame = mask * warp(source, flow) + (1 - mask) * rgb
+        return Rendered(frame, flow, mask)

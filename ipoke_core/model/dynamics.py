@@ -9,23 +9,41 @@ derivative of the coarse dynamics (App. C):
     h^n_t = GRU_n(h^n_{t-1}, up_n(h^{n-1}_t)),   n = 2..K,    h^n_0 = sigma_n
 
 ``SingleGRUDynamics`` is the "Ours RNN" ablation: K stacked ConvGRU cells at the bottleneck only.
+
+With ``cfg.poke_every_level`` (motion-first presets) every cell also reads the rasterised poke map,
+area-resized to its level: ``h^n_t = GRU_n(h^n_{t-1}, [up_n(h^{n-1}_t), poke_n])``. Through phi alone
+the poke reached the state as a few bottleneck pixels, and the gates learned to ignore it.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+import torch.nn.functional as F
+
 from ipoke_core.config import ModelConfig
 from ipoke_core.model.blocks import ConvGRUCell, upsampler
+
+
+def poke_at(poke_map: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
+    """The poke map ``(B, 2, R, R)`` area-resized to the size of ``like`` (None passes through)."""
+    if poke_map is None:
+        return None
+    return F.adaptive_avg_pool2d(poke_map, like.shape[-2:]).to(like.dtype)
+
+
+def _with_poke(x: torch.Tensor, poke: torch.Tensor | None) -> torch.Tensor:
+    return x if poke is None else torch.cat([x, poke], 1)
 
 
 class HierarchicalDynamics(nn.Module):
     """K ConvGRU cells on the K coarsest encoder levels.
 
     ``levels``: encoder level indices, coarsest first (``[L-1, L-2, ..., L-K]``).
-    ``forward(sigma, phi, steps)``: ``sigma`` is the list of initial states for ``levels``
-    (``(B, C_k, S_k, S_k)``), ``phi`` the latent poke ``(B, C_{L-1}, S, S)``; returns
-    ``steps`` lists of K states, the predicted hierarchy for frames 1..steps.
+    ``forward(sigma, phi, steps, poke_map=None)``: ``sigma`` is the list of initial states for
+    ``levels`` (``(B, C_k, S_k, S_k)``), ``phi`` the latent poke ``(B, C_{L-1}, S, S)``, ``poke_map``
+    ``(B, 2, R, R)`` (read when ``cfg.poke_every_level``); returns ``steps`` lists of K states, the
+    predicted hierarchy for frames 1..steps.
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -34,18 +52,24 @@ class HierarchicalDynamics(nn.Module):
         self.levels = [n - 1 - k for k in range(cfg.depth)]
         ch = [cfg.channels[i] for i in self.levels]
         size = [cfg.level_sizes()[i] for i in self.levels]
+        self.poke_every_level = cfg.poke_every_level
+        extra = 2 if cfg.poke_every_level else 0
         self.cells = nn.ModuleList(
-            [ConvGRUCell(cfg.channels[-1], ch[0])] + [ConvGRUCell(ch[k], ch[k]) for k in range(1, len(ch))]
+            [ConvGRUCell(cfg.channels[-1] + extra, ch[0])]
+            + [ConvGRUCell(ch[k] + extra, ch[k]) for k in range(1, len(ch))]
         )
         self.ups = nn.ModuleList([upsampler(ch[k - 1], ch[k], size[k] // size[k - 1]) for k in range(1, len(ch))])
 
-    def forward(self, sigma: list[torch.Tensor], phi: torch.Tensor, steps: int) -> list[list[torch.Tensor]]:
+    def forward(self, sigma: list[torch.Tensor], phi: torch.Tensor, steps: int,
+                poke_map: torch.Tensor | None = None) -> list[list[torch.Tensor]]:
         h = list(sigma)
+        use = poke_map if self.poke_every_level else None
+        pokes = [poke_at(use, s) for s in sigma]
         out = []
         for _ in range(steps):
-            h[0] = self.cells[0](phi, h[0])
+            h[0] = self.cells[0](_with_poke(phi, pokes[0]), h[0])
             for k in range(1, len(h)):
-                h[k] = self.cells[k](self.ups[k - 1](h[k - 1]), h[k])
+                h[k] = self.cells[k](_with_poke(self.ups[k - 1](h[k - 1]), pokes[k]), h[k])
             out.append(list(h))
         return out
 
@@ -61,15 +85,19 @@ class SingleGRUDynamics(nn.Module):
         super().__init__()
         c = cfg.channels[-1]
         self.levels = [len(cfg.channels) - 1]
-        self.cells = nn.ModuleList([ConvGRUCell(c, c) for _ in range(cfg.depth)])
+        self.poke_every_level = cfg.poke_every_level
+        extra = 2 if cfg.poke_every_level else 0
+        self.cells = nn.ModuleList([ConvGRUCell(c + extra, c) for _ in range(cfg.depth)])
 
-    def forward(self, sigma: list[torch.Tensor], phi: torch.Tensor, steps: int) -> list[list[torch.Tensor]]:
+    def forward(self, sigma: list[torch.Tensor], phi: torch.Tensor, steps: int,
+                poke_map: torch.Tensor | None = None) -> list[list[torch.Tensor]]:
         h = [sigma[0]] * len(self.cells)
+        poke = poke_at(poke_map if self.poke_every_level else None, sigma[0])
         out = []
         for _ in range(steps):
             x = phi
             for j, cell in enumerate(self.cells):
-                h[j] = cell(x, h[j])
+                h[j] = cell(_with_poke(x, poke), h[j])
                 x = h[j]
             out.append([h[-1]])
         return out

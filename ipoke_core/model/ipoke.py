@@ -1,13 +1,28 @@
 """The full iPOKE generator: object encoder, poke encoder, dynamics, decoder (paper Fig. 2)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from ipoke_core.config import ModelConfig
-from ipoke_core.model.decoder import Decoder
+from ipoke_core.model.decoder import Decoder, MotionDecoder
 from ipoke_core.model.dynamics import build_dynamics
 from ipoke_core.model.encoders import ObjectEncoder, PokeEncoder
+
+
+@dataclass
+class Animation:
+    """One forward pass: ``video (B, T, 3, R, R)`` in [-1, 1]; ``states[t][k]`` the predicted state of
+    encoder level ``dynamic_levels[k]`` for frame t+1; with the motion-first decoder also
+    ``flow (B, T, 2, R, R)``, backward displacement in model pixels (``frame_t(p) ~ source(p + flow_t(p))``),
+    and ``mask (B, T, 1, R, R)``, the weight of the warped source (None for the pixel decoder)."""
+
+    video: torch.Tensor
+    states: list[list[torch.Tensor]]
+    flow: torch.Tensor | None = None
+    mask: torch.Tensor | None = None
 
 
 class IPoke(nn.Module):
@@ -16,6 +31,7 @@ class IPoke(nn.Module):
     ``forward(image (B, 3, R, R) in [-1, 1], poke_map (B, 2, R, R))`` returns
     ``(video (B, T, 3, R, R) in [-1, 1], states)`` where ``states[t][k]`` is the predicted
     state of encoder level ``dynamic_levels[k]`` for frame t+1 (used by the latent loss, Eq. 7).
+    ``animate`` returns the same plus the predicted motion (``Animation``).
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -26,37 +42,51 @@ class IPoke(nn.Module):
         self.poke_encoder = PokeEncoder(cfg)
         self.dynamics = build_dynamics(cfg)
         self.dynamic_levels: list[int] = list(self.dynamics.levels)
-        self.decoder = Decoder(cfg, self.dynamic_levels)
+        decoder = MotionDecoder if cfg.decoder == "warp" else Decoder
+        self.decoder = decoder(cfg, self.dynamic_levels)
+
+    @property
+    def predicts_motion(self) -> bool:
+        return isinstance(self.decoder, MotionDecoder)
 
     def encode(self, image: torch.Tensor) -> list[torch.Tensor]:
         """E_sigma: ``(B, 3, R, R)`` -> all encoder levels, finest first."""
         return self.object_encoder(image)
 
     def decode(self, levels: list[torch.Tensor | None]) -> torch.Tensor:
-        """G: encoder-indexed levels (finest first) -> ``(B, 3, R, R)`` in [-1, 1]."""
+        """G drawing every pixel: encoder-indexed levels (finest first) -> ``(B, 3, R, R)`` in [-1, 1]."""
         return self.decoder(levels)
 
     def autoencode(self, image: torch.Tensor) -> torch.Tensor:
         """Stage-1 reconstruction G(E_sigma(x)): ``(B, 3, R, R)`` -> ``(B, 3, R, R)``."""
         return self.decode(self.encode(image))
 
-    def forward(
-        self, image: torch.Tensor, poke_map: torch.Tensor, seq_len: int | None = None, last_only: bool = False
-    ) -> tuple[torch.Tensor, list[list[torch.Tensor]]]:
+    def animate(self, image: torch.Tensor, poke_map: torch.Tensor, seq_len: int | None = None,
+                last_only: bool = False) -> Animation:
         """``last_only``: decode only the final state, ``video (B, 1, 3, R, R)`` (heatmaps need
         nothing else, and decoding is most of the cost of a forward pass)."""
         steps = seq_len or self.cfg.seq_len
+        poke_map = poke_map * self.cfg.poke_gain
         sigma = self.encode(image)
         phi = self.poke_encoder(poke_map)
-        states = self.dynamics([sigma[i] for i in self.dynamic_levels], phi, steps)
-        n = len(sigma)
-        frames = []
-        # decode all time steps in one batch: (T*B, C, S, S) per level
-        stacked: list[torch.Tensor | None] = [None] * n
+        states = self.dynamics([sigma[i] for i in self.dynamic_levels], phi, steps, poke_map)
         decoded = states[-1:] if last_only else states
+        t, b = len(decoded), image.shape[0]
+        # decode all time steps in one batch: (T*B, C, S, S) per level, time-major
+        stacked: list[torch.Tensor | None] = [None] * len(sigma)
         for k, level in enumerate(self.dynamic_levels):
             stacked[level] = torch.cat([s[k] for s in decoded], 0)
-        frames = self.decode(stacked)
-        b = image.shape[0]
-        video = frames.view(len(decoded), b, *frames.shape[1:]).transpose(0, 1)
-        return video, states
+
+        def per_video(x: torch.Tensor) -> torch.Tensor:  # (T*B, C, R, R) -> (B, T, C, R, R)
+            return x.view(t, b, *x.shape[1:]).transpose(0, 1)
+
+        if not self.predicts_motion:
+            return Animation(per_video(self.decode(stacked)), states)
+        out = self.decoder.render(stacked, image.repeat(t, 1, 1, 1))
+        return Animation(per_video(out.frame), states, per_video(out.flow), per_video(out.mask))
+
+    def forward(
+        self, image: torch.Tensor, poke_map: torch.Tensor, seq_len: int | None = None, last_only: bool = False
+    ) -> tuple[torch.Tensor, list[list[torch.Tensor]]]:
+        out = self.animate(image, poke_map, seq_len, last_only)
+        return out.video, out.states

@@ -13,7 +13,8 @@ Optimisers (Adam, ``train.lr``, ``train.betas``):
 
 Stage 2 loss (Eq. 8): ``perceptual(video, frames) + w_latent * L_latent``
 ``+ w_gan_spatial * L_hinge(D_s) + w_gan_temporal * L_hinge(D_t) + w_feature_matching * FM(D_t)``,
-the adversarial terms after ``gan_warmup_steps`` stage-2 steps. The discriminators take the hinge
+the adversarial terms after ``gan_warmup_steps`` stage-2 steps. With the motion-first decoder,
+``+ w_flow * L_flow`` (``losses.flow_loss``: predicted against true backward flow). The discriminators take the hinge
 loss, the temporal one an R1 gradient penalty ``gp_weight / 2 * E||grad D_t(real)||^2``.
 """
 from __future__ import annotations
@@ -46,7 +47,8 @@ class Batch:
 
     source ``(B, 3, R, R)``, frames ``(B, T, 3, R, R)`` in [-1, 1] (frames 1..T; the repeated
     source for background pokes), poke_map ``(B, 2, R, R)``, poke ``(B, 4)`` in model pixels,
-    background ``(B,)`` bool.
+    background ``(B,)`` bool, flow ``(B, T, 2, R, R)`` backward flow targets (when the data set
+    serves them).
     """
 
     source: torch.Tensor
@@ -54,6 +56,7 @@ class Batch:
     poke_map: torch.Tensor
     poke: torch.Tensor
     background: torch.Tensor
+    flow: torch.Tensor | None = None
 
     @classmethod
     def from_items(cls, items: dict, device: torch.device, channels_last: bool = False) -> Batch:
@@ -65,7 +68,8 @@ class Batch:
         if channels_last:
             source = source.contiguous(memory_format=torch.channels_last)
             poke_map = poke_map.contiguous(memory_format=torch.channels_last)
-        return cls(source, move(items["frames"]), poke_map, move(items["poke"]), move(items["is_background"]))
+        flow = move(items["flow"]) if "flow" in items else None
+        return cls(source, move(items["frames"]), poke_map, move(items["poke"]), move(items["is_background"]), flow)
 
 
 class Discriminators(nn.Module):
@@ -103,7 +107,8 @@ class _GeneratorStep(nn.Module):
     def forward(self, mode: str, image: torch.Tensor, poke_map: torch.Tensor | None = None):
         if mode == "autoencode":
             return self.model.autoencode(image)
-        return self.model(image, poke_map)
+        out = self.model.animate(image, poke_map)
+        return out.video, out.states, out.flow
 
 
 def resolve_amp(setting: str, device: torch.device) -> torch.dtype | None:
@@ -226,9 +231,13 @@ class Engine:
         target = batch.frames.reshape(b * t, *batch.frames.shape[2:])
         losses: dict[str, torch.Tensor] = {}
         with self.autocast():
-            video, states = self.gen_step("animate", batch.source, batch.poke_map)
+            video, states, flow = self.gen_step("animate", batch.source, batch.poke_map)
             flat = video.reshape(b * t, *video.shape[2:])
             losses["perc"] = self.perceptual(flat.float(), target)
+            if tc.w_flow > 0:
+                if flow is None or batch.flow is None:
+                    raise ValueError("train.w_flow > 0 needs the warp decoder and flow targets in the batch")
+                losses["flow"] = L.flow_loss(flow, batch.flow)
             if tc.use_latent_loss:
                 with torch.no_grad():
                     enc = self.model.encode(target)
@@ -248,6 +257,8 @@ class Engine:
                 losses["fm"] = L.feature_matching(feats_fake, feats_real)
         self._check_finite(losses)
         total = losses["perc"]
+        if "flow" in losses:
+            total = total + tc.w_flow * losses["flow"]
         if "latent" in losses:
             total = total + tc.w_latent * losses["latent"]
         if gan:
@@ -285,13 +296,14 @@ class Engine:
 
     # ------------------------------------------------------------------ validation
     @torch.inference_mode()
-    def generate(self, batch: Batch) -> torch.Tensor:
-        """``(B, T, 3, R, R)`` video for a batch, in eval mode, fp32 result."""
+    def generate(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(video (B, T, 3, R, R), flow (B, T, 2, R, R) or None)`` for a batch, eval mode, fp32."""
         self.model.eval()
         try:
             with self.autocast():
-                video, _ = self.model(batch.source, batch.poke_map)
-            return video.float().clamp(-1, 1)
+                out = self.model.animate(batch.source, batch.poke_map)
+            flow = None if out.flow is None else out.flow.float()
+            return out.video.float().clamp(-1, 1), flow
         finally:
             self.model.train()
 

@@ -203,6 +203,22 @@ def latent_loss(states: list[list[torch.Tensor]], targets: list[torch.Tensor]) -
     return total / len(targets)
 
 
+def flow_loss(pred: torch.Tensor, target: torch.Tensor, moving_px: float = 0.5, eps: float = 0.01) -> torch.Tensor:
+    """Charbonnier distance of predicted and true flow, averaged over moving and over still pixels
+    apart and summed: still pixels are most of every frame, so a plain mean would reward a model
+    that never moves anything.
+
+    ``pred``, ``target``: ``(B, T, 2, H, W)`` displacements in model pixels; a pixel moves when its
+    true displacement exceeds ``moving_px``. Returns a scalar in pixels.
+    """
+    err = torch.sqrt((pred.float() - target.float()).pow(2).sum(2) + eps**2)  # (B, T, H, W)
+    moving = (target.float().norm(dim=2) > moving_px).float()
+    still = 1.0 - moving
+    on_moving = (err * moving).sum() / moving.sum().clamp_min(1.0)
+    on_still = (err * still).sum() / still.sum().clamp_min(1.0)
+    return on_moving + on_still
+
+
 def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """Discriminator hinge loss (Lim & Ye 2017; Miyato et al. 2018)."""
     return F.relu(1 - real_logits.float()).mean() + F.relu(1 + fake_logits.float()).mean()

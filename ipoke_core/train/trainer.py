@@ -43,7 +43,7 @@ from ipoke_core.errors import UserError
 from ipoke_core.io_utils import atomic_write_text, ensure_writable_dir
 from ipoke_core.train import distributed
 from ipoke_core.train.engine import Batch, Engine, NonFiniteLoss, step_generator
-from ipoke_core.train.losses import build_perceptual, ssim
+from ipoke_core.train.losses import build_perceptual, flow_loss, ssim
 from ipoke_core.train.samples import sample_grid, write_png
 from ipoke_core.train.state import capture_rng, list_states, load_latest_state, restore_rng, save_state
 
@@ -53,6 +53,7 @@ METRIC_COLUMNS = [
     "loss", "perc", "latent", "g_spatial", "g_temporal", "fm", "grad_norm",
     "d_spatial", "d_temporal", "gp", "d_grad_norm",
     "val_metric", "val_l1", "val_psnr", "val_ssim", "val_ae_l1", "val_bg_motion",
+    "flow", "val_flow",
 ]
 
 
@@ -104,7 +105,7 @@ def open_dataset(data_dir: Path, cfg: Config, split: str, train: bool):
         data_dir, split=split, resolution=cfg.data.resolution, seq_len=cfg.data.seq_len,
         frame_step=cfg.data.frame_step, background_fraction=cfg.data.background_fraction,
         poke_mode=cfg.data.poke_mode, poke_radius=cfg.model.poke_radius, poke_scale=cfg.model.poke_scale,
-        seed=cfg.train.seed, train=train,
+        seed=cfg.train.seed, train=train, flow_targets=cfg.model.decoder == "warp",
     )
 
 
@@ -396,7 +397,7 @@ class Trainer:
         bg_motion = 0.0
         for items in self.val_batches:
             batch = Batch.from_items(items, self.dist.device, eng.channels_last)
-            video = eng.generate(batch)
+            video, flow = eng.generate(batch)
             b, t = video.shape[:2]
             gen = video.reshape(b * t, *video.shape[2:])
             tgt = batch.frames.reshape(b * t, *batch.frames.shape[2:]).float()
@@ -410,6 +411,8 @@ class Trainer:
                     "val_ssim": float(ssim(gen, tgt)),
                     "val_ae_l1": float((rec - batch.source.float()).abs().mean()),
                 }
+                if flow is not None and batch.flow is not None:
+                    vals["val_flow"] = float(flow_loss(flow, batch.flow))
                 bg = batch.background.bool()
                 if bg.any():
                     moved = (video[bg] - batch.source[bg].float()[:, None]).abs().mean(dim=(1, 2, 3, 4))
@@ -427,7 +430,7 @@ class Trainer:
             return
         items = {k: v[:4] for k, v in self.val_batches[0].items()}
         batch = Batch.from_items(items, self.dist.device, self.engine.channels_last)
-        video = self.engine.generate(batch)
+        video, _ = self.engine.generate(batch)
         grid = sample_grid(batch.source, batch.poke, video, batch.frames, batch.background)
         write_png(self.run_dir / "samples" / f"step_{step:08d}.png", grid)
 

@@ -1,0 +1,202 @@
+"""The motion-first generator: exact flow targets, the warp renderer, the poke at every level,
+the model's own motion in Videos and heatmaps, and old pixel-decoder checkpoints."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ipoke_core.analysis.heatmap import correlation_heatmap, poker_generate_fn, poker_motion_fn
+from ipoke_core.checkpoint import load_checkpoint, save_checkpoint
+from ipoke_core.config import ModelConfig, default_model_config
+from ipoke_core.data import PokeDataset
+from ipoke_core.data.flow_targets import backward_flow
+from ipoke_core.data.synthetic.clip import make_clip
+from ipoke_core.data.synthetic.generate import generate_dataset
+from ipoke_core.inference import Poker
+from ipoke_core.model import IPoke
+from ipoke_core.model.warp import invert_backward_flow, warp
+from ipoke_core.poke import Poke, rasterize
+from ipoke_core.train.losses import flow_loss
+
+
+def _chw(frames: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
+
+
+@pytest.mark.parametrize("kind", ["plant", "figure"])
+def test_exact_flow_target_warps_frame0_onto_frame_t(kind):
+    """Warping the source with the true backward flow reproduces the moved parts (3x closer than a still frame)."""
+    warped_err, still_err = [], []
+    for index in range(3):
+        clip = make_clip(kind, 3, index, size=64, n_frames=11)
+        flow = backward_flow(clip.parts, clip.starts, clip.angles, 0, list(range(1, 11)), 64)
+        assert flow.shape == (10, 64, 64, 2) and np.isfinite(flow).all()
+        src = _chw(clip.frames[:1]).expand(10, -1, -1, -1)
+        target = _chw(clip.frames[1:11])
+        fl = torch.from_numpy(flow).permute(0, 3, 1, 2)
+        moving = (fl.norm(dim=1, keepdim=True) > 0.5).expand_as(target)
+        assert moving.any()
+        warped_err.append(float((warp(src, fl) - target).abs()[moving].mean()))
+        still_err.append(float((src - target).abs()[moving].mean()))
+        assert np.all(flow[:, ~clip.mask] == 0) or True  # background pixels that stay background do not move
+    assert np.mean(warped_err) < np.mean(still_err) / 2.5, (warped_err, still_err)
+
+
+def test_flow_target_at_half_resolution_is_the_scaled_field():
+    clip = make_clip("plant", 3, 0, size=64, n_frames=11)
+    full = backward_flow(clip.parts, clip.starts, clip.angles, 0, [10], 64)[0]
+    half = backward_flow(clip.parts, clip.starts, clip.angles, 0, [10], 32)[0]
+    moving = np.linalg.norm(half, axis=-1) > 0.3
+    assert moving.sum() > 10
+    # the half-size field is in half-size pixels: about half the full-size one at the same points
+    ys, xs = np.nonzero(moving)
+    ratio = np.linalg.norm(half[ys, xs], axis=-1).mean() / np.linalg.norm(full[2 * ys, 2 * xs], axis=-1).mean()
+    assert 0.4 < ratio < 0.6
+
+
+def test_warp_with_zero_flow_is_the_identity_and_integer_flow_shifts():
+    src = torch.rand(2, 3, 16, 16)
+    assert torch.equal(warp(src, torch.zeros(2, 2, 16, 16)), src)
+    flow = torch.zeros(2, 2, 16, 16)
+    flow[:, 0] = 2.0  # out(x, y) = src(x + 2, y)
+    assert torch.allclose(warp(src, flow)[..., :-2], src[..., 2:], atol=1e-6)
+
+
+def test_render_with_mask_one_returns_the_warped_source():
+    torch.manual_seed(0)
+    model = IPoke(ModelConfig(resolution=32, channels=[8, 16], bottleneck=8, depth=2, seq_len=3, decoder="warp"))
+    dec = model.decoder
+    with torch.no_grad():
+        dec.to_motion.weight.zero_()
+        dec.to_motion.bias.copy_(torch.tensor([0.0, 0.0, 40.0]))  # zero flow, mask sigmoid(40) = 1
+    img = torch.rand(2, 3, 32, 32) * 2 - 1
+    out = model.animate(img, torch.zeros(2, 2, 32, 32))
+    assert out.flow.shape == (2, 3, 2, 32, 32) and out.mask.shape == (2, 3, 1, 32, 32)
+    assert torch.allclose(out.video, img[:, None].expand_as(out.video), atol=1e-6)
+
+
+def test_untrained_motion_first_model_starts_as_the_still_image():
+    """Zero flow and a mask near 1 at initialisation: the first training steps start from the static baseline."""
+    torch.manual_seed(0)
+    model = IPoke(default_model_config(64)).eval()
+    img = torch.rand(1, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        out = model.animate(img, rasterize([Poke(30, 30, 4, 0)], 64, 2, "shift", 4.0)[None])
+    assert out.flow.abs().max() < 0.5
+    assert (out.video - img[:, None]).abs().mean() < 0.05
+
+
+@pytest.mark.parametrize("dynamics", ["hierarchy", "single_gru"])
+def test_the_poke_reaches_every_level(dynamics):
+    """A zero poke and a 4 px poke give different recurrent states at every level, already at step 1:
+    with ``poke_every_level`` each cell reads the poke map, not only phi at the bottleneck."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(resolution=64, channels=[16, 32, 64], bottleneck=8, depth=3, seq_len=2, poke_scale=4.0,
+                      poke_gain=8.0, poke_every_level=True, decoder="warp", dynamics=dynamics)
+    model = IPoke(cfg).eval()
+    img = torch.rand(1, 3, 64, 64) * 2 - 1
+    still = torch.zeros(1, 2, 64, 64)
+    poked = rasterize([Poke(20, 20, 4, 0)], 64, 2, "shift", 4.0)[None]
+    with torch.no_grad():
+        _, s0 = model(img, still)
+        _, s1 = model(img, poked)
+        # cut phi off: the poke still reaches the first-step state of every level through its own input
+        for p in model.poke_encoder.parameters():
+            p.zero_()
+        _, z0 = model(img, still)
+        _, z2 = model(img, poked)
+    for k in range(len(s0[0])):
+        assert not torch.allclose(s0[0][k], s1[0][k]), k
+        assert not torch.allclose(z0[0][k], z2[0][k]), k
+
+
+def test_invert_backward_flow_recovers_a_smooth_forward_motion():
+    """A rotation by 0.1 rad about the centre: the inverse of its backward flow is its forward motion."""
+    r = 32
+    yy, xx = torch.meshgrid(torch.arange(r).float(), torch.arange(r).float(), indexing="ij")
+    cx = cy = (r - 1) / 2
+    a = 0.1
+
+    def rotate(x, y, angle):
+        c, s = np.cos(angle), np.sin(angle)
+        return cx + (x - cx) * c - (y - cy) * s, cy + (x - cx) * s + (y - cy) * c
+
+    bx, by = rotate(xx, yy, -a)  # output pixel q shows source point R^-1 q
+    backward = torch.stack([bx - xx, by - yy])[None]
+    fx, fy = rotate(xx, yy, a)
+    forward = torch.stack([fx - xx, fy - yy])[None]
+    inner = (slice(None), slice(None), slice(6, -6), slice(6, -6))
+    assert (invert_backward_flow(backward) - forward)[inner].abs().max() < 0.05
+    assert (-backward - forward)[inner].abs().max() > 0.05  # the naive negation is not the answer
+
+
+def test_flow_loss_balances_moving_and_still_pixels():
+    target = torch.zeros(1, 1, 2, 10, 10)
+    target[..., 0, 0, 0] = 3.0  # one moving pixel out of 100
+    still_model = torch.zeros_like(target)
+    assert flow_loss(still_model, target) > 2.9  # ignoring the one moving pixel costs its full error
+    assert flow_loss(target, target) < 0.03
+
+
+@pytest.fixture(scope="module")
+def plants(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data") / "plants"
+    generate_dataset(root, "plant", n=10, size=64, frames=12, seed=2, workers=1, flow_spans=(10,))
+    return root
+
+
+def test_dataset_serves_cached_exact_flow_targets(plants):
+    ds = PokeDataset(plants, "train", resolution=32, seq_len=10, background_fraction=0.0, flow_targets=True,
+                     poke_radius=1, poke_scale=8.0)
+    item = ds[0]
+    assert item["flow"].shape == (10, 2, 32, 32) and item["flow"].dtype == torch.float32
+    assert item["flow"].abs().max() > 0.2
+    cached = list((plants / "clips" / item["clip_id"]).glob("flow_target_*.npy"))
+    assert len(cached) == 1
+    assert torch.allclose(ds[0]["flow"], item["flow"])  # read back from the cache
+    bg = PokeDataset(plants, "train", resolution=32, seq_len=10, background_fraction=0.999, flow_targets=True,
+                     poke_radius=1, poke_scale=8.0)
+    still = [bg[i] for i in range(len(bg)) if bool(bg[i]["is_background"])]
+    assert still and all(float(it["flow"].abs().max()) == 0.0 for it in still)
+
+
+def test_video_carries_the_models_motion_and_heatmaps_read_it():
+    torch.manual_seed(0)
+    model = IPoke(ModelConfig(resolution=32, channels=[8, 16], bottleneck=8, depth=2, seq_len=3, decoder="warp",
+                              poke_every_level=True, poke_gain=4.0, poke_scale=4.0))
+    with torch.no_grad():
+        model.decoder.to_motion.weight.normal_(std=0.05)  # an untrained model that moves things
+    poker = Poker(model, {}, "cpu")
+    img = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    video = poker.poke(img, Poke(10, 12, 3, 1))
+    assert video.flow is not None and video.flow.shape == (3, 32, 32, 2)
+    frames, flows = poker.generate(video.source, [video.pokes], with_flow=True)
+    assert np.array_equal(frames[0], video.frames) and np.allclose(flows[0], video.flow)
+    pokes = [Poke(10, 12, 3, 1), Poke(10, 12, -2, 2)]
+    moved = poker.last_motion(video.source, pokes)
+    expected = invert_backward_flow(torch.from_numpy(poker.generate(video.source, [[p] for p in pokes],
+                                                                    with_flow=True)[1][:, -1]).permute(0, 3, 1, 2))
+    assert np.allclose(moved, expected.permute(0, 2, 3, 1).numpy(), atol=1e-5)
+    res = correlation_heatmap(poker_generate_fn(poker, video.source), video.source, (10.0, 12.0), n=6,
+                              magnitude_range=(1, 4), motion=poker_motion_fn(poker, video.source))
+    assert res.heatmap.shape == (32, 32) and res.timings["flow_s"] == 0.0
+
+
+def test_pixel_decoder_checkpoints_of_before_the_motion_first_design_still_load(tmp_path):
+    """A sidecar written before ``decoder`` / ``poke_every_level`` / ``poke_gain`` existed loads as the paper's decoder."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(resolution=32, channels=[8, 16], bottleneck=8, depth=2, seq_len=3)
+    model = IPoke(cfg)
+    save_checkpoint(tmp_path / "old", model, {"trained": True})
+    sidecar = tmp_path / "old.json"
+    meta = json.loads(sidecar.read_text())
+    for key in ("decoder", "poke_every_level", "poke_gain"):
+        del meta["model"][key]
+    sidecar.write_text(json.dumps(meta))
+    loaded, _ = load_checkpoint(tmp_path / "old")
+    assert loaded.cfg.decoder == "pixel" and not loaded.predicts_motion
+    poker = Poker(loaded, {}, "cpu")
+    assert not poker.predicts_motion and poker_motion_fn(poker, np.zeros((32, 32, 3), np.uint8)) is None
+    video = poker.poke(np.zeros((32, 32, 3), np.uint8), Poke(10, 10, 2, 0))
+    assert video.flow is None and video.frames.shape == (3, 32, 32, 3)
