@@ -141,6 +141,10 @@ class TrainConfig:
     # motion-first decoder: Charbonnier loss of the predicted backward flow against the true one
     # (exact on synthetic data, DIS on real video), averaged over moving and over still pixels apart
     w_flow: float = 0.0
+    # stage 2 decodes only this many of the T frames per step for the frame and flow losses (the last
+    # frame always, the others drawn at random; 0 = all): decoding is most of a step's cost, and the
+    # dynamics still run, and the latent loss still sees, every step
+    loss_frames: int = 0
     gp_weight: float = 10.0
     gan_warmup_steps: int = 1000
     disc_frames: int = 16  # frames sampled per batch for the spatial discriminator
@@ -167,6 +171,8 @@ class TrainConfig:
             raise ConfigError("train.lr must be > 0")
         if self.stage1_steps < 0 or self.stage2_steps < 0:
             raise ConfigError("train.stage1_steps and train.stage2_steps must be >= 0")
+        if self.loss_frames < 0:
+            raise ConfigError("train.loss_frames must be >= 0 (0 = all frames)")
         if not (math.isfinite(self.w_flow) and self.w_flow >= 0):
             raise ConfigError("train.w_flow must be a finite number >= 0")
 

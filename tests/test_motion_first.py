@@ -200,3 +200,21 @@ def test_pixel_decoder_checkpoints_of_before_the_motion_first_design_still_load(
     assert not poker.predicts_motion and poker_motion_fn(poker, np.zeros((32, 32, 3), np.uint8)) is None
     video = poker.poke(np.zeros((32, 32, 3), np.uint8), Poke(10, 10, 2, 0))
     assert video.flow is None and video.frames.shape == (3, 32, 32, 3)
+
+
+def test_decoding_a_subset_of_frames_gives_those_frames_of_the_full_video():
+    from ipoke_core.train.engine import loss_frame_indices
+
+    gen = torch.Generator().manual_seed(0)
+    picks = loss_frame_indices(10, 3, gen)
+    assert len(picks) == 3 and picks == sorted(set(picks)) and picks[-1] == 9
+    assert loss_frame_indices(10, 0, gen) is None and loss_frame_indices(10, 10, gen) is None
+    torch.manual_seed(0)
+    model = IPoke(default_model_config(64)).eval()
+    img = torch.rand(2, 3, 64, 64) * 2 - 1
+    pm = rasterize([Poke(30, 30, 4, 0)], 64, 2, "shift", 4.0)[None].expand(2, -1, -1, -1)
+    with torch.no_grad():
+        full = model.animate(img, pm)
+        part = model.animate(img, pm, decode=picks)
+    assert torch.allclose(full.video[:, picks], part.video, atol=1e-5)
+    assert torch.allclose(full.flow[:, picks], part.flow, atol=1e-5)

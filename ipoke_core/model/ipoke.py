@@ -62,15 +62,18 @@ class IPoke(nn.Module):
         return self.decode(self.encode(image))
 
     def animate(self, image: torch.Tensor, poke_map: torch.Tensor, seq_len: int | None = None,
-                last_only: bool = False) -> Animation:
+                last_only: bool = False, decode: list[int] | None = None) -> Animation:
         """``last_only``: decode only the final state, ``video (B, 1, 3, R, R)`` (heatmaps need
-        nothing else, and decoding is most of the cost of a forward pass)."""
+        nothing else, and decoding is most of the cost of a forward pass). ``decode``: the frame
+        indices (0 = frame 1) to decode, ``video (B, len(decode), 3, R, R)``; all when None."""
         steps = seq_len or self.cfg.seq_len
         poke_map = poke_map * self.cfg.poke_gain
         sigma = self.encode(image)
         phi = self.poke_encoder(poke_map)
         states = self.dynamics([sigma[i] for i in self.dynamic_levels], phi, steps, poke_map)
-        decoded = states[-1:] if last_only else states
+        if last_only:
+            decode = [steps - 1]
+        decoded = states if decode is None else [states[i] for i in decode]
         t, b = len(decoded), image.shape[0]
         # decode all time steps in one batch: (T*B, C, S, S) per level, time-major
         stacked: list[torch.Tensor | None] = [None] * len(sigma)

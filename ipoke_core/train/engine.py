@@ -104,10 +104,11 @@ class _GeneratorStep(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, mode: str, image: torch.Tensor, poke_map: torch.Tensor | None = None):
+    def forward(self, mode: str, image: torch.Tensor, poke_map: torch.Tensor | None = None,
+                decode: list[int] | None = None):
         if mode == "autoencode":
             return self.model.autoencode(image)
-        out = self.model.animate(image, poke_map)
+        out = self.model.animate(image, poke_map, decode=decode)
         return out.video, out.states, out.flow
 
 
@@ -118,6 +119,15 @@ def resolve_amp(setting: str, device: torch.device) -> torch.dtype | None:
     if setting == "auto":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[setting]
+
+
+def loss_frame_indices(t: int, k: int, gen: torch.Generator) -> list[int] | None:
+    """``k`` of ``t`` frame indices for the stage-2 losses: the last one and ``k - 1`` random others,
+    sorted; None (all frames) when ``k`` is 0 or at least ``t``."""
+    if k <= 0 or k >= t:
+        return None
+    others = torch.randperm(t - 1, generator=gen)[: k - 1].tolist()
+    return sorted(others + [t - 1])
 
 
 def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
@@ -228,19 +238,21 @@ class Engine:
         gan = stage2_step >= tc.gan_warmup_steps and (tc.w_gan_spatial > 0 or tc.w_gan_temporal > 0)
         self.set_encoder_trainable(self.schedule == "single_stage")
         self.discs.requires_grad_(False)
-        target = batch.frames.reshape(b * t, *batch.frames.shape[2:])
+        decode = loss_frame_indices(t, tc.loss_frames, gen) if not gan else None
+        frames = batch.frames if decode is None else batch.frames[:, decode]
+        target = frames.reshape(-1, *frames.shape[2:])
         losses: dict[str, torch.Tensor] = {}
         with self.autocast():
-            video, states, flow = self.gen_step("animate", batch.source, batch.poke_map)
-            flat = video.reshape(b * t, *video.shape[2:])
+            video, states, flow = self.gen_step("animate", batch.source, batch.poke_map, decode)
+            flat = video.reshape(-1, *video.shape[2:])
             losses["perc"] = self.perceptual(flat.float(), target)
             if tc.w_flow > 0:
                 if flow is None or batch.flow is None:
                     raise ValueError("train.w_flow > 0 needs the warp decoder and flow targets in the batch")
-                losses["flow"] = L.flow_loss(flow, batch.flow)
+                losses["flow"] = L.flow_loss(flow, batch.flow if decode is None else batch.flow[:, decode])
             if tc.use_latent_loss:
                 with torch.no_grad():
-                    enc = self.model.encode(target)
+                    enc = self.model.encode(batch.frames.reshape(b * t, *batch.frames.shape[2:]))
                 targets = [enc[i].reshape(b, t, *enc[i].shape[1:]) for i in self.model.dynamic_levels]
                 losses["latent"] = L.latent_loss(states, targets)
             if gan:
