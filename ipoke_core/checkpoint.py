@@ -86,6 +86,18 @@ def save_checkpoint(path: str | Path, model: IPoke, meta: dict[str, Any] | None 
     return weights
 
 
+def record_evaluation(path: str | Path, evaluation: dict[str, Any]) -> Path:
+    """Store measured quality (``ipoke eval --record``) in the checkpoint's sidecar, key ``evaluation``.
+
+    The weights are untouched, so their checksum stays valid; the sidecar is rewritten atomically.
+    """
+    _, sidecar = checkpoint_paths(path)
+    meta = read_meta(path)
+    meta["evaluation"] = evaluation
+    atomic_write_text(sidecar, json.dumps(meta, indent=2, sort_keys=True))
+    return sidecar
+
+
 def read_meta(path: str | Path) -> dict[str, Any]:
     """Read and check a checkpoint's sidecar without touching the weights."""
     weights, sidecar = checkpoint_paths(path)

@@ -38,6 +38,7 @@ def test_eval_end_to_end(tiny, capsys):
     assert [r["method"] for r in rows] == ["iPoke (tiny)", "static (source repeated)", "flow warping (Hao-style)",
                                            "ground truth"]
     for r in rows[:3]:
+        assert float(r["sharpness_pct"]) > 0
         assert float(r["psnr"]) > 0 and 0 < float(r["ssim"]) <= 1
         assert r["lpips"] == "" and r["fvd"] == ""  # no weights given: unavailable, not 0
         assert float(r["poke_accuracy_px"]) >= 0 and float(r["motion_error_px"]) >= 0
@@ -53,6 +54,26 @@ def test_eval_end_to_end(tiny, capsys):
     figure = cv2.imread(str(tiny / "out2" / "figure.png"))
     assert figure is not None and figure.shape[1] == 11 * (96 + 2) + 2 and figure.shape[0] > 4 * 96
     assert not (out / "figure.png").exists()  # only when asked for
+
+
+def test_eval_record_stores_the_numbers_in_the_sidecar(tiny, tmp_path):
+    import json
+    import shutil
+
+    from ipoke_core.checkpoint import load_checkpoint
+
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(tiny / f"tiny{suffix}", tmp_path / f"m{suffix}")
+    args = ["eval", "-c", str(tmp_path / "m"), "--data", str(tiny / "data"), "--n-clips", "3", "--structure-clips", "0",
+            "--device", "cpu", "--out", str(tmp_path / "o")]
+    assert main(args + ["--record"]) == 2  # the numbers mean something only next to the baselines
+    assert main(args + ["--record", "--baselines"]) == 0
+    ev = json.loads((tmp_path / "m.json").read_text())["evaluation"]
+    rows = {r["method"]: r for r in csv.DictReader((tmp_path / "o" / "eval.csv").open())}
+    assert ev["poke_accuracy_px"] == pytest.approx(float(rows["iPoke (m)"]["poke_accuracy_px"]), abs=1e-3)
+    assert ev["static_poke_accuracy_px"] == pytest.approx(float(rows["static (source repeated)"]["poke_accuracy_px"]), abs=1e-3)
+    assert "flow_warp_motion_error_px" in ev and "ground_truth_poke_accuracy_px" in ev and ev["clips"] == 3
+    load_checkpoint(tmp_path / "m")  # the weights' checksum still holds
 
 
 def test_eval_refuses_checkpoint_larger_than_data(tiny, capsys):

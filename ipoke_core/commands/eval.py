@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lpips-lin", type=Path, default=None, help="LPIPS linear-layer weights (official lpips vgg.pth)")
     p.add_argument("--i3d", type=Path, default=None, help="I3D Kinetics-400 weights (pytorch-i3d state dict) for FVD")
     p.add_argument("--out", "-o", type=Path, default=Path("eval"), help="output folder for eval.md / eval.csv")
+    p.add_argument("--record", action="store_true",
+                   help="store the model's numbers and the baselines' in the checkpoint's sidecar (key 'evaluation'), "
+                        "which the app and `ipoke info` show; needs --baselines")
     p.add_argument("--figure", type=int, default=0, metavar="N",
                    help="also write figure.png: the first N test clips as source with the poke arrow, "
                         "the model's frames and the ground truth (default 0: none)")
@@ -46,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         raise EvalError("--n-clips and --structure-clips must be >= 0")
     if args.figure < 0:
         raise EvalError("--figure must be >= 0")
+    if args.record and not args.baselines:
+        raise EvalError("--record needs --baselines (the stored numbers are read against the static and flow-warp rows)")
     if args.heatmap_n < 2:
         raise EvalError(f"--heatmap-n must be at least 2, got {args.heatmap_n}")
     if (args.lpips_vgg is None) != (args.lpips_lin is None):
@@ -106,7 +111,28 @@ def run(args: argparse.Namespace) -> int:
     md, csv_path = write_report(report, args.out, header="## ipoke eval")
     print(report.to_markdown())
     print(f"wrote {md} and {csv_path}")
+    if args.record:
+        from ipoke_core.checkpoint import record_evaluation
+
+        print(f"recorded the evaluation in {record_evaluation(args.checkpoint, evaluation_summary(report))}")
     return 0
+
+
+def evaluation_summary(report) -> dict:
+    """The model row (first) with the static, flow-warp and ground-truth rows, flat, for a sidecar."""
+    keys = ("poke_accuracy_px", "motion_error_px", "psnr", "ssim", "sharpness_pct", "background_motion",
+            "structure_auc", "lpips", "fvd")
+    out = {"date": report.info.get("date"), "data": report.info.get("data"), "clips": report.info.get("clips")}
+    prefixes = {"static": "static_", "flow warping": "flow_warp_", "ground truth": "ground_truth_"}
+    for i, row in enumerate(report.rows):
+        prefix = "" if i == 0 else next((p for name, p in prefixes.items() if row["method"].startswith(name)), None)
+        if prefix is None:
+            continue
+        for key in keys:
+            value = row.get(key)
+            if value is not None and key not in row.get("skip", ()):
+                out[prefix + key] = round(float(value), 4)
+    return out
 
 
 def write_figure(method, clips, path: Path) -> Path:
