@@ -194,6 +194,8 @@ class PokeCanvas(QGraphicsView):
         self.mode = "poke"
         self.pokes: list[Poke] = []
         self.enabled_poking = True  # False while no model is loaded
+        # what a press says while poking is off (the window says "loading…" while a model loads)
+        self.disabled_message = "Load a checkpoint first (Model ▸ Open checkpoint…)."
         self._arrows: list[PokeArrowItem] = []
         self._markers: list[MarkerItem] = []
         self._drag_arrow: PokeArrowItem | None = None
@@ -212,7 +214,10 @@ class PokeCanvas(QGraphicsView):
         h, w = image.shape[:2]
         # pad the scene so a letterboxed square fits inside it
         self.scene().setSceneRect(QRectF(0, 0, w, h))
+        # a drag in progress and the old arrows belong to the old image: remove them from the scene too
+        self._cancel_drag()
         self.pokes = []
+        self._rebuild_arrows()
         self.set_markers([])
         self.set_framing(framing)
         self._user_zoomed = False
@@ -379,7 +384,7 @@ class PokeCanvas(QGraphicsView):
             self.locationPicked.emit(x, y)
             return
         if not self.enabled_poking:
-            self.message.emit("Load a checkpoint first (Model ▸ Open checkpoint…).")
+            self.message.emit(self.disabled_message)
             return
         self._press = scene
         self._press_screen = event.position()

@@ -51,7 +51,7 @@ class ExportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.resolution = resolution
-        self.n_frames = n_frames
+        self.n_frames = n_frames  # generated frames; the files also hold the input image first
         self.format = QComboBox()
         for key, (label, _, _) in FORMATS.items():
             self.format.addItem(label, key)
@@ -108,10 +108,15 @@ class ExportDialog(QDialog):
 
     def _update_size(self) -> None:
         side = self.resolution * self.upscale.value()
+        # every format writes the input image first, then the generated frames
+        total = self.n_frames + 1
+        what = f"the input + {self.n_frames} generated"
         if self.kind == "strip":
-            self.size_label.setText(f"Output: one image of {self.n_frames + 1} panels, {side} px high")
+            self.size_label.setText(f"Output: one image of {total} panels ({what}), {side} px high")
+        elif self.kind == "frames":
+            self.size_label.setText(f"Output: {total} PNG files of {side}×{side} px ({what} frames)")
         else:
-            self.size_label.setText(f"Output: {side}×{side} px, {self.n_frames} frames")
+            self.size_label.setText(f"Output: {side}×{side} px, {total} frames ({what})")
 
     def _browse(self) -> None:
         current = self.path.text().strip()

@@ -1,9 +1,12 @@
 """Correlation heatmaps (paper Fig. 5) over the model's input, one panel per poke location.
 
 Each panel shows the model's input crop with the heatmap on top (pyqtgraph ``ImageItem`` with a
-colormap), a numbered crosshair at the poke location and a title. One histogram/LUT widget sets
-the colour levels of all panels, so panels stay comparable; the opacity slider fades the heatmaps
-over the image. Save writes a paper-style figure (PNG) or the raw heatmaps, one per location (.npy).
+colormap), a numbered crosshair at the poke location and a title. Levels: every new heatmap
+re-fits them so its range is visible (a weak correlation is not left black). By default each
+panel is stretched to its own range; with *Shared scale* all panels share one scale fitted to the
+range of the whole set, so they stay comparable. One histogram/LUT widget then sets the colour
+levels of all panels (its axis stays put while a handle is dragged); the opacity slider fades the
+heatmaps over the image. Save writes a paper-style figure (PNG) or the raw heatmaps, one per location (.npy).
 The heatmaps themselves come from ``ipoke_core.analysis.heatmap``; this module only displays them.
 """
 from __future__ import annotations
@@ -16,13 +19,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, QVBoxLayout, QWidget,
 )
 
 from app.canvas import MARKER_COLORS
 
 COLORMAPS = ["inferno", "viridis", "magma", "plasma", "turbo", "cividis"]
 MAX_COLUMNS = 3
+# auto-levels never stretch a range narrower than this (1 % of the heatmap scale) to full brightness
+MIN_LEVEL_SPAN = 0.01
 
 
 @dataclass
@@ -65,7 +70,8 @@ class HeatmapView(QWidget):
         # the shared LUT: bound to a hidden master item, copied to every panel
         self._master = pg.ImageItem(axisOrder="row-major")
         self.lut = pg.HistogramLUTWidget(image=self._master, orientation="vertical")
-        self.lut.setToolTip("Colour levels of all heatmaps: drag the handles to change the range")
+        self.lut.setToolTip("Colour levels of all heatmaps: drag the handles to change the range.\n"
+                            "Each new heatmap re-fits them to show its range.")
         self.lut.item.sigLevelsChanged.connect(self._sync_lut)
         self.lut.item.sigLookupTableChanged.connect(self._sync_lut)
         self.lut.setMinimumWidth(110)
@@ -88,6 +94,11 @@ class HeatmapView(QWidget):
         self.colormap.addItems(COLORMAPS)
         self.colormap.setToolTip("Colour map of the heatmaps")
         self.colormap.currentTextChanged.connect(self.set_colormap)
+        self.shared_scale = QCheckBox("Shared scale")
+        self.shared_scale.setToolTip("On: one colour scale for all heatmaps, fitted to the whole set, so panels are "
+                                     "comparable.\nOff: each heatmap is stretched to its own range, so a weak one is "
+                                     "visible too.")
+        self.shared_scale.toggled.connect(lambda _on: self.auto_levels())
         self.save_png = QPushButton("Save PNG…")
         self.save_png.setToolTip("Save a paper-style figure (Fig. 5): the input with numbered points, then each heatmap")
         self.save_png.clicked.connect(self.savePngRequested)
@@ -107,6 +118,7 @@ class HeatmapView(QWidget):
         tools.addWidget(self.opacity, 1)
         tools.addWidget(QLabel("Colours"))
         tools.addWidget(self.colormap)
+        tools.addWidget(self.shared_scale)
         files = QHBoxLayout()
         files.addStretch(1)
         files.addWidget(self.save_png)
@@ -132,7 +144,7 @@ class HeatmapView(QWidget):
         view = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False)
         view.setMenuEnabled(False)
         view.addItem(pg.ImageItem(source, axisOrder="row-major"))
-        heat = pg.ImageItem(np.asarray(result.heatmap, np.float32), axisOrder="row-major")
+        heat = pg.ImageItem(axisOrder="row-major")  # its image is set by auto_levels
         heat.setOpacity(self.opacity.value() / 100)
         view.addItem(heat)
         lx, ly = result.location
@@ -144,12 +156,37 @@ class HeatmapView(QWidget):
         view.setRange(xRange=(0, r), yRange=(0, r), padding=0)
         self.panels.append(HeatmapPanel(number, result, source, view, heat))
         self._relayout()
-        if number == 1:
-            self._master.setImage(np.asarray(result.heatmap, np.float32))
-            self.lut.item.setLevels(0.0, 1.0)
-        self._sync_lut()
+        self.auto_levels()
         self._refresh()
         return number
+
+    def auto_levels(self) -> None:
+        """Fit the levels to the heatmaps shown: each to its own range, or all to one (shared scale).
+
+        Without a shared scale each panel shows its heatmap rescaled to [0, 1] over its own range,
+        so the one histogram and its handles work on that relative scale for every panel.
+        """
+        if not self.panels:
+            return
+        raw = [np.asarray(p.result.heatmap, np.float32) for p in self.panels]
+        if self.shared_scale.isChecked():
+            lo = min(float(h.min()) for h in raw)
+            hi = max(lo + MIN_LEVEL_SPAN, max(float(h.max()) for h in raw))
+            shown = raw
+        else:
+            shown = []
+            for h in raw:
+                h_lo = float(h.min())
+                span = max(float(h.max()) - h_lo, MIN_LEVEL_SPAN)
+                shown.append((h - h_lo) / span)
+            lo, hi = 0.0, 1.0
+        for p, data in zip(self.panels, shown):
+            p.heat_item.setImage(data, autoLevels=False, levels=(lo, hi))
+        self._master.setImage(np.concatenate([d.ravel() for d in shown])[None, :], autoLevels=False, levels=(lo, hi))
+        # a fixed axis: with auto-range it followed the handle, so a drag rescaled the axis, not the panels
+        self.lut.item.setHistogramRange(lo, hi, padding=0.05)
+        self.lut.item.setLevels(lo, hi)
+        self._sync_lut()
 
     def clear(self) -> None:
         self.panels = []

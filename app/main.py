@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from app.main_window import MainWindow, application
+
+EXPORT_WAIT_MS = 30_000  # at most this long for an export in progress at quit
+MODEL_WAIT_MS = 200  # a model job that ends this soon ends normally; a longer one is abandoned
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +29,16 @@ def main(argv: list[str] | None = None) -> int:
         window.open_image(args.image)
     if not args.checkpoint or not args.image:
         window.start(checkpoint=not args.checkpoint, image=not args.image)
-    return app.exec()
+    code = app.exec()
+    window.stop_workers()  # closeEvent did this already, unless the app quit another way
+    # an export that is being written is finished (the user asked for that file); a model load or a
+    # forward pass cannot be interrupted and nobody waits for its result, so the process does not
+    # wait for it either: the settings are saved, leave at once
+    if not (window.io_lane.wait(EXPORT_WAIT_MS) and window.model_lane.wait(MODEL_WAIT_MS)):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

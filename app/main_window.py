@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QSize, Qt, QTimer
+from PySide6.QtCore import QMimeData, QSize, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import (
     QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QImage, QKeySequence,
 )
@@ -32,6 +33,7 @@ from app.player import VideoPlayer
 from app.settings import AppSettings
 from app.side_panel import SidePanel
 from app.workers import Job, Lane
+from ipoke_core.quality import evaluation_lines, weak_response_warning
 from ipoke_core.errors import UserError
 from ipoke_core.image import Framing, load_image
 from ipoke_core.io_utils import atomic_path
@@ -50,6 +52,64 @@ def load_poker(path: str, device: str) -> Any:
     from ipoke_core.inference import Poker
 
     return Poker.from_checkpoint(path, device=device)
+
+
+class SidecarError(UserError):
+    """A checkpoint whose sidecar (``NAME.json``) holds a field of the wrong type."""
+
+
+# sidecar sections the window reads; each must be a JSON object when present
+SIDECAR_SECTIONS = ("training", "data_stats", "evaluation")
+
+
+def check_sidecar(poker: Any, path: str) -> Any:
+    """Raise ``SidecarError`` unless everything the window reads from ``poker.meta`` has the right type.
+
+    Runs in the worker right after loading, so a bad sidecar never swaps the model half-way.
+    Returns ``poker`` so it can wrap the loader.
+    """
+    meta = getattr(poker, "meta", None)
+    sidecar = Path(path).with_suffix(".json").name
+    if not isinstance(meta, dict):
+        raise SidecarError(f"{sidecar}: the checkpoint's description is not a JSON object")
+    for key in SIDECAR_SECTIONS:
+        value = meta.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise SidecarError(f"{sidecar}: '{key}' must be a JSON object ({{...}}), not {type(value).__name__}: "
+                               f"the file is damaged or was edited by hand")
+    try:
+        lo, hi = poker.magnitude_range()
+        float(lo), float(hi)
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError) as e:
+        raise SidecarError(f"{sidecar}: data_stats.poke_magnitude_px must be two numbers ({e})") from None
+    return poker
+
+
+def model_summary(poker: Any) -> str:
+    """The model line of the side panel (rich text): shape, training and, when measured, its quality."""
+    cfg = poker.config
+    parts = [f"{poker.resolution}×{poker.resolution} px", f"{cfg.seq_len} frames", f"{cfg.poke_mode} pokes",
+             f"{cfg.dynamics}, K={cfg.depth}"]
+    meta = poker.meta or {}
+    training = meta.get("training") or {}
+    steps = training.get("steps") or training.get("step")
+    if poker.trained:
+        parts.append(f"trained{f' {steps} steps' if steps else ''}")
+    text = " · ".join(html.escape(part) for part in parts)
+    if not poker.trained:
+        text += " · <span style='color:#d08a00'>untrained</span>"
+    quality = evaluation_lines(meta)  # the same lines `ipoke info` prints
+    if quality:
+        head, *measures = quality
+        text += "<br>" + html.escape(head[:1].upper() + head[1:]) + ":<br>" + "<br>".join(map(html.escape, measures))
+    return text
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
 
 
 def available_devices() -> list[str]:
@@ -86,6 +146,7 @@ class MainWindow(QMainWindow):
         self._preview_pokes: list[Poke] | None = None
         self._heat_points: list[tuple[float, float]] = []  # shown + pending heatmap locations (source px)
         self._loading_checkpoint = False
+        self._closing = False  # set on close: late results from the workers are ignored
 
         self.setWindowTitle("iPoke")
         icon = resources.icon_path("ipoke.svg")
@@ -298,6 +359,7 @@ class MainWindow(QMainWindow):
         self.side.heat_batch.setValue(st.get("heatmap_batch"))
         self.heatmaps.set_opacity(st.get("heatmap_opacity"))
         self.heatmaps.set_colormap(st.get("heatmap_colormap"))
+        self.heatmaps.shared_scale.setChecked(st.get("heatmap_shared_scale"))
         self.player.fps.setValue(st.get("fps"))
         self.player.loop.setChecked(st.get("loop"))
         self.player.overlay.setChecked(st.get("show_overlay"))
@@ -315,6 +377,7 @@ class MainWindow(QMainWindow):
         st.set("heatmap_batch", self.side.heat_batch.value())
         st.set("heatmap_opacity", self.heatmaps.opacity.value() / 100)
         st.set("heatmap_colormap", self.heatmaps.colormap_name)
+        st.set("heatmap_shared_scale", self.heatmaps.shared_scale.isChecked())
         st.set("fps", self.player.fps.value())
         st.set("loop", self.player.loop.isChecked())
         st.set("show_overlay", self.player.overlay.isChecked())
@@ -361,11 +424,20 @@ class MainWindow(QMainWindow):
         factory = self.poker_factory
         self._loading_checkpoint = True
         self._update_banner()
+        self._update_hint()
         self.statusBar().showMessage(f"Loading checkpoint {Path(path).name} on {device}…")
-        return self.model_lane.run("checkpoint", lambda progress, cancel: factory(path, device),
+        # the sidecar is checked in the worker too, so a bad one fails like a bad file: dialog, old model kept
+        return self.model_lane.run("checkpoint", lambda progress, cancel: check_sidecar(factory(path, device), path),
                                    payload={"path": path, "device": device})
 
     def _checkpoint_loaded(self, job: Job, poker: Any) -> None:
+        # everything read from the new model is read before it replaces the current one
+        try:
+            summary = model_summary(poker)
+            lo, hi = poker.magnitude_range()
+        except Exception as e:  # noqa: BLE001 - whatever the check missed must not swap the model half-way
+            self._checkpoint_failed(job, e, traceback.format_exc())
+            return
         self._loading_checkpoint = False
         self.poker = poker
         self.checkpoint_path = job.payload["path"]
@@ -373,10 +445,9 @@ class MainWindow(QMainWindow):
         name = Path(self.checkpoint_path).name
         self.side.checkpoint_label.setText(f"<b>{html.escape(name)}</b>")
         self.side.checkpoint_label.setToolTip(self.checkpoint_path)
-        self.side.model_info.setText(self._model_summary())
+        self.side.model_info.setText(summary)
         self.statusBar().showMessage(f"Loaded {name} ({poker.resolution}×{poker.resolution}, {poker.device})", 5000)
         # heatmap pokes default to the lengths the model saw in training
-        lo, hi = poker.magnitude_range()
         self.side.heat_lo.setValue(lo)
         self.side.heat_hi.setValue(hi)
         if self.image is not None:
@@ -390,18 +461,18 @@ class MainWindow(QMainWindow):
         self._update_enabled()
         self._update_status()
 
-    def _model_summary(self) -> str:
-        p = self.poker
-        cfg = p.config
-        parts = [f"{p.resolution}×{p.resolution} px", f"{cfg.seq_len} frames", f"{cfg.poke_mode} pokes",
-                 f"{cfg.dynamics}, K={cfg.depth}"]
-        training = (p.meta or {}).get("training") or {}
-        steps = training.get("steps") or training.get("step")
-        if p.trained:
-            parts.append(f"trained{f' {steps} steps' if steps else ''}")
-        else:
-            parts.append("<span style='color:#d08a00'>untrained</span>")
-        return " · ".join(parts)
+    def _checkpoint_failed(self, job: Job, error: BaseException, trace: str) -> None:
+        """The current model stays; a checkpoint that failed is never the one loaded at the next start."""
+        self._loading_checkpoint = False
+        path = job.payload["path"]
+        if self.settings.get("last_checkpoint") == path:
+            self.settings.set("last_checkpoint", self.checkpoint_path)
+        self._update_banner()
+        self._update_hint()
+        kept = f"\n\nStill using {Path(self.checkpoint_path).name}." if self.poker is not None else ""
+        self.statusBar().showMessage("Could not load the checkpoint.", 5000)
+        self.show_error("Cannot load checkpoint", f"{path}\n\n{error}{kept}",
+                        None if isinstance(error, UserError) else trace)
 
     def _on_device_changed(self) -> None:
         device = self.current_device()
@@ -648,11 +719,26 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Saved {path}: {len(self.heatmaps.panels)} heatmaps", 5000)
 
     def _save_path(self, title: str, name: str, filter_: str) -> str:
-        folder = self.settings.get("last_folder")
-        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / name), filter_)
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(self.output_folder()) / name), filter_)
         if path:
-            self.settings.set("last_folder", str(Path(path).parent))
+            self.settings.set("export_folder", str(Path(path).parent))
         return path
+
+    def output_folder(self) -> str:
+        """Where exports and saved heatmaps are suggested: the last one's folder, else Videos, Pictures or home.
+
+        Never the install tree: the last *opened* folder is often the bundled samples, which is no
+        place for a user's files.
+        """
+        last = self.settings.get("export_folder")
+        if last and Path(last).is_dir():
+            return last
+        for kind in (QStandardPaths.StandardLocation.MoviesLocation, QStandardPaths.StandardLocation.PicturesLocation,
+                     QStandardPaths.StandardLocation.HomeLocation):
+            folder = QStandardPaths.writableLocation(kind)
+            if folder and Path(folder).is_dir() and not _inside(Path(folder), resources.ROOT):
+                return folder
+        return str(Path.home())
 
     # ================================================================================ export
     def export_dialog(self) -> None:
@@ -661,7 +747,7 @@ class MainWindow(QMainWindow):
             return
         st = self.settings
         base = (Path(self.image_name).stem if self.image_name else "ipoke").replace(" ", "_").replace("·", "")
-        dialog = ExportDialog(st.get("last_folder"), f"{base}_poked", self.video.source.shape[0],
+        dialog = ExportDialog(self.output_folder(), f"{base}_poked", self.video.source.shape[0],
                               len(self.video.frames), st.get("export_format"), st.get("export_upscale"),
                               st.get("export_overlay"), self)
         if dialog.exec():
@@ -669,7 +755,7 @@ class MainWindow(QMainWindow):
             st.set("export_format", request.kind)
             st.set("export_upscale", request.upscale)
             st.set("export_overlay", request.overlay)
-            st.set("last_folder", str(request.path.parent))
+            st.set("export_folder", str(request.path.parent))
             self.export(request)
 
     def export(self, request: ExportRequest) -> Job:
@@ -689,6 +775,8 @@ class MainWindow(QMainWindow):
 
     # ================================================================================ results
     def _on_finished(self, job: Job, result: Any) -> None:
+        if self._closing:
+            return
         if job.kind == "checkpoint":
             self._checkpoint_loaded(job, result)
         elif job.kind == "poke":
@@ -706,13 +794,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Saved {result}", 8000)
 
     def _on_failed(self, job: Job, error: BaseException, trace: str) -> None:
+        if self._closing:
+            return
         if job.kind == "checkpoint":
-            self._loading_checkpoint = False
-            self._update_banner()
-            kept = f"\n\nStill using {Path(self.checkpoint_path).name}." if self.poker is not None else ""
-            self.statusBar().showMessage("Could not load the checkpoint.", 5000)
-            self.show_error("Cannot load checkpoint", f"{job.payload['path']}\n\n{error}{kept}",
-                            None if isinstance(error, UserError) else trace)
+            self._checkpoint_failed(job, error, trace)
         elif job.kind == "poke":
             self.player.set_busy("")
             if not self.model_lane.is_latest(job):
@@ -735,6 +820,8 @@ class MainWindow(QMainWindow):
             self.show_error("Export failed", str(error), None if isinstance(error, UserError) else trace)
 
     def _on_cancelled(self, job: Job) -> None:
+        if self._closing:
+            return
         if job.kind == "heatmap":
             self._drop_heat_point(job)
             self.heatmaps.stop_progress("Cancelled")
@@ -749,14 +836,14 @@ class MainWindow(QMainWindow):
             self.canvas.set_markers(self._heat_points)
 
     def _on_progress(self, job: Job, done: int, total: int, message: str) -> None:
-        if job.kind == "heatmap":
+        if job.kind == "heatmap" and not self._closing:
             self.heatmaps.set_progress(done, total)
 
     def _on_model_busy(self, busy: bool) -> None:
         self.status_busy.setVisible(busy)
 
     def _on_started(self, job: Job) -> None:
-        if job.kind == "heatmap":
+        if job.kind == "heatmap" and not self._closing:
             self.heatmaps.start_progress(f"Heatmap #{job.payload['number']}", job.payload["n"])
 
     # ================================================================================ chrome
@@ -777,6 +864,10 @@ class MainWindow(QMainWindow):
         elif not self.poker.trained:
             text = ("<b>Untrained checkpoint:</b> this model has random weights, so its videos show noise, "
                     "not learned motion. Open a trained checkpoint to see real dynamics.")
+            style = "background:#6b5a1b; color:#fff6d8;"
+        elif warning := weak_response_warning(self.poker.meta or {}):
+            # its own test says so: the user must not think they are poking wrong
+            text = f"<b>Weak model:</b> {html.escape(warning)}"
             style = "background:#6b5a1b; color:#fff6d8;"
         else:
             self.banner.hide()
@@ -812,8 +903,13 @@ class MainWindow(QMainWindow):
         self._update_hint()
 
     def _update_hint(self) -> None:
+        loading = self._loading_checkpoint and self.poker is None
+        self.canvas.disabled_message = ("The model is still loading: poke as soon as it is ready." if loading
+                                        else "Load a checkpoint first (Model ▸ Open checkpoint…).")
         if self.image is None:
             text = "Open an image (Ctrl+O), drop a file on the window, paste (Ctrl+V) or pick a sample."
+        elif loading:
+            text = "The model is loading; you can poke this image as soon as it is ready."
         elif self.poker is None:
             text = "Load a checkpoint to poke this image (Model ▸ Open checkpoint…)."
         elif self.canvas.mode == "heatmap":
@@ -846,15 +942,24 @@ class MainWindow(QMainWindow):
         return QSize(1320, 780)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        # the window goes at once: the workers are told to stop, nobody waits for a forward pass here
         self.save_settings()
-        self.model_lane.shutdown(wait_ms=5000)
-        self.io_lane.shutdown(wait_ms=5000)
+        self.stop_workers()
         super().closeEvent(event)
 
-    def shutdown(self) -> None:
-        """Stop the worker threads (tests and ``main`` call this when the window goes away)."""
-        self.model_lane.shutdown(wait_ms=5000)
-        self.io_lane.shutdown(wait_ms=5000)
+    def stop_workers(self) -> None:
+        """Cancel all jobs and tell both worker threads to end, without waiting; results still on
+        their way are ignored from now on."""
+        self._closing = True
+        self._preview_timer.stop()
+        self.player.pause()
+        self.model_lane.stop()
+        self.io_lane.stop()
+
+    def shutdown(self, wait_ms: int = 5000) -> bool:
+        """Stop the worker threads and wait for them; False if one is still running after ``wait_ms``."""
+        self.stop_workers()
+        return self.model_lane.wait(wait_ms) and self.io_lane.wait(wait_ms)
 
 
 def application() -> QApplication:

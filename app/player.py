@@ -213,7 +213,13 @@ class VideoPlayer(QWidget):
         self.view.pokes = []
         self.view.badge = ""
         self.still = False
+        self._index = 0
         self.counter.setText("– / –")
+        # an empty slider: the handle must not stay mid-track beside a "– / –" counter
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, 0)
+        self.slider.setValue(0)
+        self.slider.blockSignals(False)
         self._set_enabled(False)
         self.view.update()
 

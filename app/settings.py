@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "export_upscale": 4,
     "export_overlay": True,
     "export_format": "mp4",
+    "export_folder": "",  # where the last export or saved heatmap went; "" until the first one
+    "heatmap_shared_scale": False,
 }
 
 

@@ -114,13 +114,24 @@ class Lane(QObject):
             jobs = self._queue + ([self._running] if self._running else [])
         return any(kind is None or j.kind == kind for j in jobs)
 
-    def shutdown(self, wait_ms: int = 10000) -> bool:
-        """Cancel everything, stop the thread; returns False if it did not stop within ``wait_ms``."""
+    def stop(self) -> None:
+        """Cancel everything and tell the thread to end after its current job, without waiting.
+
+        A forward pass cannot be interrupted, so quitting must not wait for one (see ``app.main``).
+        """
         self.cancel()
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        return self._thread.wait(wait_ms)
+
+    def wait(self, wait_ms: int) -> bool:
+        """Wait up to ``wait_ms`` for the thread to end (after ``stop``); True if it has ended."""
+        return self._thread.wait(max(0, int(wait_ms)))
+
+    def shutdown(self, wait_ms: int = 10000) -> bool:
+        """Cancel everything, stop the thread; returns False if it did not stop within ``wait_ms``."""
+        self.stop()
+        return self.wait(wait_ms)
 
     # ---- worker thread -----------------------------------------------------------------------
     def _loop(self) -> None:

@@ -34,6 +34,8 @@ class FakePoker:
         self.calls: list[tuple[list[Poke], Framing]] = []
         self.threads: set[str] = set()
         self.generate_calls = 0
+        # no dense motion output of its own: heatmaps measure the motion of its frames
+        self.predicts_motion = False
 
     def magnitude_range(self) -> tuple[float, float]:
         return tuple(self.meta["data_stats"]["poke_magnitude_px"])

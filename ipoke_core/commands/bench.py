@@ -42,7 +42,26 @@ def _optional(module: str, name: str):
         raise UserError(f"this build has no {module}.{name}") from None
 
 
+def machine_load(when: str) -> str:
+    """One line with the 1-minute load average, and a warning when it exceeds the core count: timings
+    taken on a busy machine (a training run in the background) are not worth quoting."""
+    import os
+
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    busy = f"  WARNING: above the {cores} cores: the machine is busy, these timings are not comparable" \
+        if load > cores else ""
+    return f"machine load {when}: {load:.2f} ({cores} cores){busy}"
+
+
 def run(args: argparse.Namespace) -> int:
+    try:
+        print(machine_load("before"), flush=True)
+        return _run(args)
+    finally:
+        print(machine_load("after"), flush=True)
+
+
+def _run(args: argparse.Namespace) -> int:
     import torch
 
     from ipoke_core.benchmark import HEADER, bench_inference

@@ -1,18 +1,33 @@
-"""``ipoke info``: describe a checkpoint (config, training summary, data statistics)."""
+"""``ipoke info``: describe a checkpoint (config, training summary, data statistics, measured quality).
+
+The measured quality is the sidecar's ``evaluation`` entry (``ipoke eval --record``), worded by
+``ipoke_core.quality``, which the desktop app uses too: the CLI and the GUI say the same thing.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from ipoke_core.paths import DEFAULT_CHECKPOINT
+from ipoke_core.quality import evaluation_lines, weak_response_warning
 
-HELP = "show what a checkpoint is: model config, whether and how it was trained"
+HELP = "show what a checkpoint is: model config, whether and how it was trained, how well it pokes"
+
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", type=Path, nargs="?", default=DEFAULT_CHECKPOINT)
     p.add_argument("--json", action="store_true", help="print the whole sidecar as JSON")
+
+
+def _section(meta: dict[str, Any], key: str) -> dict[str, Any]:
+    value = meta.get(key, {})
+    if not isinstance(value, dict):
+        print(f"{key:<12} (invalid in the sidecar: expected an object, got {type(value).__name__})")
+        return {}
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,10 +41,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"checkpoint   {args.checkpoint}")
     print(f"trained      {'yes' if meta.get('trained') else 'NO (random initialisation)'}")
     print(f"model        {m['resolution']}x{m['resolution']}, channels {m['channels']}, bottleneck {m['bottleneck']}, "
-          f"depth K={m['depth']}, dynamics={m['dynamics']}, poke={m['poke_mode']}, T={m['seq_len']}")
+          f"depth K={m['depth']}, dynamics={m['dynamics']}, poke={m['poke_mode']}, T={m['seq_len']}, "
+          f"decoder={m.get('decoder', 'pixel')}")
     print(f"parameters   {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M")
-    for key, value in sorted(meta.get("training", {}).items()):
+    for key, value in sorted(_section(meta, "training").items()):
         print(f"training.{key:<14} {value}")
-    for key, value in sorted(meta.get("data_stats", {}).items()):
+    for key, value in sorted(_section(meta, "data_stats").items()):
         print(f"data.{key:<18} {value}")
+    _section(meta, "evaluation")  # says so when it is not an object
+    lines = evaluation_lines(meta)
+    if lines:
+        print(f"quality      {lines[0]}")
+        for line in lines[1:]:
+            print(f"             {line}")
+    elif meta.get("trained"):
+        print("quality      not measured (`ipoke eval --baselines --record` measures it)")
+    warning = weak_response_warning(meta)
+    if warning:
+        print(f"WARNING      {warning}")
     return 0

@@ -71,12 +71,14 @@ class MotionDecoder(Decoder):
 
     ``forward(levels)`` draws the RGB path alone (stage 1 trains E_sigma and G as a plain
     autoencoder: with the source at hand, warping would reconstruct it without learning anything).
-    ``render(levels, source)`` is the animation path.
+    ``render(levels, source, poke_map)`` is the animation path. The motion head also reads the
+    rasterised poke at full resolution: "the poked pixels move with the poke" is then one conv
+    away, and the hierarchy only has to learn how the rest of the object follows.
     """
 
     def __init__(self, cfg: ModelConfig, skip_levels: list[int]):
         super().__init__(cfg, skip_levels)
-        self.to_motion = nn.Conv2d(cfg.channels[0], 3, 3, 1, 1)
+        self.to_motion = nn.Conv2d(cfg.channels[0] + 2, 3, 3, 1, 1)
         # flows are a few pixels: one unit of the head is R/16 pixels (4 at 64 px)
         self.flow_unit = cfg.resolution / 16
         # start as the still image: zero flow, mask ~0.98 on the warped source
@@ -85,11 +87,12 @@ class MotionDecoder(Decoder):
         with torch.no_grad():
             self.to_motion.bias[2] = 4.0
 
-    def render(self, levels: list[torch.Tensor | None], source: torch.Tensor) -> Rendered:
-        """``source (N, 3, R, R)`` in [-1, 1], one per frame to draw -> ``Rendered`` of N frames."""
+    def render(self, levels: list[torch.Tensor | None], source: torch.Tensor, poke_map: torch.Tensor) -> Rendered:
+        """``source (N, 3, R, R)`` in [-1, 1] and the (gained) ``poke_map (N, 2, R, R)``, one per frame
+        to draw -> ``Rendered`` of N frames."""
         feats = self.features(levels)
         rgb = torch.tanh(self.to_rgb(feats)).float()
-        motion = self.to_motion(feats).float()
+        motion = self.to_motion(torch.cat([feats, poke_map.to(feats.dtype)], 1)).float()
         flow = motion[:, :2] * self.flow_unit
         mask = torch.sigmoid(motion[:, 2:3])
         frame = mask * warp(source, flow) + (1 - mask) * rgb

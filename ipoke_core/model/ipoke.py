@@ -85,7 +85,7 @@ class IPoke(nn.Module):
 
         if not self.predicts_motion:
             return Animation(per_video(self.decode(stacked)), states)
-        out = self.decoder.render(stacked, image.repeat(t, 1, 1, 1))
+        out = self.decoder.render(stacked, image.repeat(t, 1, 1, 1), poke_map.repeat(t, 1, 1, 1))
         return Animation(per_video(out.frame), states, per_video(out.flow), per_video(out.mask))
 
     def forward(

@@ -99,13 +99,16 @@ def schedule_lengths(cfg: Config) -> tuple[int, int]:
 
 def open_dataset(data_dir: Path, cfg: Config, split: str, train: bool):
     """The data package's PokeDataset for this config (poke sampling as in Sec. 3.2 / App. E.2)."""
-    from ipoke_core.data import PokeDataset
+    from ipoke_core.data import PokeDataset, read_dataset_meta
 
+    source = cfg.data.poke_source
+    if source == "auto":
+        source = "ground_truth" if read_dataset_meta(data_dir).get("has_ground_truth") else "flow"
     return PokeDataset(
         data_dir, split=split, resolution=cfg.data.resolution, seq_len=cfg.data.seq_len,
         frame_step=cfg.data.frame_step, background_fraction=cfg.data.background_fraction,
         poke_mode=cfg.data.poke_mode, poke_radius=cfg.model.poke_radius, poke_scale=cfg.model.poke_scale,
-        seed=cfg.train.seed, train=train, flow_targets=cfg.model.decoder == "warp",
+        seed=cfg.train.seed, train=train, flow_targets=cfg.model.decoder == "warp", poke_source=source,
     )
 
 

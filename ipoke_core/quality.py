@@ -1,0 +1,62 @@
+"""What a checkpoint's measured quality says, in plain words (``ipoke info`` and the app's model line).
+
+The numbers are the sidecar's ``evaluation`` entry, written by ``ipoke eval --baselines --record``:
+pixel errors on the model's test set next to the static baseline (a video that does not move) and
+the flow-warp baseline.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+# a model whose poke accuracy is not at least this much better than the static baseline's barely responds
+WEAK_RESPONSE_MARGIN = 0.10
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from the sidecar, else ``None`` (a hand-edited file may hold anything)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _evaluation(meta: dict[str, Any]) -> dict[str, Any]:
+    ev = meta.get("evaluation")
+    return ev if isinstance(ev, dict) else {}
+
+
+def evaluation_lines(meta: dict[str, Any]) -> list[str]:
+    """The sidecar's measured quality in plain words, one line per measure; empty when there is none."""
+    ev = _evaluation(meta)
+    poke, motion = _number(ev.get("poke_accuracy_px")), _number(ev.get("motion_error_px"))
+    if poke is None and motion is None:
+        return []
+    date, data = ev.get("date"), ev.get("data")
+    head = "tested" + (f" {date}" if isinstance(date, str) and date else "")
+    head += (f" on {data}" if isinstance(data, str) and data else "") + " (pixel errors, lower is better)"
+    lines = [head]
+    if poke is not None:
+        static = _number(ev.get("static_poke_accuracy_px"))
+        baseline = f" (static baseline {static:.2f} px)" if static is not None else ""
+        lines.append(f"poke accuracy {poke:.2f} px{baseline}")
+    if motion is not None:
+        baselines = [f"{name} {value:.2f} px" for name, value in (
+            ("static baseline", _number(ev.get("static_motion_error_px"))),
+            ("flow warp", _number(ev.get("flow_warp_motion_error_px")))) if value is not None]
+        lines.append(f"motion error {motion:.2f} px" + (f" ({', '.join(baselines)})" if baselines else ""))
+    return lines
+
+
+def weak_response_warning(meta: dict[str, Any]) -> str | None:
+    """A plain warning when the checkpoint's own test says it barely responds to pokes, else ``None``.
+
+    Barely responds: its poke accuracy is not at least ``WEAK_RESPONSE_MARGIN`` (10 %) better than
+    the static baseline's, i.e. its videos are hardly closer to the truth than a video that stands still.
+    """
+    ev = _evaluation(meta)
+    poke, static = _number(ev.get("poke_accuracy_px")), _number(ev.get("static_poke_accuracy_px"))
+    if poke is None or static is None or static <= 0 or poke < (1 - WEAK_RESPONSE_MARGIN) * static:
+        return None
+    return (f"This model barely responds to pokes: on its test set its poke accuracy ({poke:.2f} px) is not "
+            f"{WEAK_RESPONSE_MARGIN:.0%} better than a video that does not move ({static:.2f} px). Expect little "
+            "motion whatever you poke; it is the model, not your poking.")
