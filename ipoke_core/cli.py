@@ -10,6 +10,7 @@ import argparse
 import importlib
 import re
 import sys
+from typing import NoReturn
 
 from ipoke_core.errors import UserError
 
@@ -22,8 +23,19 @@ def _module(verb: str):
     return importlib.import_module("ipoke_core.commands." + verb.replace("-", "_"))
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other ``ipoke VERB: error: ...``.
+
+    argparse's default prints the whole usage block first; a bad value deserves one clear line
+    (exit 2), and ``--help`` is one flag away.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ipoke", description="Poke a still image and watch the object move.")
+    parser = _Parser(prog="ipoke", description="Poke a still image and watch the object move.")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
     for verb in VERBS:
@@ -54,7 +66,10 @@ def _join_negative_pairs(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(_join_negative_pairs(sys.argv[1:] if argv is None else argv))
+    try:
+        args = build_parser().parse_args(_join_negative_pairs(sys.argv[1:] if argv is None else argv))
+    except SystemExit as e:  # --help, or a bad argument (already reported): the same status for callers of main()
+        return e.code if isinstance(e.code, int) else 2
     try:
         return int(args._run(args) or 0)
     except UserError as e:

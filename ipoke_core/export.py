@@ -115,7 +115,10 @@ def write_png_frames(frames: np.ndarray, folder: Path) -> None:
     parent = folder.parent
     ensure_writable_dir(parent)
     check_frame_folder(folder)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
+    except OSError as e:  # a folder that takes no new entries (/proc, /sys)
+        raise OutputError(f"cannot write {folder}: {e.strerror or e}") from None
     os.chmod(tmp, 0o777 & ~current_umask())
     try:
         for i, f in enumerate(frames):

@@ -78,6 +78,25 @@ def _reduce(a: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(a, (max(2, round(w * f)), max(2, round(h * f))), interpolation=cv2.INTER_AREA)
 
 
+def _check_regular_file(path: Path) -> None:
+    """Refuse what is not a plain file before opening it: reading a FIFO or a device blocks forever."""
+    if not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, not an image file")
+    if not path.is_file():
+        raise ImageError(f"{path}: is not a regular file (a pipe, socket or device); give an image file")
+
+
+# PIL refuses a header beyond twice its limit in Image.open, before we see the size
+_TOO_LARGE = f"{{path}}: too large (over {2 * MAX_PIXELS / 1e6:.0f} megapixels, limit {MAX_PIXELS / 1e6:.0f})"
+
+
+def _check_pixels(path: Path, w: int, h: int) -> None:
+    if w * h > MAX_PIXELS:
+        raise ImageError(f"{path}: {w}x{h} is too large ({w * h / 1e6:.0f} megapixels, limit {MAX_PIXELS / 1e6:.0f})")
+
+
 def load_image(source: str | Path | np.ndarray, max_side: int = MAX_WORKING_SIDE) -> np.ndarray:
     """Load an image file or array as ``(H, W, 3) uint8`` RGB, long side at most ``max_side``.
 
@@ -87,15 +106,11 @@ def load_image(source: str | Path | np.ndarray, max_side: int = MAX_WORKING_SIDE
     if isinstance(source, np.ndarray):
         return _reduce(_to_uint8_rgb(source, "image array"), max_side)
     path = Path(source)
-    if not path.exists():
-        raise ImageError(f"{path}: no such file")
-    if path.is_dir():
-        raise ImageError(f"{path}: is a folder, not an image file")
+    _check_regular_file(path)
     try:
         with Image.open(path) as im:
             w, h = im.size
-            if w * h > MAX_PIXELS:
-                raise ImageError(f"{path}: {w}x{h} is too large ({w * h / 1e6:.0f} megapixels, limit {MAX_PIXELS / 1e6:.0f})")
+            _check_pixels(path, w, h)
             # JPEG can decode directly at 1/2, 1/4, 1/8 size: no full-size copy needed
             im.draft("RGB", (max_side, max_side))
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -112,7 +127,9 @@ def load_image(source: str | Path | np.ndarray, max_side: int = MAX_WORKING_SIDE
                 a = np.asarray(im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB"))
     except ImageError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError:
+        raise ImageError(_TOO_LARGE.format(path=path)) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
     return _reduce(_to_uint8_rgb(a, str(path)), max_side)
 
@@ -203,10 +220,14 @@ def image_size(source: str | Path | np.ndarray) -> tuple[int, int]:
     """``(width, height)`` of an image file (read from its header) or array, before any reduction."""
     if isinstance(source, np.ndarray):
         return int(source.shape[1]), int(source.shape[0])
-    if not Path(source).is_file():
-        raise ImageError(f"{source}: no such file" if not Path(source).exists() else f"{source}: is a folder, not an image file")
+    path = Path(source)
+    _check_regular_file(path)
     try:
-        with Image.open(source) as im:
-            return im.size
-    except (UnidentifiedImageError, OSError) as e:
-        raise ImageError(f"{source}: not a readable image ({e})") from None
+        with Image.open(path) as im:
+            w, h = im.size
+    except Image.DecompressionBombError:
+        raise ImageError(_TOO_LARGE.format(path=path)) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise ImageError(f"{path}: not a readable image ({e})") from None
+    _check_pixels(path, w, h)
+    return w, h

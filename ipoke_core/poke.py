@@ -23,7 +23,7 @@ import torch
 
 
 class PokeError(UserError, ValueError):
-    """A poke is invalid (outside the image, zero length, not finite)."""
+    """A poke is invalid (outside the image, zero length, longer than the image, not finite)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,13 @@ class Poke:
             )
         if not allow_zero and self.magnitude < 1e-6:
             raise PokeError("poke has zero length: drag from the poke point to where it should move")
+        # a displacement longer than the image is far outside anything the model has seen: colour noise
+        longest = math.hypot(width, height)
+        if self.magnitude > longest:
+            raise PokeError(
+                f"poke displacement ({self.dx:g}, {self.dy:g}) is longer than the {width}x{height} image "
+                f"(at most its diagonal, {longest:.0f} px): poke by a distance within the image"
+            )
 
     def scaled(self, sx: float, sy: float, ox: float = 0.0, oy: float = 0.0) -> Poke:
         """The poke in another pixel grid: location ``(x * sx + ox, y * sy + oy)``, displacement scaled."""

@@ -1,16 +1,95 @@
-"""Argument helpers shared by the CLI verbs."""
+"""Argument helpers shared by the CLI verbs.
+
+The ``type=`` helpers below turn a bad number into a one-line argparse error (exit 2) before any
+work starts: a negative batch size, a NaN frame rate or a zero interval must never reach the core,
+where they give a traceback or, worse, a silently wrong result.
+"""
 from __future__ import annotations
 
 import argparse
+import math
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 from ipoke_core.paths import DEFAULT_CHECKPOINT
+
+# the devices every verb understands; anything else (mps, meta, typos) is refused up front
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """``type=`` for counts and sizes: an integer >= 1."""
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """``type=`` for seeds and optional counts (0 = none/all): an integer >= 0."""
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def int_in(lo: int, hi: int) -> Callable[[str], int]:
+    """``type=`` for a bounded integer such as an upscale factor: ``lo <= value <= hi``."""
+    def parse(text: str) -> int:
+        value = _int(text)
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be between {lo} and {hi}, got {value}")
+        return value
+
+    return parse
+
+
+def finite_float(text: str) -> float:
+    """``type=`` for any real number; NaN and infinities are refused."""
+    return _float(text)
+
+
+def positive_float(text: str) -> float:
+    """``type=`` for rates and durations (fps, minutes): a finite number > 0."""
+    value = _float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def device(text: str) -> str:
+    """``type=`` for ``--device``: auto, cpu, cuda or cuda:N (whether CUDA exists is checked on use)."""
+    if not _DEVICE.match(text):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}: use auto, cpu, cuda or cuda:N")
+    return text
+
+
+def add_device_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", type=device, default="auto", help="auto (CUDA if available), cpu or cuda[:N]")
 
 
 def add_checkpoint_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", "-c", type=Path, default=DEFAULT_CHECKPOINT,
                    help="checkpoint NAME (NAME.safetensors + NAME.json); default: the bundled plants64")
-    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda[:N]")
+    add_device_argument(p)
 
 
 def parse_int_list(text: object, option: str, example: str, error: type[Exception]) -> tuple[int, ...]:

@@ -5,15 +5,17 @@ import argparse
 import importlib
 from pathlib import Path
 
+from ipoke_core.commands._common import add_device_argument, parse_int_list, positive_float, positive_int
+
 HELP = ("benchmark: median latency of one poke and of 64 batched pokes (or, instead, --train, --heatmap, --data DIR, "
         "--learn DIR)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default="auto")
+    add_device_argument(p)
     p.add_argument("--paper", action="store_true", help="also measure the paper's widths (paper64, paper128)")
     p.add_argument("--resolutions", default="64,128", help="comma-separated model resolutions")
-    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--repeats", type=positive_int, default=10)
     p.add_argument("--compile", action="store_true", help="torch.compile the model first")
     p.add_argument("--train", action="store_true", help="training samples/s at 64x64, batch 32")
     p.add_argument("--heatmap", action="store_true", help="seconds per heatmap location (N=64, 64x64)")
@@ -25,9 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     learn.add_argument("--test-data", type=Path, default=None,
                        help="data set whose test split scores the model (default: TRAIN_DATA's; use another seed)")
     learn.add_argument("--config", default="plants64", help="preset or TOML file to train (default plants64)")
-    learn.add_argument("--minutes", type=float, default=20.0, help="training wall-clock minutes (default 20)")
-    learn.add_argument("--every", type=float, default=5.0, help="minutes between scores (default 5)")
-    learn.add_argument("--n-clips", type=int, default=60, help="test windows scored (default 60)")
+    learn.add_argument("--minutes", type=positive_float, default=20.0, help="training wall-clock minutes (default 20)")
+    learn.add_argument("--every", type=positive_float, default=5.0, help="minutes between scores (default 5)")
+    learn.add_argument("--n-clips", type=positive_int, default=60, help="test windows scored (default 60)")
     learn.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="config override")
     learn.add_argument("--out", type=Path, default=Path("runs/learn"), help="run folder (must not hold another run)")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ipoke_core.commands._common import add_checkpoint_argument
+from ipoke_core.commands._common import add_checkpoint_argument, non_negative_int, positive_int
 
 HELP = "evaluate a checkpoint (and baselines, ablations) on a test set: LPIPS, PSNR, SSIM, FVD, poke accuracy, motion error, structure"
 
@@ -16,11 +16,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ablation", action="append", default=[], metavar="NAME=CKPT",
                    help="another checkpoint as a row named NAME (repeatable), e.g. 'single GRU=runs/rnn/checkpoints/best'")
     p.add_argument("--n-clips", type=int, default=100, help="test clips to evaluate (default 100; 0 = all)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the clip choice, pokes and heatmaps (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the clip choice, pokes and heatmaps (default 0)")
     p.add_argument("--structure-clips", type=int, default=8,
                    help="clips whose correlation heatmap is scored for structure (default 8; 0 = skip)")
     p.add_argument("--heatmap-n", type=int, default=16, help="pokes per structure heatmap (default 16)")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument("--lpips-vgg", type=Path, default=None, help="VGG16 weights (torchvision state dict) for LPIPS")
     p.add_argument("--lpips-lin", type=Path, default=None, help="LPIPS linear-layer weights (official lpips vgg.pth)")
     p.add_argument("--i3d", type=Path, default=None, help="I3D Kinetics-400 weights (pytorch-i3d state dict) for FVD")

@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ipoke_core.commands._common import add_checkpoint_argument, load_poker
+from ipoke_core.commands._common import (
+    add_checkpoint_argument, finite_float, int_in, load_poker, non_negative_int, positive_int,
+)
 
 HELP = "correlation heatmaps (paper Fig. 5): which pixels move with a poke at --at X,Y (.npy + PNG overlays + grid)"
 
@@ -14,14 +16,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--image", "-i", required=True, type=Path, help="image file (any size)")
     p.add_argument("--at", action="append", required=True, metavar="X,Y",
                    help="poke location in image pixels; repeat for several locations (one map each)")
-    p.add_argument("--n", type=int, default=64, help="random pokes per location (default 64, at least 2)")
+    p.add_argument("--n", type=positive_int, default=64, help="random pokes per location (default 64, at least 2)")
     p.add_argument("--magnitude", metavar="LO,HI", default=None,
                    help="poke lengths in MODEL pixels, uniform in [LO, HI] (default: the checkpoint's training range)")
-    p.add_argument("--batch-size", type=int, default=16, help="videos per forward pass (default 16)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random pokes (default 0)")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="videos per forward pass (default 16)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the random pokes (default 0)")
     p.add_argument("--colormap", default="inferno", help="inferno, viridis, magma, plasma, turbo, jet, hot, cividis, gray")
-    p.add_argument("--alpha", type=float, default=0.6, help="opacity of the colormap over the image (default 0.6)")
-    p.add_argument("--upscale", type=int, default=4, help="upscaling of the PNGs (default 4)")
+    p.add_argument("--alpha", type=finite_float, default=0.6, help="opacity of the colormap over the image (default 0.6)")
+    # bounded like poke's: the grid is one PNG of all locations, and 1000x ate 15 GB before the kernel stepped in
+    p.add_argument("--upscale", type=int_in(1, 16), default=4, help="upscaling of the PNGs, 1 to 16 (default 4)")
     p.add_argument("--letterbox", action="store_true", help="pad the whole image to a square instead of center-cropping")
     p.add_argument("--out", "-o", type=Path, default=Path("heatmaps"), help="output folder (default ./heatmaps)")
 

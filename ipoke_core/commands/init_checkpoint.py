@@ -4,14 +4,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ipoke_core.commands._common import non_negative_int, positive_int
+
 HELP = "write an untrained, randomly initialised checkpoint (for testing the pipeline only)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", "-o", required=True, type=Path, help="checkpoint NAME (writes NAME.safetensors + NAME.json)")
     p.add_argument("--config", default=None, help="config preset name or TOML file (default: the shipped model)")
-    p.add_argument("--resolution", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resolution", type=positive_int, default=64)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace a checkpoint that already exists at --out")
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ipoke_core.commands._common import finite_float
+
 HELP = "draw the loss and validation curves of a training run (RUN_DIR/metrics.csv) to a PNG"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", type=Path, help="run folder written by ipoke train --out")
     p.add_argument("--out", type=Path, help="PNG to write (default RUN_DIR/losses.png)")
-    p.add_argument("--smooth", type=float, default=0.6, help="moving-average factor in [0, 1) for the thick lines")
+    p.add_argument("--smooth", type=finite_float, default=0.6, help="moving-average factor in [0, 1) for the thick lines")
 
 
 def run(args: argparse.Namespace) -> int:

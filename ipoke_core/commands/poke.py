@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ipoke_core.commands._common import add_checkpoint_argument, load_poker
+from ipoke_core.commands._common import add_checkpoint_argument, int_in, load_poker, positive_float
 
 HELP = "poke an image and write the generated video (mp4, gif, png strip or a folder of frames)"
 
@@ -19,10 +19,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gif", action="store_true", help="also write a GIF next to --out")
     p.add_argument("--frames", action="store_true", help="also write a folder of PNG frames next to --out")
     p.add_argument("--strip", action="store_true", help="also write a paper-style frame strip PNG next to --out")
-    p.add_argument("--upscale", type=int, default=4, help="nearest-neighbour upscaling for viewing (default 4)")
+    p.add_argument("--upscale", type=int_in(1, 16), default=4, help="nearest-neighbour upscaling for viewing (default 4)")
     p.add_argument("--no-overlay", action="store_true", help="do not draw the poke arrow and target dot")
     p.add_argument("--letterbox", action="store_true", help="pad the whole image to a square instead of center-cropping")
-    p.add_argument("--fps", type=float, default=10.0)
+    p.add_argument("--fps", type=positive_float, default=10.0, help="frames per second (default 10)")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ipoke_core.commands._common import parse_int_list
+from ipoke_core.commands._common import parse_int_list, positive_int
 
 HELP = "prepare real videos for training: decode, center-crop, resize, cache DIS flow (resumable)"
 
@@ -12,10 +12,10 @@ HELP = "prepare real videos for training: decode, center-crop, resize, cache DIS
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", type=Path, help="folder of video files and/or frame folders")
     p.add_argument("--out", type=Path, required=True, help="data set folder to write (or to resume)")
-    p.add_argument("--size", type=int, default=64, help="frame size in pixels after the center crop")
+    p.add_argument("--size", type=positive_int, default=64, help="frame size in pixels after the center crop")
     p.add_argument("--layout", default="auto", choices=["auto", "folder", "pokingplants", "iper", "taichi", "h36m"],
                    help="input layout and its train/test split (auto: detect)")
-    p.add_argument("--frame-step", type=int, default=1, help="keep every K-th source frame (temporal downsampling)")
+    p.add_argument("--frame-step", type=positive_int, default=1, help="keep every K-th source frame (temporal downsampling)")
     p.add_argument("--span", default="10",
                    help="comma-separated window lengths in frames for the flow cache (seq_len * data.frame_step)")
     p.add_argument("--flow-only", action="store_true",

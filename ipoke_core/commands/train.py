@@ -11,6 +11,8 @@ import shlex
 import tomllib
 from pathlib import Path
 
+from ipoke_core.commands._common import add_device_argument, positive_float, positive_int
+
 HELP = "train a model: both stages, all losses, resumable; multi-GPU with torchrun"
 
 
@@ -21,16 +23,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                               "with --resume defaults to the run's")
     p.add_argument("--out", type=Path, required=True, help="run folder: config, logs, samples, states, checkpoints")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest saved state")
-    p.add_argument("--steps", type=int, help="total iterations; stage 1, stage 2 and the GAN warm-up are scaled to fit")
+    p.add_argument("--steps", type=positive_int, help="total iterations; stage 1, stage 2 and the GAN warm-up are scaled to fit")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a config value, e.g. --set train.lr=1e-4 --set train.batch_size=8 (repeatable)")
     p.add_argument("--vgg-weights", type=Path, help="torchvision VGG16/VGG19 state dict (.pth/.safetensors) for the "
                                                      "perceptual loss; without it a pixel-space fallback is used")
     p.add_argument("--lpips-weights", type=Path, help="LPIPS linear-head weights (official vgg.pth); with a VGG16 "
                                                        "--vgg-weights the best checkpoint is chosen by validation LPIPS")
-    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda[:N]")
-    p.add_argument("--until-step", type=int, help="stop after this step with a resumable state (for chunked runs)")
-    p.add_argument("--max-minutes", type=float, help="stop after this many minutes with a resumable state")
+    add_device_argument(p)
+    p.add_argument("--until-step", type=positive_int, help="stop after this step with a resumable state (for chunked runs)")
+    p.add_argument("--max-minutes", type=positive_float, help="stop after this many minutes with a resumable state")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

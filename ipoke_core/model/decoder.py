@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ipoke_core.config import ModelConfig
@@ -71,28 +72,56 @@ class MotionDecoder(Decoder):
 
     ``forward(levels)`` draws the RGB path alone (stage 1 trains E_sigma and G as a plain
     autoencoder: with the source at hand, warping would reconstruct it without learning anything).
-    ``render(levels, source, poke_map)`` is the animation path. The motion head also reads the
-    rasterised poke at full resolution: "the poked pixels move with the poke" is then one conv
-    away, and the hierarchy only has to learn how the rest of the object follows.
+    ``render(levels, source, poke_map, times)`` is the animation path.
+
+    The motion head also reads the poke itself, at full resolution: the rasterised poke map, and a
+    *motion prior*, the poke spread by a Gaussian falloff (sigma = R/8) and ramped linearly in time,
+    which is the flow-warp baseline's field. The head starts as exactly that baseline (for the
+    foreground; the mask starts at ~0.98 on the warped source), so from the first step the poked
+    point follows the poke, and training learns what the baseline cannot: which pixels belong to
+    the poked part, how the rest of the object follows, what stays still.
     """
 
     def __init__(self, cfg: ModelConfig, skip_levels: list[int]):
         super().__init__(cfg, skip_levels)
-        self.to_motion = nn.Conv2d(cfg.channels[0] + 2, 3, 3, 1, 1)
+        c = cfg.channels[0]
+        self.to_motion = nn.Conv2d(c + 4, 3, 3, 1, 1)
         # flows are a few pixels: one unit of the head is R/16 pixels (4 at 64 px)
         self.flow_unit = cfg.resolution / 16
-        # start as the still image: zero flow, mask ~0.98 on the warped source
+        sigma = cfg.resolution / 8
+        radius = int(3 * sigma)
+        taps = torch.arange(-radius, radius + 1, dtype=torch.float32)
+        # peak 1 along each axis; dividing by the square's area gives the poke's value at its centre
+        self.register_buffer("prior_kernel", torch.exp(-taps**2 / (2 * sigma**2)), persistent=False)
+        self.prior_area = float((2 * cfg.poke_radius + 1) ** 2)
+        # the poke map holds displacement * poke_gain / poke_scale; flow = -displacement (backward)
+        prior_weight = -cfg.poke_scale / (cfg.poke_gain * self.flow_unit)
         nn.init.normal_(self.to_motion.weight, std=1e-3)
         nn.init.zeros_(self.to_motion.bias)
         with torch.no_grad():
+            self.to_motion.weight[0, c + 2, 1, 1] = prior_weight  # flow x <- prior x
+            self.to_motion.weight[1, c + 3, 1, 1] = prior_weight  # flow y <- prior y
             self.to_motion.bias[2] = 4.0
 
-    def render(self, levels: list[torch.Tensor | None], source: torch.Tensor, poke_map: torch.Tensor) -> Rendered:
-        """``source (N, 3, R, R)`` in [-1, 1] and the (gained) ``poke_map (N, 2, R, R)``, one per frame
-        to draw -> ``Rendered`` of N frames."""
+    def motion_prior(self, poke_map: torch.Tensor) -> torch.Tensor:
+        """The poke spread by a Gaussian falloff: ``(N, 2, R, R) -> (N, 2, R, R)``, the poke's value at its
+        centre (separable blur with a peak-1 kernel, divided by the poke square's area)."""
+        k = self.prior_kernel.to(poke_map.dtype)
+        n = k.numel()
+        x = poke_map.reshape(-1, 1, *poke_map.shape[-2:])
+        x = F.conv2d(x, k.view(1, 1, 1, n), padding=(0, n // 2))
+        x = F.conv2d(x, k.view(1, 1, n, 1), padding=(n // 2, 0))
+        return x.reshape(poke_map.shape) / self.prior_area
+
+    def render(self, levels: list[torch.Tensor | None], source: torch.Tensor, poke_map: torch.Tensor,
+               times: torch.Tensor) -> Rendered:
+        """``source (N, 3, R, R)`` in [-1, 1], the (gained) ``poke_map (N, 2, R, R)`` and ``times (N,)``,
+        the fraction t/T of the sequence each frame is at, one per frame to draw -> ``Rendered`` of N frames."""
         feats = self.features(levels)
         rgb = torch.tanh(self.to_rgb(feats)).float()
-        motion = self.to_motion(torch.cat([feats, poke_map.to(feats.dtype)], 1)).float()
+        prior = self.motion_prior(poke_map.float()) * times.float().view(-1, 1, 1, 1)
+        head_in = torch.cat([feats, poke_map.to(feats.dtype), prior.to(feats.dtype)], 1)
+        motion = self.to_motion(head_in).float()
         flow = motion[:, :2] * self.flow_unit
         mask = torch.sigmoid(motion[:, 2:3])
         frame = mask * warp(source, flow) + (1 - mask) * rgb

@@ -73,7 +73,9 @@ class IPoke(nn.Module):
         states = self.dynamics([sigma[i] for i in self.dynamic_levels], phi, steps, poke_map)
         if last_only:
             decode = [steps - 1]
-        decoded = states if decode is None else [states[i] for i in decode]
+        if decode is None:
+            decode = list(range(steps))
+        decoded = [states[i] for i in decode]
         t, b = len(decoded), image.shape[0]
         # decode all time steps in one batch: (T*B, C, S, S) per level, time-major
         stacked: list[torch.Tensor | None] = [None] * len(sigma)
@@ -85,7 +87,8 @@ class IPoke(nn.Module):
 
         if not self.predicts_motion:
             return Animation(per_video(self.decode(stacked)), states)
-        out = self.decoder.render(stacked, image.repeat(t, 1, 1, 1), poke_map.repeat(t, 1, 1, 1))
+        times = torch.tensor([(i + 1) / steps for i in decode], device=image.device).repeat_interleave(b)
+        out = self.decoder.render(stacked, image.repeat(t, 1, 1, 1), poke_map.repeat(t, 1, 1, 1), times)
         return Animation(per_video(out.frame), states, per_video(out.flow), per_video(out.mask))
 
     def forward(
