@@ -15,6 +15,7 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import json
+import math
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,12 @@ from ipoke_core.model import IPoke
 FORMAT = "ipoke-checkpoint"
 FORMAT_VERSION = 1
 ARCHITECTURE = "ipoke"
+# model fields every sidecar has had since format 1: without one the default would be used silently
+# and a different network built (later fields, e.g. ``decoder``, default to what older files meant)
+REQUIRED_MODEL_KEYS = ("resolution", "channels", "bottleneck", "depth", "seq_len", "dynamics", "poke_mode",
+                       "poke_radius", "poke_scale")
+# sidecar entries the program reads as objects
+OBJECT_KEYS = ("training", "data_stats", "evaluation")
 
 
 class CheckpointError(UserError, ValueError):
@@ -107,10 +114,16 @@ def read_meta(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint sidecar {sidecar} is missing (it holds the model config)")
     if not weights.exists():
         raise CheckpointError(f"checkpoint weights {weights} are missing")
+    for part in (sidecar, weights):
+        if not part.is_file():  # a folder, or a FIFO that would block the read
+            raise CheckpointError(f"{part} is {'a folder' if part.is_dir() else 'not a regular file'}, "
+                                  "not a checkpoint file")
     try:
         meta = json.loads(sidecar.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{sidecar} is not valid JSON ({e}); the file is corrupt") from None
+    except OSError as e:
+        raise CheckpointError(f"cannot read {sidecar}: {e.strerror or e}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{sidecar} is not an iPoke checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})")
     if meta.get("architecture") != ARCHITECTURE:
@@ -119,6 +132,21 @@ def read_meta(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(
             f"{sidecar}: checkpoint format version {meta.get('format_version')!r}, this program reads version {FORMAT_VERSION}"
         )
+    model = meta.get("model")
+    if not isinstance(model, dict):
+        raise CheckpointError(f"{sidecar}: invalid model config: 'model' must be an object, got {type(model).__name__}")
+    missing = [k for k in REQUIRED_MODEL_KEYS if k not in model]
+    if missing:
+        raise CheckpointError(f"{sidecar}: invalid model config: missing {', '.join(missing)}")
+    for key in OBJECT_KEYS:
+        if key in meta and not isinstance(meta[key], dict):
+            raise CheckpointError(f"{sidecar}: '{key}' must be an object, got {type(meta[key]).__name__}")
+    lo_hi = meta.get("data_stats", {}).get("poke_magnitude_px")
+    if lo_hi is not None and not (isinstance(lo_hi, list) and len(lo_hi) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in lo_hi)):
+        raise CheckpointError(f"{sidecar}: data_stats.poke_magnitude_px must be two numbers, got {lo_hi!r}")
+    if not isinstance(meta.get("trained", False), bool):
+        raise CheckpointError(f"{sidecar}: 'trained' must be true or false, got {meta['trained']!r}")
     return meta
 
 

@@ -67,6 +67,8 @@ class ModelConfig:
                 f"model.channels needs at least {self.n_strided} entries to go from {r} to {b} pixels, "
                 f"got {len(self.channels)}"
             )
+        if not all(_is_int(c) for c in self.channels):
+            raise ConfigError(f"model.channels must be whole numbers, got {self.channels!r}")
         if any(c < 4 for c in self.channels):
             raise ConfigError("model.channels must all be >= 4")
         if not 1 <= self.depth <= len(self.channels):
@@ -172,16 +174,34 @@ class TrainConfig:
     def validate(self) -> None:
         if self.schedule not in ("sequential", "alternating", "single_stage"):
             raise ConfigError(f"train.schedule must be sequential|alternating|single_stage, got {self.schedule!r}")
+        if self.perceptual not in ("auto", "vgg", "fallback"):
+            raise ConfigError(f"train.perceptual must be auto|vgg|fallback, got {self.perceptual!r}")
+        if self.amp not in ("auto", "bf16", "fp16", "off"):
+            raise ConfigError(f"train.amp must be auto|bf16|fp16|off, got {self.amp!r}")
         if self.batch_size < 1:
             raise ConfigError("train.batch_size must be >= 1")
-        if not self.lr > 0:
-            raise ConfigError("train.lr must be > 0")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"train.lr must be a finite number > 0, got {self.lr}")
+        # Adam's running averages decay by beta per step: 1 or more never forgets, or grows without bound
+        if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
+        for name in ("weight_decay", "grad_clip", "w_latent", "w_gan_spatial", "w_gan_temporal", "w_feature_matching",
+                     "w_l1", "w_flow", "gp_weight"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                hint = " (0 = no clipping)" if name == "grad_clip" else ""
+                raise ConfigError(f"train.{name} must be a finite number >= 0{hint}, got {value}")
         if self.stage1_steps < 0 or self.stage2_steps < 0:
             raise ConfigError("train.stage1_steps and train.stage2_steps must be >= 0")
         if self.loss_frames < 0:
             raise ConfigError("train.loss_frames must be >= 0 (0 = all frames)")
-        if not (math.isfinite(self.w_flow) and self.w_flow >= 0):
-            raise ConfigError("train.w_flow must be a finite number >= 0")
+        for name in ("gan_warmup_steps", "seed", "num_workers"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"train.{name} must be >= 0, got {getattr(self, name)}")
+        # intervals and counts: 0 divides by zero (ckpt_every) or silently disables a safety net (keep_last)
+        for name in ("disc_frames", "log_every", "sample_every", "ckpt_every", "val_every", "val_batches", "keep_last"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train.{name} must be >= 1, got {getattr(self, name)}")
 
 
 @dataclass
@@ -217,6 +237,15 @@ class Config:
         atomic_write_bytes(Path(path), tomli_w.dumps(self.to_dict()).encode())
 
 
+def _is_number(value: Any) -> bool:
+    """A real number (bool is an int in Python, but ``true`` is no learning rate)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     """Build dataclass ``cls`` from ``data``, refusing unknown keys and wrong types."""
     if not isinstance(data, dict):
@@ -233,6 +262,8 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
             value = _build(type(default), value, f"{where}.{key}" if where else key)
         elif isinstance(default, bool) and not isinstance(value, bool):
             raise ConfigError(f"{where}.{key} must be true or false, got {value!r}")
+        elif _is_number(default) and isinstance(value, bool):
+            raise ConfigError(f"{where}.{key} must be a number, got {value!r}")
         elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         elif isinstance(default, (int, float, str, list)) and not isinstance(value, type(default)):
@@ -261,10 +292,14 @@ def load_config(path_or_name: str | Path) -> Config:
     if not path.exists():
         presets = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")))
         raise ConfigError(f"config {path_or_name!s} not found (bundled presets: {presets})")
+    if not path.is_file():  # a folder, or a FIFO that would block the read
+        raise ConfigError(f"config {path} is {'a folder' if path.is_dir() else 'not a regular file'}; give a TOML file")
     try:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path}: {e.strerror or e}") from None
     data.setdefault("name", path.stem)
     return config_from_dict(data)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ipoke_core.errors import UserError
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,8 @@ MAX_WORKING_SIDE = 2048
 # refuse images whose decoded size alone would exceed this (decompression bombs)
 MAX_PIXELS = 400_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # our own limit, with a clear message, replaces PIL's warning
+# ...which PIL still prints (two lines and a source path) between its limit and twice it, where we refuse anyway
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 class ImageError(UserError, ValueError):

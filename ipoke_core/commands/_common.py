@@ -75,6 +75,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def float_in(lo: float, hi: float) -> Callable[[str], float]:
+    """``type=`` for a bounded real number: ``lo <= value <= hi``."""
+    def parse(text: str) -> float:
+        value = _float(text)
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be between {lo:g} and {hi:g}, got {text}")
+        return value
+
+    return parse
+
+
 def device(text: str) -> str:
     """``type=`` for ``--device``: auto, cpu, cuda or cuda:N (whether CUDA exists is checked on use)."""
     if not _DEVICE.match(text):

@@ -63,7 +63,21 @@ def run(args: argparse.Namespace) -> int:
         print(machine_load("after"), flush=True)
 
 
+def _resolutions(text: str) -> tuple[int, ...]:
+    """The model resolutions of ``--resolutions``: powers of two in [32, 1024]."""
+    from ipoke_core.errors import UserError
+
+    values = parse_int_list(text, "--resolutions", "64,128", UserError)
+    if not values:
+        raise UserError("--resolutions is empty; give sizes like 64,128")
+    for r in values:
+        if r < 32 or r > 1024 or r & (r - 1):
+            raise UserError(f"--resolutions: {r} is not a power of two between 32 and 1024")
+    return values
+
+
 def _run(args: argparse.Namespace) -> int:
+    resolutions = _resolutions(args.resolutions)  # before importing torch: a typo fails at once
     import torch
 
     from ipoke_core.benchmark import HEADER, bench_inference
@@ -82,7 +96,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.train or args.heatmap or args.data is not None or args.learn is not None:
         return 0
     rows = []
-    for r in (int(v) for v in args.resolutions.split(",")):
+    for r in resolutions:
         models = [(f"default{r}", default_model_config(r))]
         if args.paper and r in (64, 128):
             models.append((f"paper{r}", paper_model_config(r)))

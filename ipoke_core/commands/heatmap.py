@@ -8,6 +8,9 @@ from ipoke_core.commands._common import (
     add_checkpoint_argument, finite_float, int_in, load_poker, non_negative_int, positive_int,
 )
 
+# the grid PNG holds the source and one overlay per location in a row: refuse one past 100 megapixels
+MAX_GRID_PIXELS = 100_000_000
+
 HELP = "correlation heatmaps (paper Fig. 5): which pixels move with a poke at --at X,Y (.npy + PNG overlays + grid)"
 
 
@@ -41,6 +44,7 @@ def _pair(text: str, what: str) -> tuple[float, float]:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import math
 
     import numpy as np
     from tqdm import tqdm
@@ -58,13 +62,22 @@ def run(args: argparse.Namespace) -> int:
     if args.colormap not in COLORMAPS:
         raise HeatmapError(f"unknown --colormap {args.colormap!r}; choose one of {', '.join(COLORMAPS)}")
     image = load_image(args.image)
-    ensure_writable_dir(args.out)
     poker = load_poker(args)
+    r = poker.resolution
+    if magnitude is not None and magnitude[1] > math.hypot(r, r):  # like poke --by: longer is colour noise
+        raise HeatmapError(f"--magnitude {args.magnitude}: poke lengths are in model pixels and must stay within "
+                           f"the {r}x{r} square the model sees (at most {math.hypot(r, r):.0f})")
+    side = r * args.upscale
+    if (len(locations) + 1) * side * side > MAX_GRID_PIXELS:
+        raise HeatmapError(f"the grid of {len(locations)} location(s) at --upscale {args.upscale} would be "
+                           f"{(len(locations) + 1) * side * side / 1e6:.0f} megapixels (limit "
+                           f"{MAX_GRID_PIXELS / 1e6:.0f}); use a smaller --upscale or fewer --at")
     source, framing = poker.prepare(image, letterbox=args.letterbox)
     for x, y in locations:  # refuse a bad location before spending minutes on the good ones
         if not framing.contains(x, y):
             raise HeatmapError(f"--at {x:g},{y:g} is outside the {image.shape[1]}x{image.shape[0]} image "
                                "or the square the model sees (try --letterbox)")
+    ensure_writable_dir(args.out)  # after every check: a refused command leaves no empty folder behind
     kw = dict(n=args.n, batch_size=args.batch_size, seed=args.seed)
     if magnitude is not None:
         kw["magnitude_range"] = magnitude

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ipoke_core.commands._common import add_checkpoint_argument, int_in, load_poker, positive_float
+from ipoke_core.commands._common import add_checkpoint_argument, float_in, int_in, load_poker
 
 HELP = "poke an image and write the generated video (mp4, gif, png strip or a folder of frames)"
 
@@ -22,7 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--upscale", type=int_in(1, 16), default=4, help="nearest-neighbour upscaling for viewing (default 4)")
     p.add_argument("--no-overlay", action="store_true", help="do not draw the poke arrow and target dot")
     p.add_argument("--letterbox", action="store_true", help="pad the whole image to a square instead of center-cropping")
-    p.add_argument("--fps", type=positive_float, default=10.0, help="frames per second (default 10)")
+    # tiny rates overflow the writers (a GIF frame lasts at most 655 s); 0.1 to 1000 covers every real use
+    p.add_argument("--fps", type=float_in(0.1, 1000), default=10.0, help="frames per second, 0.1 to 1000 (default 10)")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
 
 

@@ -25,6 +25,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+SHEET_FORMATS = (".png", ".jpg", ".jpeg")
+
+
+def check_sheet_path(sheet: Path, error: type[Exception]) -> None:
+    """Raise ``error`` unless ``sheet`` names an image file OpenCV can write (not a folder)."""
+    if sheet.is_dir():
+        raise error(f"--sheet {sheet} is a folder; name the contact sheet file, e.g. {sheet / 'sheet.png'}")
+    if sheet.suffix.lower() not in SHEET_FORMATS:
+        raise error(f"--sheet {sheet}: the contact sheet is a PNG or JPEG image; name it .png or .jpg")
+
+
 def run(args: argparse.Namespace) -> int:
     import time
 
@@ -33,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from ipoke_core.data.synthetic.generate import SynthError, generate_dataset
 
     spans = parse_int_list(args.flow_spans, "--flow-spans", "10,20", SynthError)
+    if args.sheet is not None:  # checked now, not after minutes of generating
+        check_sheet_path(args.sheet, SynthError)
     bar = None if args.quiet else tqdm(total=args.n, unit="clip", desc=f"synth {args.kind}")
 
     def progress(done: int, total: int, message: str) -> None:

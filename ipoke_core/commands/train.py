@@ -104,13 +104,33 @@ def _command_line(args: argparse.Namespace) -> str:
     return shlex.join(parts)
 
 
+def _read_run_info(path: Path) -> tuple[dict, str]:
+    """A run's ``run.json`` as a dict, and what is wrong with it ('' when nothing is)."""
+    try:
+        info = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}, "is missing"
+    except (OSError, ValueError) as e:
+        return {}, f"is unreadable ({type(e).__name__})"
+    if not isinstance(info, dict):
+        return {}, "is not a JSON object"
+    return info, ""
+
+
+def _saved_path(info: dict, key: str) -> Path | None:
+    """A path recorded in run.json, or None where it is absent, empty or not a string."""
+    value = info.get(key)
+    return Path(value) if isinstance(value, str) and value else None
+
+
 def run(args: argparse.Namespace) -> int:
     from ipoke_core.config import ConfigError, config_from_dict, load_config
     from ipoke_core.train import TrainOptions, train
     from ipoke_core.train.trainer import TrainingError
 
     run_dir: Path = args.out
-    saved_info = {}
+    saved_info: dict = {}
+    info_problem = ""
     if args.resume:
         saved = run_dir / "config.toml"
         if not saved.is_file():
@@ -121,10 +141,7 @@ def run(args: argparse.Namespace) -> int:
             if given.model != cfg.model:
                 raise ConfigError(f"--resume: the model in {args.config} differs from the run's ({saved}); "
                                   "resume without --config or start a new run")
-        try:
-            saved_info = json.loads((run_dir / "run.json").read_text())
-        except (OSError, ValueError):
-            saved_info = {}
+        saved_info, info_problem = _read_run_info(run_dir / "run.json")
     else:
         if not args.config or args.data is None:
             raise TrainingError("--config and --data are required for a new run (or pass --resume)")
@@ -137,13 +154,12 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and new.model != cfg.model:
         raise ConfigError("--resume cannot change model.* settings (the saved weights have the old shape)")
     if args.resume and args.vgg_weights is None and new.train.perceptual == "vgg":
-        if saved_info.get("vgg_weights"):
-            args.vgg_weights = Path(saved_info["vgg_weights"])
-    if args.resume and args.lpips_weights is None and saved_info.get("lpips_weights"):
-        args.lpips_weights = Path(saved_info["lpips_weights"])
-    data_dir = args.data if args.data is not None else Path(saved_info.get("data_dir", ""))
-    if not str(data_dir):
-        raise TrainingError("--data is required (run.json of the run does not name its data set)")
+        args.vgg_weights = _saved_path(saved_info, "vgg_weights")
+    if args.resume and args.lpips_weights is None:
+        args.lpips_weights = _saved_path(saved_info, "lpips_weights")
+    data_dir = args.data if args.data is not None else _saved_path(saved_info, "data_dir")
+    if data_dir is None:  # never fall back to "." (Path("") is the current folder): say what is wrong with run.json
+        raise TrainingError(f"--data is required: {run_dir / 'run.json'} {info_problem or 'does not name the data set'}")
     opts = TrainOptions(
         config=new, data_dir=data_dir, run_dir=run_dir, resume=args.resume, vgg_weights=args.vgg_weights,
         lpips_weights=args.lpips_weights, device=args.device, until_step=args.until_step,

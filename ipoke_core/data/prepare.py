@@ -124,6 +124,7 @@ def prepare_videos(
     root = Path(out)
     if root.resolve() == Path(input_dir).resolve():
         raise PrepareError("--out must differ from --input")
+    root_is_new = not root.exists()
     ensure_writable_dir(root)
     meta: dict[str, Any] = {
         "kind": "video", "resolution": size, "n_frames": None, "fps": None, "seed": seed, "has_ground_truth": False,
@@ -132,7 +133,8 @@ def prepare_videos(
         "step_motion_source": "DIS flow", "complete": False,
     }
     existing = root / "dataset.json"
-    if existing.exists():
+    had_dataset = existing.exists()
+    if had_dataset:
         try:
             old = json.loads(existing.read_text())
         except (OSError, json.JSONDecodeError):
@@ -177,6 +179,8 @@ def prepare_videos(
             fps_values.append(float(info["fps"]))
         report(progress, k + 1, len(sources), "videos")
     if not done:
+        if not had_dataset:  # the folder was new or empty: leave it as it was, not as an empty data set
+            _remove_empty_dataset(root, root_is_new)
         reasons = "; ".join(s["reason"] for s in skipped[:3])
         raise PrepareError(f"none of the {len(sources)} inputs in {input_dir} could be used ({reasons})")
     ids = list(done)
@@ -190,6 +194,18 @@ def prepare_videos(
     })
     write_dataset_meta(root, meta)
     return {"format": "ipoke-dataset", "version": 1, **meta}
+
+
+def _remove_empty_dataset(root: Path, root_is_new: bool) -> None:
+    """Undo a preparation that kept no video: its ``dataset.json`` and empty ``clips/`` (and ``root``
+    itself when this run created it) would otherwise look like a data set. Nothing else is touched."""
+    clips = root / "clips"
+    if clips.is_dir() and not any(clips.iterdir()):
+        clips.rmdir()
+    if not clips.exists():
+        (root / "dataset.json").unlink(missing_ok=True)
+    if root_is_new and not any(root.iterdir()):
+        root.rmdir()
 
 
 def _prepare_one(src, final: Path, size: int, frame_step: int, spans: tuple[int, ...], need: int, seed: int,

@@ -21,6 +21,8 @@ from ipoke_core.io_utils import atomic_path
 
 STATE_FORMAT = 1
 _NAME = re.compile(r"^step_(\d{8})\.pt$")
+# what ``atomic_path`` leaves behind when the process is killed mid-write: ``.NAME.RANDOM.tmp.EXT``
+_TEMPORARY = re.compile(r"^\..+\.tmp\.(pt|safetensors|json)$")
 
 
 class ResumeError(UserError):
@@ -42,6 +44,33 @@ def list_states(run_dir: Path) -> list[tuple[int, Path]]:
         return []
     found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
     return sorted(found)
+
+
+def remove_stale_temporaries(run_dir: Path, checkpoints: bool = True) -> list[Path]:
+    """Delete the half-written temporaries a kill -9 during a save left in ``state/`` (and ``checkpoints/``).
+
+    Only files named like ``atomic_path``'s temporaries are touched. ``state/`` has one writer, the
+    run itself; ``checkpoints/`` is also written by ``ipoke eval --record``, so it is only cleaned
+    when a run (re)starts, not on every save. Returns the files removed.
+    """
+    removed = []
+    for folder in (state_dir(run_dir), run_dir / "checkpoints") if checkpoints else (state_dir(run_dir),):
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            if _TEMPORARY.match(p.name) and p.is_file():
+                p.unlink(missing_ok=True)
+                removed.append(p)
+    return removed
+
+
+def logged_at_or_before(row: dict[str, Any], step: int) -> bool:
+    """Whether a ``metrics.csv`` row was logged at or before ``step``; a row without a readable step
+    (a torn last line, a hand edit) is dropped rather than blocking the resume."""
+    try:
+        return float(row.get("step") or "nan") <= step  # NaN compares False
+    except (TypeError, ValueError):
+        return False
 
 
 def capture_rng() -> dict[str, Any]:
@@ -84,11 +113,13 @@ def save_state(run_dir: Path, step: int, state: dict[str, Any], keep: int) -> Pa
         torch.save(payload, tmp)
     for _, old in list_states(run_dir)[: -max(keep, 1)]:
         old.unlink(missing_ok=True)
+    remove_stale_temporaries(run_dir, checkpoints=False)  # e.g. a new run in a folder a killed one left
     return path
 
 
 def load_latest_state(run_dir: Path) -> tuple[dict[str, Any], Path]:
     """The newest readable state of ``run_dir`` (a torn newest file falls back to the one before)."""
+    remove_stale_temporaries(run_dir)
     states = list_states(run_dir)
     if not states:
         raise ResumeError(f"--resume: {run_dir} holds no saved state (looked for {state_dir(run_dir)}/step_*.pt)")

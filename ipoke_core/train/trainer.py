@@ -45,7 +45,7 @@ from ipoke_core.train import distributed
 from ipoke_core.train.engine import Batch, Engine, NonFiniteLoss, step_generator
 from ipoke_core.train.losses import build_perceptual, flow_loss, ssim
 from ipoke_core.train.samples import sample_grid, write_png
-from ipoke_core.train.state import capture_rng, list_states, load_latest_state, restore_rng, save_state
+from ipoke_core.train.state import capture_rng, list_states, load_latest_state, logged_at_or_before, restore_rng, save_state
 
 METRIC_COLUMNS = [
     "step", "stage", "epoch", "wall_s", "samples_per_s",
@@ -299,7 +299,7 @@ class Trainer:
         rows = []
         if resumed_step is not None and path.exists():
             with open(path, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if r.get("step") and int(float(r["step"])) <= resumed_step]
+                rows = [r for r in csv.DictReader(f) if logged_at_or_before(r, resumed_step)]
         buf = io.StringIO()
         writer = csv.DictWriter(buf, METRIC_COLUMNS, extrasaction="ignore")
         writer.writeheader()

@@ -10,6 +10,7 @@ is a test clip.
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing as mp
 import os
 import shutil
@@ -138,6 +139,12 @@ def generate_dataset(
         raise SynthError(f"flow spans {list(flow_spans)} must lie in [1, frames - 1 = {frames - 1}]")
     if workers < 1:
         raise SynthError(f"--workers must be >= 1, got {workers}")
+    if not (math.isfinite(fps) and fps > 0):
+        raise SynthError(f"--fps must be a finite number > 0, got {fps}")
+    if seed < 0:  # numpy seeds are unsigned
+        raise SynthError(f"--seed must be >= 0, got {seed}")
+    if not math.isfinite(wind):  # NaN wind would write NaN ground truth without a word
+        raise SynthError(f"--wind must be a finite number, got {wind}")
     root = Path(out)
     ensure_writable_dir(root)
     meta = {
