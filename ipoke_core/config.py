@@ -150,6 +150,8 @@ class TrainConfig:
     # motion-first decoder: Charbonnier loss of the predicted backward flow against the true one
     # (exact on synthetic data, DIS on real video), averaged over moving and over still pixels apart
     w_flow: float = 0.0
+    # weight of the still-pixel mean in the flow loss (1 = moving and still pixels count alike)
+    flow_still_weight: float = 1.0
     # stage 2 decodes only this many of the T frames per step for the frame and flow losses (the last
     # frame always, the others drawn at random; 0 = all): decoding is most of a step's cost, and the
     # dynamics still run, and the latent loss still sees, every step
@@ -186,7 +188,7 @@ class TrainConfig:
         if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
             raise ConfigError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
         for name in ("weight_decay", "grad_clip", "w_latent", "w_gan_spatial", "w_gan_temporal", "w_feature_matching",
-                     "w_l1", "w_flow", "gp_weight"):
+                     "w_l1", "w_flow", "flow_still_weight", "gp_weight"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 hint = " (0 = no clipping)" if name == "grad_clip" else ""

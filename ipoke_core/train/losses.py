@@ -203,10 +203,12 @@ def latent_loss(states: list[list[torch.Tensor]], targets: list[torch.Tensor]) -
     return total / len(targets)
 
 
-def flow_loss(pred: torch.Tensor, target: torch.Tensor, moving_px: float = 0.5, eps: float = 0.01) -> torch.Tensor:
+def flow_loss(pred: torch.Tensor, target: torch.Tensor, moving_px: float = 0.5, eps: float = 0.01,
+              still_weight: float = 1.0) -> torch.Tensor:
     """Charbonnier distance of predicted and true flow, averaged over moving and over still pixels
-    apart and summed: still pixels are most of every frame, so a plain mean would reward a model
-    that never moves anything.
+    apart and summed (the still mean times ``still_weight``): still pixels are most of every frame,
+    so a plain mean would reward a model that never moves anything, and an unweighted balance lets
+    it smear motion over still pixels (each moving pixel weighs ~20x a still one).
 
     ``pred``, ``target``: ``(B, T, 2, H, W)`` displacements in model pixels; a pixel moves when its
     true displacement exceeds ``moving_px``. Returns a scalar in pixels.
@@ -216,7 +218,7 @@ def flow_loss(pred: torch.Tensor, target: torch.Tensor, moving_px: float = 0.5, 
     still = 1.0 - moving
     on_moving = (err * moving).sum() / moving.sum().clamp_min(1.0)
     on_still = (err * still).sum() / still.sum().clamp_min(1.0)
-    return on_moving + on_still
+    return on_moving + still_weight * on_still
 
 
 def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
