@@ -72,13 +72,37 @@ def _to_uint8_rgb(a: np.ndarray, what: str) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+def _working_size(w: int, h: int, max_side: int) -> tuple[int, int]:
+    """``(width, height)`` of the working copy of a ``w x h`` image: long side at most ``max_side``."""
+    s = max(w, h)
+    if s <= max_side:
+        return w, h
+    f = max_side / s
+    return max(2, round(w * f)), max(2, round(h * f))
+
+
 def _reduce(a: np.ndarray, max_side: int) -> np.ndarray:
     h, w = a.shape[:2]
-    s = max(h, w)
-    if s <= max_side:
+    size = _working_size(w, h, max_side)
+    if size == (w, h):
         return a
-    f = max_side / s
-    return cv2.resize(a, (max(2, round(w * f)), max(2, round(h * f))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(a, size, interpolation=cv2.INTER_AREA)
+
+
+def _shrink(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The decoded PIL image ``im`` resized to the working ``size``, before any NumPy copy is made.
+
+    What follows (mode conversion, alpha compositing in float) then works on the small image, and a
+    huge PNG needs one full-size decoded copy only (two for transparent ones: Pillow premultiplies).
+    """
+    if im.size == size:
+        return im
+    if im.mode in ("I;16", "I;16B", "I;16L"):
+        im = im.convert("I")
+    elif im.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):  # palette indices (P, PA, 1) cannot be averaged
+        im = im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB")
+    # BOX is the exact area average (like cv2.INTER_AREA); RGBA and LA are averaged weighted by opacity
+    return im.resize(size, Image.Resampling.BOX)
 
 
 def _check_regular_file(path: Path) -> None:
@@ -111,11 +135,16 @@ def load_image(source: str | Path | np.ndarray, max_side: int = MAX_WORKING_SIDE
     path = Path(source)
     _check_regular_file(path)
     try:
-        with Image.open(path) as im:
-            w, h = im.size
+        with Image.open(path) as opened:
+            w, h = opened.size
             _check_pixels(path, w, h)
             # JPEG can decode directly at 1/2, 1/4, 1/8 size: no full-size copy needed
-            im.draft("RGB", (max_side, max_side))
+            opened.draft("RGB", (max_side, max_side))
+            # other formats decode at full size once; reduce that right away and free it
+            size = _working_size(w, h, max_side)
+            im = _shrink(opened, size)
+            if im is not opened:
+                opened.close()
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):
                 a = np.asarray(im, dtype=np.uint32)
                 a = (a.astype(np.float32) / (65535.0 if a.max() > 255 else 255.0)).clip(0, 1)
@@ -134,7 +163,7 @@ def load_image(source: str | Path | np.ndarray, max_side: int = MAX_WORKING_SIDE
         raise ImageError(_TOO_LARGE.format(path=path)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
-    return _reduce(_to_uint8_rgb(a, str(path)), max_side)
+    return _to_uint8_rgb(a, str(path))
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,17 @@ def to_uint8(frames: torch.Tensor) -> np.ndarray:
     return x.movedim(-3, -1).cpu().numpy()
 
 
+def to_working(framing: Framing, src_size: tuple[int, int], x: float, y: float) -> tuple[float, float]:
+    """A point in pixels of the caller's image (``src_size`` = its width, height) -> pixels of the working
+    copy ``framing`` was made for, which ``load_image`` may have reduced.
+
+    The point must already be inside the caller's image. It is clamped to the working copy, because the
+    last pixels of a reduced image can land a fraction past the copy's last pixel.
+    """
+    s = framing.width / src_size[0]
+    return min(max(x * s, 0.0), framing.width - 1.0), min(max(y * s, 0.0), framing.height - 1.0)
+
+
 class Poker:
     """A loaded model ready to poke images. Thread-compatible: one call at a time per Poker."""
 
@@ -170,7 +181,8 @@ class Poker:
         out = []
         for p in pokes:
             p.validate(w, h)
-            q = Poke(p.x * s, p.y * s, p.dx * s, p.dy * s)
+            x, y = to_working(framing, src_size, p.x, p.y)
+            q = Poke(x, y, p.dx * s, p.dy * s)
             if not framing.contains(q.x, q.y):
                 raise PokeError(
                     f"poke location ({p.x:g}, {p.y:g}) is outside the square the model sees; move the crop or use letterbox"

@@ -27,6 +27,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -211,24 +212,33 @@ def poker_motion_fn(poker: Poker, source: np.ndarray, batch_size: int = 16) -> M
 
 def heatmap_for_image(
     poker: Poker,
-    image: np.ndarray,
+    image: str | Path | np.ndarray,
     location_source_px: tuple[float, float],
     framing: Framing | None = None,
     letterbox: bool = False,
+    source_size: tuple[int, int] | None = None,
     **kwargs: Any,
 ) -> HeatmapResult:
     """Heatmap for a location given in pixels of a user image of any size.
 
-    The image is framed like ``poker.poke`` frames it; the location is mapped to model pixels.
+    The image is framed like ``poker.poke`` frames it; the location is mapped to model pixels. It is in
+    the pixels of the user's full-size image even where ``load_image`` works on a reduced copy:
+    ``source_size`` is that image's ``(width, height)`` when ``image`` is already such a reduced copy
+    (default: the size of ``image`` itself, read from the file's header for a path).
     ``kwargs`` go to :func:`correlation_heatmap`; ``magnitude_range`` defaults to the checkpoint's
     training statistics. The result is in model pixels; ``result.source`` is the model input and
-    ``result.framing`` maps back to the image (``framing.to_source``).
+    ``result.framing`` maps back to the working copy (``framing.to_source``).
     """
+    from ipoke_core.image import image_size
+    from ipoke_core.inference import to_working
+
+    w, h = source_size or image_size(image)
     source, framing = poker.prepare(image, framing, letterbox=letterbox)
     x, y = location_source_px
-    if not framing.contains(x, y):
-        raise HeatmapError(f"heatmap location ({x:g}, {y:g}) is outside the image or the model's crop")
-    mx, my = framing.to_model(x, y)
+    inside = math.isfinite(x) and math.isfinite(y) and 0 <= x <= w - 1 and 0 <= y <= h - 1
+    if not inside or not framing.contains(*to_working(framing, (w, h), x, y)):
+        raise HeatmapError(f"heatmap location ({x:g}, {y:g}) is outside the {w}x{h} image or the model's crop")
+    mx, my = framing.to_model(*to_working(framing, (w, h), x, y))
     r = source.shape[0] - 1
     loc = (min(max(mx, 0.0), r), min(max(my, 0.0), r))
     kwargs.setdefault("magnitude_range", poker.magnitude_range())

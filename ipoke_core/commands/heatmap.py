@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from ipoke_core.analysis.heatmap import HeatmapError, heatmap_for_image, render_grid, render_overlay
     from ipoke_core.analysis.render import COLORMAPS
     from ipoke_core.export import write_png
-    from ipoke_core.image import load_image
+    from ipoke_core.image import image_size, load_image
+    from ipoke_core.inference import to_working
     from ipoke_core.io_utils import atomic_path, atomic_write_text, ensure_writable_dir
 
     locations = [_pair(a, "--at") for a in args.at]
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         raise HeatmapError(f"--n must be at least 2 to measure a variance, got {args.n}")
     if args.colormap not in COLORMAPS:
         raise HeatmapError(f"unknown --colormap {args.colormap!r}; choose one of {', '.join(COLORMAPS)}")
-    image = load_image(args.image)
+    image = load_image(args.image)  # at most MAX_WORKING_SIDE: --at stays in the full-size image's pixels
+    width, height = image_size(args.image)
     poker = load_poker(args)
     r = poker.resolution
     if magnitude is not None and magnitude[1] > math.hypot(r, r):  # like poke --by: longer is colour noise
@@ -74,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
                            f"{MAX_GRID_PIXELS / 1e6:.0f}); use a smaller --upscale or fewer --at")
     source, framing = poker.prepare(image, letterbox=args.letterbox)
     for x, y in locations:  # refuse a bad location before spending minutes on the good ones
-        if not framing.contains(x, y):
-            raise HeatmapError(f"--at {x:g},{y:g} is outside the {image.shape[1]}x{image.shape[0]} image "
+        inside = math.isfinite(x) and math.isfinite(y) and 0 <= x <= width - 1 and 0 <= y <= height - 1
+        if not inside or not framing.contains(*to_working(framing, (width, height), x, y)):
+            raise HeatmapError(f"--at {x:g},{y:g} is outside the {width}x{height} image "
                                "or the square the model sees (try --letterbox)")
     ensure_writable_dir(args.out)  # after every check: a refused command leaves no empty folder behind
     kw = dict(n=args.n, batch_size=args.batch_size, seed=args.seed)
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 bar.update(done - bar.n)
 
             res = heatmap_for_image(poker, image, (x, y), framing=framing, letterbox=args.letterbox,
-                                    progress=progress, **kw)
+                                    source_size=(width, height), progress=progress, **kw)
         results.append(res)
         stem = args.out / f"loc{i}"
         for name, arr in (("heatmap", res.heatmap), ("variance", res.variance)):
