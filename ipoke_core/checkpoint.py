@@ -6,8 +6,8 @@ A checkpoint ``NAME`` is two files, ``NAME.safetensors`` (tensors only) and ``NA
      "model": {ModelConfig fields}, "trained": true|false, "training": {...summary...},
      "data_stats": {"poke_magnitude_px": [lo, hi]}, "git_revision": "...", "created": "..."}
 
-Both files are written atomically (temp file + rename); the JSON, written last, records the
-SHA-256 of the weights so a truncated or swapped weight file is detected on load.
+Both files are written to temporary files and renamed into place only once both are complete; the
+JSON records the SHA-256 of the weights so a truncated or swapped weight file is detected on load.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -73,23 +74,27 @@ def save_checkpoint(path: str | Path, model: IPoke, meta: dict[str, Any] | None 
     """Write ``model`` and ``meta`` as a checkpoint; returns the weights path."""
     weights, sidecar = checkpoint_paths(path)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(weights) as tmp:
-        save_file(state, str(tmp), metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
-    doc = dict(meta or {})
-    doc.update({
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "architecture": ARCHITECTURE,
-        "model": dataclasses.asdict(model.cfg),
-        "weights_sha256": _sha256(weights),
-        "n_parameters": sum(v.numel() for v in state.values()),
-    })
-    doc.setdefault("trained", False)
-    doc.setdefault("training", {})
-    doc.setdefault("data_stats", {})
-    doc.setdefault("git_revision", git_revision())
-    doc.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-    atomic_write_text(sidecar, json.dumps(doc, indent=2, sort_keys=True))
+    # both files are complete on disk before either is renamed into place: a full disk while writing the
+    # sidecar must not leave new weights next to the old sidecar (a checksum mismatch: a lost checkpoint)
+    with atomic_path(weights) as weights_tmp, atomic_path(sidecar) as sidecar_tmp:
+        save_file(state, str(weights_tmp), metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
+        with open(weights_tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        doc = dict(meta or {})
+        doc.update({
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "architecture": ARCHITECTURE,
+            "model": dataclasses.asdict(model.cfg),
+            "weights_sha256": _sha256(weights_tmp),
+            "n_parameters": sum(v.numel() for v in state.values()),
+        })
+        doc.setdefault("trained", False)
+        doc.setdefault("training", {})
+        doc.setdefault("data_stats", {})
+        doc.setdefault("git_revision", git_revision())
+        doc.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        sidecar_tmp.write_text(json.dumps(doc, indent=2, sort_keys=True))
     return weights
 
 
@@ -150,12 +155,17 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[IPoke, dict[str, Any]]:
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
+                    allow_unverified: bool = False) -> tuple[IPoke, dict[str, Any]]:
     """Load a checkpoint: ``(model in eval mode on device, meta)``.
 
+    ``allow_unverified`` loads a sidecar that records no ``weights_sha256`` (hand-made or from another
+    tool); by default that is refused, since nothing then tells tampered or damaged weights apart.
+
     Raises:
-        CheckpointError: missing files, corrupt JSON or weights, checksum mismatch, or weights
-            that do not fit the architecture the sidecar describes (the message names the tensors).
+        CheckpointError: missing files, corrupt JSON or weights, checksum mismatch or missing checksum,
+            NaN or inf weights, or weights that do not fit the architecture the sidecar describes (the
+            message names the tensors).
     """
     weights, sidecar = checkpoint_paths(path)
     meta = read_meta(path)
@@ -164,6 +174,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     except (ConfigError, KeyError, TypeError) as e:
         raise CheckpointError(f"{sidecar}: invalid model config: {e}") from None
     expected = meta.get("weights_sha256")
+    if not expected and not allow_unverified:
+        raise CheckpointError(f"{sidecar} records no weights checksum (weights_sha256), so {weights.name} cannot be "
+                              "verified; save it again with ipoke, or pass --allow-unverified to load it unchecked")
     if expected and _sha256(weights) != expected:
         raise CheckpointError(f"{weights} does not match its sidecar (checksum differs): truncated, corrupt or swapped")
     try:
@@ -185,6 +198,11 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
             k = wrong[0]
             parts.append(f"{len(wrong)} tensors of another shape (e.g. {k}: file {tuple(state[k].shape)}, model {tuple(own[k].shape)})")
         raise CheckpointError(f"{weights} does not fit the architecture in its sidecar: " + "; ".join(parts))
+    # a diverged run can save NaN weights with a valid checksum: they make black or noise videos, never an error
+    broken = sorted(k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all()))
+    if broken:
+        raise CheckpointError(f"{weights} contains NaN or inf values in {len(broken)} tensor(s) (e.g. {broken[0]}): "
+                              "the training diverged or the file is damaged; use an earlier checkpoint")
     model.load_state_dict(state)
     model.to(device).eval()
     return model, meta

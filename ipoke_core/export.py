@@ -21,7 +21,9 @@ from PIL import Image
 
 from ipoke_core.errors import UserError
 from ipoke_core.inference import Video
-from ipoke_core.io_utils import OutputError, atomic_path, current_umask, ensure_writable_dir
+from ipoke_core.io_utils import (
+    OutputError, atomic_path, current_umask, ensure_writable_dir, is_no_space, no_space_error,
+)
 from ipoke_core.poke import Poke
 
 VIDEO_FORMATS = (".mp4", ".gif")
@@ -117,12 +119,19 @@ def write_png_frames(frames: np.ndarray, folder: Path) -> None:
     check_frame_folder(folder)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
-    except OSError as e:  # a folder that takes no new entries (/proc, /sys)
+    except OSError as e:  # a folder that takes no new entries (/proc, /sys), or a full disk
+        if is_no_space(e):
+            raise no_space_error(folder) from None
         raise OutputError(f"cannot write {folder}: {e.strerror or e}") from None
     os.chmod(tmp, 0o777 & ~current_umask())
     try:
-        for i, f in enumerate(frames):
-            Image.fromarray(f).save(tmp / f"frame_{i:03d}.png")
+        try:
+            for i, f in enumerate(frames):
+                Image.fromarray(f).save(tmp / f"frame_{i:03d}.png")
+        except OSError as e:  # all frames are written aside first: a full disk leaves the folder untouched
+            if is_no_space(e, parent):
+                raise no_space_error(folder) from None
+            raise
         if not folder.exists():
             os.replace(tmp, folder)
             return

@@ -7,7 +7,9 @@ from __future__ import annotations
 from ipoke_core.errors import UserError
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +19,48 @@ class OutputError(UserError, OSError):
     """The output location cannot be written; the message names it."""
 
 
+# below this much free space a failed write is taken for a full disk, whatever error the writer raised
+# (torch.save reports ENOSPC as a RuntimeError without an errno)
+_NEARLY_FULL = 1 << 20
+
+
+def mount_point(path: Path) -> Path:
+    """The mount point of the file system that holds ``path`` (or would hold it)."""
+    p = Path(os.path.realpath(path))
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    while not os.path.ismount(p) and p != p.parent:
+        p = p.parent
+    return p
+
+
+def no_space_error(path: str | Path) -> OutputError:
+    """The one-line error for a write of ``path`` that found the disk full."""
+    return OutputError(f"no space left on {mount_point(Path(path))} (writing {path}); free some space or "
+                       "choose another output location (existing files were left as they were)")
+
+
+def is_no_space(error: BaseException, folder: str | Path | None = None) -> bool:
+    """Whether a failed write failed for lack of space: ENOSPC or a full quota, or, for writers that wrap
+    the OS error in their own, any error while ``folder``'s file system is (nearly) full. Check before
+    removing the half-written file, which frees the space again."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if folder is None or not isinstance(error, Exception):
+        return False
+    try:
+        return shutil.disk_usage(folder).free < _NEARLY_FULL
+    except OSError:
+        return False
+
+
 def ensure_writable_dir(folder: Path) -> None:
     """Create ``folder`` if needed and check that files can be created in it."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
+        if is_no_space(e):
+            raise no_space_error(folder) from None
         raise OutputError(f"cannot create output folder {folder}: {e.strerror or e}") from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"output folder {folder} is not writable")
@@ -45,6 +84,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     except OSError as e:  # e.g. /proc or /sys: the folder exists, is "writable", but takes no new files
+        if is_no_space(e):
+            raise no_space_error(path) from None
         raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
     os.close(fd)
     tmp_path = Path(tmp)
@@ -54,11 +95,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         # with their own mode; outputs are for sharing, so they get the user's umask like any new file
         os.chmod(tmp_path, 0o666 & ~current_umask())
         with open(tmp_path, "rb+") as f:
-            os.fsync(f.fileno())
+            os.fsync(f.fileno())  # a full disk can show only here (delayed allocation)
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as e:
+        full = not isinstance(e, OutputError) and is_no_space(e, path.parent)
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if full:  # the old file at ``path`` was never touched
+            raise no_space_error(path) from None
         raise
 
 

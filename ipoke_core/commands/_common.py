@@ -100,7 +100,24 @@ def add_device_argument(p: argparse.ArgumentParser) -> None:
 def add_checkpoint_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", "-c", type=Path, default=DEFAULT_CHECKPOINT,
                    help="checkpoint NAME (NAME.safetensors + NAME.json); default: the bundled plants64")
+    add_allow_unverified_argument(p)
     add_device_argument(p)
+
+
+def add_allow_unverified_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-unverified", action="store_true",
+                   help="load a checkpoint whose sidecar records no weights checksum (its weights are NOT verified)")
+
+
+def allow_unverified(args: argparse.Namespace) -> bool:
+    """Whether ``--allow-unverified`` was given; when it was, says loudly what that gives up."""
+    import sys
+
+    if not getattr(args, "allow_unverified", False):
+        return False
+    print("warning: --allow-unverified: a checkpoint without a weights checksum is loaded UNVERIFIED; "
+          "truncated, corrupt or tampered weights will not be detected", file=sys.stderr)
+    return True
 
 
 def parse_int_list(text: object, option: str, example: str, error: type[Exception]) -> tuple[int, ...]:
@@ -120,7 +137,7 @@ def load_poker(args: argparse.Namespace):
 
     from ipoke_core.inference import Poker
 
-    poker = Poker.from_checkpoint(args.checkpoint, args.device)
+    poker = Poker.from_checkpoint(args.checkpoint, args.device, allow_unverified=allow_unverified(args))
     if not poker.trained:
         print(f"warning: {args.checkpoint} is an UNTRAINED (randomly initialised) checkpoint: its videos are noise",
               file=sys.stderr)

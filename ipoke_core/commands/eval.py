@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ipoke_core.commands._common import add_checkpoint_argument, non_negative_int, positive_int
+from ipoke_core.commands._common import add_checkpoint_argument, allow_unverified, non_negative_int, positive_int
 
 HELP = "evaluate a checkpoint (and baselines, ablations) on a test set: LPIPS, PSNR, SSIM, FVD, poke accuracy, motion error, structure"
 
@@ -70,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         from ipoke_core.metrics.lpips import LPIPS
 
         lpips_model = LPIPS.from_files(args.lpips_vgg, args.lpips_lin, "cpu")
-    poker = Poker.from_checkpoint(args.checkpoint, args.device)
+    unverified = allow_unverified(args)
+    poker = Poker.from_checkpoint(args.checkpoint, args.device, allow_unverified=unverified)
     if args.i3d is not None:
         from ipoke_core.metrics.fvd import I3DEmbedder
 
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         lpips_model = lpips_model.to(poker.device)
     rows = [(f"iPoke ({Path(args.checkpoint).name})", poker)]
     for name, path in ablations:
-        other = Poker.from_checkpoint(path, args.device)
+        other = Poker.from_checkpoint(path, args.device, allow_unverified=unverified)
         c0, c1 = poker.config, other.config
         if (c1.resolution, c1.seq_len) != (c0.resolution, c0.seq_len):
             raise EvalError(f"ablation {name} ({path}) makes {c1.seq_len} frames at {c1.resolution}px, the main checkpoint "

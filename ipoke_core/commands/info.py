@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ipoke_core.commands._common import add_allow_unverified_argument, allow_unverified
 from ipoke_core.paths import DEFAULT_CHECKPOINT
 from ipoke_core.quality import evaluation_lines, weak_response_warning
 
@@ -20,6 +21,7 @@ HELP = "show what a checkpoint is: model config, whether and how it was trained,
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", type=Path, nargs="?", default=DEFAULT_CHECKPOINT)
     p.add_argument("--json", action="store_true", help="print the whole sidecar as JSON")
+    add_allow_unverified_argument(p)
 
 
 def _section(meta: dict[str, Any], key: str) -> dict[str, Any]:
@@ -33,7 +35,8 @@ def _section(meta: dict[str, Any], key: str) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from ipoke_core.checkpoint import load_checkpoint
 
-    model, meta = load_checkpoint(args.checkpoint)  # full load: also verifies the weights
+    # full load: also verifies the weights
+    model, meta = load_checkpoint(args.checkpoint, allow_unverified=allow_unverified(args))
     if args.json:
         print(json.dumps(meta, indent=2, sort_keys=True))
         return 0

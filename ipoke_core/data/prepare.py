@@ -32,7 +32,7 @@ from ipoke_core.data.sources import discover
 from ipoke_core.data.video import VideoError, read_frame_folder, read_video_file
 from ipoke_core.errors import UserError
 from ipoke_core.flow import make_dis
-from ipoke_core.io_utils import ensure_writable_dir
+from ipoke_core.io_utils import ensure_writable_dir, is_no_space, no_space_error
 from ipoke_core.progress import CancelToken, ProgressFn, check, report
 
 WarnFn = Callable[[str], None]
@@ -227,8 +227,8 @@ def _prepare_one(src, final: Path, size: int, frame_step: int, spans: tuple[int,
     tmp = final.parent / f".{final.name}.tmp{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
     try:
+        tmp.mkdir(parents=True)
         np.save(tmp / FRAMES, video.frames)
         samples: list[float] = []
         rng = np.random.default_rng([seed, zlib.crc32(src.id.encode())])
@@ -244,8 +244,11 @@ def _prepare_one(src, final: Path, size: int, frame_step: int, spans: tuple[int,
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
-    except BaseException:
+    except BaseException as e:
+        full = is_no_space(e, tmp.parent)  # asked before the half-written folder frees the space again
         shutil.rmtree(tmp, ignore_errors=True)
+        if full:
+            raise no_space_error(final) from None
         raise
     return info
 

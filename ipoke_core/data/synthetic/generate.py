@@ -28,7 +28,7 @@ from ipoke_core.data.layout import (
 from ipoke_core.data.synthetic.clip import DEFAULT_FPS, KINDS, make_clip, object_motion
 from ipoke_core.errors import UserError
 from ipoke_core.flow import make_dis
-from ipoke_core.io_utils import ensure_writable_dir
+from ipoke_core.io_utils import ensure_writable_dir, is_no_space, no_space_error
 from ipoke_core.progress import CancelToken, ProgressFn, check, report
 
 # dataset.json fields that must match for a run to resume into an existing folder
@@ -72,6 +72,19 @@ def _write_clip(root: Path, index: int, kind: str, seed: int, size: int, n_frame
     tmp = final.parent / f".{final.name}.tmp{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
+    try:
+        return _write_clip_files(tmp, final, clip, seed, index, size, n_frames, spans)
+    except BaseException as e:
+        full = is_no_space(e, tmp.parent)  # asked before the half-written folder frees the space again
+        shutil.rmtree(tmp, ignore_errors=True)
+        if full:  # the clips written so far stay: a later run with the same settings resumes
+            raise no_space_error(final) from None
+        raise
+
+
+def _write_clip_files(tmp: Path, final: Path, clip: Any, seed: int, index: int, size: int, n_frames: int,
+                      spans: tuple[int, ...]) -> list[float]:
+    """Write clip ``index`` into the folder ``tmp``, then rename it to ``final``."""
     tmp.mkdir(parents=True)
     np.save(tmp / FRAMES, clip.frames)
     # the tuned small-image DIS costs 4x more at 128 px for a median end-point error of 0.23 instead of
