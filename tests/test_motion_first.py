@@ -221,3 +221,15 @@ def test_decoding_a_subset_of_frames_gives_those_frames_of_the_full_video():
         part = model.animate(img, pm, decode=picks)
     assert torch.allclose(full.video[:, picks], part.video, atol=1e-5)
     assert torch.allclose(full.flow[:, picks], part.flow, atol=1e-5)
+
+
+def test_inference_renders_bicubic_and_a_zero_flow_keeps_the_source():
+    from ipoke_core.model.warp import warp_bicubic
+
+    src = torch.rand(2, 3, 16, 16)
+    assert torch.allclose(warp_bicubic(src, torch.zeros(2, 2, 16, 16)), src, atol=1e-5)
+    flow = torch.full((2, 2, 16, 16), 0.5)
+    # a half-pixel shift: bicubic keeps more contrast than bilinear's average of neighbours
+    assert warp_bicubic(src, flow)[..., 2:-2, 2:-2].std() > warp(src, flow)[..., 2:-2, 2:-2].std()
+    poker = Poker(IPoke(default_model_config(64)), {}, "cpu")
+    assert poker.model.decoder.resample == "bicubic"

@@ -16,7 +16,7 @@ from torch import nn
 
 from ipoke_core.config import ModelConfig
 from ipoke_core.model.blocks import ResBlock
-from ipoke_core.model.warp import warp
+from ipoke_core.model.warp import warp, warp_bicubic
 
 
 class Decoder(nn.Module):
@@ -88,6 +88,8 @@ class MotionDecoder(Decoder):
         self.to_motion = nn.Conv2d(c + 4, 3, 3, 1, 1)
         # flows are a few pixels: one unit of the head is R/16 pixels (4 at 64 px)
         self.flow_unit = cfg.resolution / 16
+        # "bilinear" (training: exact for zero flow, cheap gradients) or "bicubic" (sharper; inference)
+        self.resample = "bilinear"
         sigma = cfg.resolution / 8
         radius = int(3 * sigma)
         taps = torch.arange(-radius, radius + 1, dtype=torch.float32)
@@ -124,5 +126,6 @@ class MotionDecoder(Decoder):
         motion = self.to_motion(head_in).float()
         flow = motion[:, :2] * self.flow_unit
         mask = torch.sigmoid(motion[:, 2:3])
-        frame = mask * warp(source, flow) + (1 - mask) * rgb
+        warped = warp_bicubic(source, flow) if self.resample == "bicubic" else warp(source, flow)
+        frame = (mask * warped + (1 - mask) * rgb).clamp(-1, 1)
         return Rendered(frame, flow, mask)
