@@ -34,3 +34,18 @@ def test_default_checkpoint_pokes_a_bundled_sample():
     # the generated frames reproduce the source (the stage-1 autoencoder is trained)
     error = np.abs(video.frames[0].astype(float) - video.source.astype(float)).mean()
     assert error < 20, error
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_checkpoint_moves_the_poked_point_and_says_how_well(name):
+    """The shipped models are motion first: the poked point follows the poke, the model's own motion
+    comes with the video, and the sidecar records a test on which it beats the still video."""
+    poker = Poker.from_checkpoint(CHECKPOINTS / name, "cpu")
+    assert poker.predicts_motion
+    source, _ = poker.prepare(SAMPLES / ("plant_1.png" if name == "plants64" else "figure_1.png"))
+    poke = Poke(32.0, 30.0, 4.0, -2.0)
+    moved = poker.last_motion(source, [poke])[0, 30, 32]  # where the poked pixel went, model px
+    assert np.dot(moved, [4.0, -2.0]) / np.hypot(4.0, -2.0) > 0.5 * np.hypot(4.0, -2.0), moved
+    ev = poker.meta["evaluation"]
+    assert ev["poke_accuracy_px"] < ev["static_poke_accuracy_px"]
+    assert ev["motion_error_px"] < ev["static_motion_error_px"]
