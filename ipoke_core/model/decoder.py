@@ -110,20 +110,24 @@ class MotionDecoder(Decoder):
         centre (separable blur with a peak-1 kernel, divided by the poke square's area)."""
         k = self.prior_kernel.to(poke_map.dtype)
         n = k.numel()
-        x = poke_map.reshape(-1, 1, *poke_map.shape[-2:])
+        x = poke_map.contiguous().reshape(-1, 1, *poke_map.shape[-2:])
         x = F.conv2d(x, k.view(1, 1, 1, n), padding=(0, n // 2))
         x = F.conv2d(x, k.view(1, 1, n, 1), padding=(n // 2, 0))
         return x.reshape(poke_map.shape) / self.prior_area
 
     def render(self, levels: list[torch.Tensor | None], source: torch.Tensor, poke_map: torch.Tensor,
-               times: torch.Tensor) -> Rendered:
+               times: torch.Tensor, prior: torch.Tensor | None = None) -> Rendered:
         """``source (N, 3, R, R)`` in [-1, 1], the (gained) ``poke_map (N, 2, R, R)`` and ``times (N,)``,
-        the fraction t/T of the sequence each frame is at, one per frame to draw -> ``Rendered`` of N frames."""
+        the fraction t/T of the sequence each frame is at, one per frame to draw -> ``Rendered`` of N frames.
+        ``prior``: ``motion_prior(poke_map)`` when the caller has it (it is the same for every frame)."""
         feats = self.features(levels)
         rgb = torch.tanh(self.to_rgb(feats)).float()
-        prior = self.motion_prior(poke_map.float()) * times.float().view(-1, 1, 1, 1)
-        head_in = torch.cat([feats, poke_map.to(feats.dtype), prior.to(feats.dtype)], 1)
-        motion = self.to_motion(head_in).float()
+        if prior is None:
+            prior = self.motion_prior(poke_map.float())
+        extra = torch.cat([poke_map.float(), prior * times.float().view(-1, 1, 1, 1)], 1).to(feats.dtype)
+        if feats.is_contiguous(memory_format=torch.channels_last):  # one layout for the cat: no copies
+            extra = extra.contiguous(memory_format=torch.channels_last)
+        motion = self.to_motion(torch.cat([feats, extra], 1)).float()
         flow = motion[:, :2] * self.flow_unit
         mask = torch.sigmoid(motion[:, 2:3])
         warped = warp_bicubic(source, flow) if self.resample == "bicubic" else warp(source, flow)
