@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-    QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 # format key -> (label, file suffix or "" for a folder, file-dialog filter)
@@ -132,7 +132,31 @@ class ExportDialog(QDialog):
     def _accept(self) -> None:
         text = self.path.text().strip()
         if not text:
-            self.error.setText("Choose where to save.")
-            self.error.show()
+            self._show_error("Choose where to save.")
+            return
+        path = Path(text).expanduser()
+        if self.kind == "frames" and path.exists():
+            from ipoke_core.export import check_frame_folder
+            from ipoke_core.io_utils import OutputError
+
+            try:
+                check_frame_folder(path)  # a folder with other files in it is never written into
+            except OutputError as e:
+                self._show_error(str(e))
+                return
+        if path.exists() and not self._confirm_replace(path):
             return
         self.accept()
+
+    def _show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setWordWrap(True)
+        self.error.show()
+
+    def _confirm_replace(self, path: Path) -> bool:
+        """Ask before replacing an earlier export (a typed path gets no question from the file dialog)."""
+        what = "the PNG frames in the folder" if path.is_dir() else "the file"
+        answer = QMessageBox.question(
+            self, "Replace?", f"{path.name} already exists. Replace {what}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes

@@ -307,3 +307,32 @@ def test_ipoke_info_prints_the_measured_quality(tmp_path, capsys):
         assert "poke accuracy 0.90 px" in out or name == "weak"
         assert ("barely responds to pokes" in out) == (name == "weak")
     assert info.weak_response_warning({}) is None and info.evaluation_lines({"evaluation": "bad"}) == []
+
+
+def test_export_dialog_never_replaces_without_asking(qtbot, tmp_path, monkeypatch):
+    """Issue 10, data loss: an export over an earlier one is confirmed; a folder with other files is refused."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.export_dialog import ExportDialog
+
+    answers = []
+
+    def ask(*args, **kwargs):
+        answers.append(args[2])
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", ask)
+    (tmp_path / "old.mp4").write_bytes(b"an earlier export")
+    dialog = ExportDialog(str(tmp_path), "old", 64, 10, kind="mp4")
+    qtbot.addWidget(dialog)
+    dialog.path.setText(str(tmp_path / "old.mp4"))
+    dialog._accept()
+    assert answers and "old.mp4 already exists" in answers[0] and dialog.result() != dialog.DialogCode.Accepted
+    album = tmp_path / "album"
+    album.mkdir()
+    (album / "holiday.jpg").write_bytes(b"precious")
+    dialog.format.setCurrentIndex(dialog.format.findData("frames"))
+    dialog.path.setText(str(album))
+    dialog._accept()
+    assert "already holds other files" in dialog.error.text() and len(answers) == 1
+    assert (album / "holiday.jpg").read_bytes() == b"precious"
