@@ -12,6 +12,7 @@ The heatmaps themselves come from ``ipoke_core.analysis.heatmap``; this module o
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,11 +203,20 @@ class HeatmapView(QWidget):
         self.progress_label.setText(text)
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(0)
+        self.progress.setFormat("%v / %m pokes")
+        self._started = time.monotonic()
         self._set_running(True)
 
     def set_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
+        # a heatmap expected to take over 2 s says how long it still needs (linear in the pokes done)
+        elapsed = time.monotonic() - getattr(self, "_started", time.monotonic())
+        if 0 < done < total and elapsed / done * total > 2.0:
+            left = elapsed / done * (total - done)
+            self.progress.setFormat(f"%v / %m pokes · about {left:.0f} s left" if left >= 1 else "%v / %m pokes")
+        else:
+            self.progress.setFormat("%v / %m pokes")
 
     def stop_progress(self, text: str = "") -> None:
         self.progress_label.setText(text)

@@ -336,3 +336,20 @@ def test_export_dialog_never_replaces_without_asking(qtbot, tmp_path, monkeypatc
     dialog._accept()
     assert "already holds other files" in dialog.error.text() and len(answers) == 1
     assert (album / "holiday.jpg").read_bytes() == b"precious"
+
+
+def test_long_heatmap_progress_says_the_time_left(qtbot, monkeypatch):
+    import app.heatmap_view as hv
+
+    view = hv.HeatmapView()
+    qtbot.addWidget(view)
+    now = [100.0]
+    monkeypatch.setattr(hv.time, "monotonic", lambda: now[0])
+    view.start_progress("Heatmap #1", 64)
+    now[0] += 3.0  # 16 of 64 pokes in 3 s: about 9 s to go
+    view.set_progress(16, 64)
+    assert "about 9 s left" in view.progress.format()
+    view.start_progress("Heatmap #2", 64)
+    now[0] += 0.1  # a fast one says nothing about time
+    view.set_progress(16, 64)
+    assert view.progress.format() == "%v / %m pokes"
