@@ -236,9 +236,10 @@ def heatmap_for_image(
     source, framing = poker.prepare(image, framing, letterbox=letterbox)
     x, y = location_source_px
     inside = math.isfinite(x) and math.isfinite(y) and 0 <= x <= w - 1 and 0 <= y <= h - 1
-    if not inside or not framing.contains(*to_working(framing, (w, h), x, y)):
+    working = to_working(framing, (w, h), x, y) if inside else None
+    if working is None or not framing.contains(*working):
         raise HeatmapError(f"heatmap location ({x:g}, {y:g}) is outside the {w}x{h} image or the model's crop")
-    mx, my = framing.to_model(*to_working(framing, (w, h), x, y))
+    mx, my = framing.to_model(*working)
     r = source.shape[0] - 1
     loc = (min(max(mx, 0.0), r), min(max(my, 0.0), r))
     kwargs.setdefault("magnitude_range", poker.magnitude_range())

@@ -116,14 +116,12 @@ class MotionDecoder(Decoder):
         return x.reshape(poke_map.shape) / self.prior_area
 
     def render(self, levels: list[torch.Tensor | None], source: torch.Tensor, poke_map: torch.Tensor,
-               times: torch.Tensor, prior: torch.Tensor | None = None) -> Rendered:
-        """``source (N, 3, R, R)`` in [-1, 1], the (gained) ``poke_map (N, 2, R, R)`` and ``times (N,)``,
-        the fraction t/T of the sequence each frame is at, one per frame to draw -> ``Rendered`` of N frames.
-        ``prior``: ``motion_prior(poke_map)`` when the caller has it (it is the same for every frame)."""
+               times: torch.Tensor, prior: torch.Tensor) -> Rendered:
+        """``source (N, 3, R, R)`` in [-1, 1], the (gained) ``poke_map (N, 2, R, R)``, ``times (N,)``, the
+        fraction t/T of the sequence each frame is at, and ``prior = motion_prior(poke_map)`` (the caller
+        blurs once per video, not per frame), one per frame to draw -> ``Rendered`` of N frames."""
         feats = self.features(levels)
         rgb = torch.tanh(self.to_rgb(feats)).float()
-        if prior is None:
-            prior = self.motion_prior(poke_map.float())
         extra = torch.cat([poke_map.float(), prior * times.float().view(-1, 1, 1, 1)], 1).to(feats.dtype)
         if feats.is_contiguous(memory_format=torch.channels_last):  # one layout for the cat: no copies
             extra = extra.contiguous(memory_format=torch.channels_last)
