@@ -169,7 +169,7 @@ class PokeCanvas(QGraphicsView):
         self.setBackgroundBrush(QColor(28, 29, 33))
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self.setMouseTracking(True)
-        self.setMinimumSize(240, 240)
+        self.setMinimumSize(200, 200)  # small enough for an 800×600 window beside the player and settings
         # drops are handled by the main window
         self.setAcceptDrops(False)
         self.viewport().setAcceptDrops(False)

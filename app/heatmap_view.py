@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, QVBoxLayout, QWidget,
 )
@@ -27,6 +27,8 @@ from app.canvas import MARKER_COLORS
 
 COLORMAPS = ["inferno", "viridis", "magma", "plasma", "turbo", "cividis"]
 MAX_COLUMNS = 3
+# a grid column is never narrower than this (px): a narrow view stacks the panels instead of cutting them
+MIN_PANEL_WIDTH = 130
 # auto-levels never stretch a range narrower than this (1 % of the heatmap scale) to full brightness
 MIN_LEVEL_SPAN = 0.01
 
@@ -58,10 +60,12 @@ class HeatmapView(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground((28, 29, 33))
         self.graphics.ci.setSpacing(6)
+        self._columns = 0  # columns of the panel grid as laid out
+        self.graphics.installEventFilter(self)  # a resize may change how many columns fit
         self.placeholder = QLabel(
             "Heatmap mode: click a point on the object in the image on the left.\n"
-            "The model is poked there many times in random directions; the heatmap shows which\n"
-            "pixels move together with that point (bright = strongly correlated). Click more\n"
+            "The model is poked there many times in random directions; the heatmap shows which "
+            "pixels move together with that point (bright = strongly correlated). Click more "
             "points to compare them side by side."
         )
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -81,6 +85,7 @@ class HeatmapView(QWidget):
         self.progress.setTextVisible(True)
         self.progress.setFormat("%v / %m pokes")
         self.progress_label = QLabel("")
+        self.progress_label.setWordWrap(True)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop computing this heatmap")
         self.cancel_button.clicked.connect(self.cancelRequested)
@@ -90,6 +95,8 @@ class HeatmapView(QWidget):
         self.opacity.setRange(0, 100)
         self.opacity.setValue(60)
         self.opacity.setToolTip("Opacity of the heatmap over the image")
+        self.opacity.setMinimumWidth(100)
+        self.opacity.setMaximumWidth(400)  # on a wide screen it stays a slider, not a ruler
         self.opacity.valueChanged.connect(self._apply_opacity)
         self.colormap = QComboBox()
         self.colormap.addItems(COLORMAPS)
@@ -110,16 +117,19 @@ class HeatmapView(QWidget):
         self.clear_button.setToolTip("Remove all heatmaps")
         self.clear_button.clicked.connect(self.clearRequested)
 
+        # short rows, so that every control keeps its size in a narrow window
         run_row = QHBoxLayout()
-        run_row.addWidget(self.progress_label)
         run_row.addWidget(self.progress, 1)
         run_row.addWidget(self.cancel_button)
-        tools = QHBoxLayout()
-        tools.addWidget(QLabel("Opacity"))
-        tools.addWidget(self.opacity, 1)
-        tools.addWidget(QLabel("Colours"))
-        tools.addWidget(self.colormap)
-        tools.addWidget(self.shared_scale)
+        opacity_row = QHBoxLayout()
+        opacity_row.addWidget(QLabel("Opacity"))
+        opacity_row.addWidget(self.opacity, 1)
+        opacity_row.addStretch(0)
+        colour_row = QHBoxLayout()
+        colour_row.addWidget(QLabel("Colours"))
+        colour_row.addWidget(self.colormap)
+        colour_row.addWidget(self.shared_scale)
+        colour_row.addStretch(1)
         files = QHBoxLayout()
         files.addStretch(1)
         files.addWidget(self.save_png)
@@ -132,8 +142,10 @@ class HeatmapView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(body, 1)
+        layout.addWidget(self.progress_label)
         layout.addLayout(run_row)
-        layout.addLayout(tools)
+        layout.addLayout(opacity_row)
+        layout.addLayout(colour_row)
         layout.addLayout(files)
         self.set_colormap(self.colormap_name)
         self._refresh()
@@ -249,11 +261,22 @@ class HeatmapView(QWidget):
             p.heat_item.setLookupTable(lut)
             p.heat_item.setLevels(levels)
 
+    def columns(self) -> int:
+        """Columns of the panel grid: near-square (3 panels as 2 + 1, not 3 slivers side by side),
+        at most ``MAX_COLUMNS``, and only as many as fit the view's width."""
+        n = len(self.panels)
+        fit = max(1, self.graphics.width() // MIN_PANEL_WIDTH)
+        return max(1, min(math.ceil(math.sqrt(n)), MAX_COLUMNS, fit))
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self.graphics and event.type() == QEvent.Type.Resize and self.panels:
+            if self.columns() != self._columns:
+                self._relayout()
+        return super().eventFilter(watched, event)
+
     def _relayout(self) -> None:
         self.graphics.ci.clear()
-        n = len(self.panels)
-        # a near-square grid: 3 panels as 2 + 1, not 3 slivers side by side
-        cols = min(math.ceil(math.sqrt(n)), MAX_COLUMNS)
+        cols = self._columns = self.columns()
         for i, p in enumerate(self.panels):
             row, col = divmod(i, cols)
             x, y = p.result.location

@@ -32,6 +32,7 @@ from app.heatmap_view import HeatmapView
 from app.player import VideoPlayer
 from app.settings import AppSettings
 from app.side_panel import SidePanel
+from app.widgets import ElidedLabel, StableHintLabel
 from app.workers import Job, Lane
 from ipoke_core.quality import evaluation_lines, weak_response_warning
 from ipoke_core.errors import UserError
@@ -43,6 +44,19 @@ from ipoke_core.progress import CancelToken, ProgressFn
 # at most one live-preview request per this many milliseconds while dragging
 PREVIEW_INTERVAL_MS = 60
 DEFAULT_RESOLUTION = 64
+# the window's first size; every control stays usable from 800×600 (tests/test_app_layout.py) up
+DEFAULT_SIZE = (1320, 780)
+
+# the hint under the canvas, by state
+HINTS = {
+    "no image": "Open an image (Ctrl+O), drop a file on the window, paste (Ctrl+V) or pick a sample.",
+    "loading": "The model is loading; you can poke this image as soon as it is ready.",
+    "no model": "Load a checkpoint to poke this image (Model ▸ Open checkpoint…).",
+    "heatmap": "Click a point on the object to compute its heatmap; click more points to compare. "
+               "Press P to go back to poking.",
+    "poke": "Drag on the image to poke: press on the object, drag to where it should move, release. "
+            "Shift+drag adds a poke. Drag the dimmed area to move the square the model sees.",
+}
 
 PokerFactory = Callable[[str, str], Any]  # (checkpoint path, device) -> Poker
 
@@ -101,7 +115,10 @@ def model_summary(poker: Any) -> str:
     quality = evaluation_lines(meta)  # the same lines `ipoke info` prints
     if quality:
         head, *measures = quality
-        text += "<br>" + html.escape(head[:1].upper() + head[1:]) + ":<br>" + "<br>".join(map(html.escape, measures))
+        # a zero-width space after "/" and "_" lets a long data path wrap instead of widening the panel
+        lines = [html.escape(line).replace("/", "/\u200b").replace("_", "_\u200b")
+                 for line in (head[:1].upper() + head[1:] + ":", *measures)]
+        text += "<br>" + "<br>".join(lines)
     return text
 
 
@@ -194,12 +211,11 @@ class MainWindow(QMainWindow):
         self.canvas.locationPicked.connect(self._on_location_picked)
         self.canvas.framingChanged.connect(self._on_framing_moved)
         self.canvas.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
-        self.hint = QLabel()
-        self.hint.setStyleSheet("color: palette(mid); padding: 2px 4px;")
-        self.hint.setWordWrap(True)
-        # a fixed height: a hint that changes length must not resize (and refit) the canvas
-        self.hint.setFixedHeight(self.hint.fontMetrics().lineSpacing() * 2 + 6)
-        self.hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # as tall as the longest hint at the current width: every line is shown, whatever the window's
+        # width, and a hint that changes length does not resize (and refit) the canvas
+        self.hint = StableHintLabel(HINTS.values())
+        self.hint.setStyleSheet("color: palette(mid);")
+        self.hint.setContentsMargins(4, 2, 4, 2)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -258,7 +274,7 @@ class MainWindow(QMainWindow):
         s.export_video.clicked.connect(self.export_dialog)
 
         sb = self.statusBar()
-        self.status_model = QLabel()
+        self.status_model = ElidedLabel()  # a long checkpoint name is cut, its tooltip has all of it
         self.status_resolution = QLabel()
         self.status_device = QLabel()
         self.status_time = QLabel()
@@ -344,7 +360,7 @@ class MainWindow(QMainWindow):
         st = self.settings
         geometry = st.geometry("geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1320, 780)
+            self.resize(*DEFAULT_SIZE)
         state = st.geometry("window_state")
         if state is not None:
             self.restoreState(state)
@@ -443,7 +459,7 @@ class MainWindow(QMainWindow):
         self.checkpoint_path = job.payload["path"]
         self.settings.set("last_checkpoint", self.checkpoint_path)
         name = Path(self.checkpoint_path).name
-        self.side.checkpoint_label.setText(f"<b>{html.escape(name)}</b>")
+        self.side.checkpoint_label.setText(name)
         self.side.checkpoint_label.setToolTip(self.checkpoint_path)
         self.side.model_info.setText(summary)
         self.statusBar().showMessage(f"Loaded {name} ({poker.resolution}×{poker.resolution}, {poker.device})", 5000)
@@ -907,18 +923,14 @@ class MainWindow(QMainWindow):
         self.canvas.disabled_message = ("The model is still loading: poke as soon as it is ready." if loading
                                         else "Load a checkpoint first (Model ▸ Open checkpoint…).")
         if self.image is None:
-            text = "Open an image (Ctrl+O), drop a file on the window, paste (Ctrl+V) or pick a sample."
+            key = "no image"
         elif loading:
-            text = "The model is loading; you can poke this image as soon as it is ready."
+            key = "loading"
         elif self.poker is None:
-            text = "Load a checkpoint to poke this image (Model ▸ Open checkpoint…)."
-        elif self.canvas.mode == "heatmap":
-            text = ("Click a point on the object to compute its heatmap; click more points to compare. "
-                    "Press P to go back to poking.")
+            key = "no model"
         else:
-            text = ("Drag on the image to poke: press on the object, drag to where it should move, release. "
-                    "Shift+drag adds a poke. Drag the dimmed area to move the square the model sees.")
-        self.hint.setText(text)
+            key = self.canvas.mode
+        self.hint.setText(HINTS[key])
 
     def show_help(self) -> None:
         QMessageBox.information(self, "How to use iPoke", (
@@ -939,7 +951,7 @@ class MainWindow(QMainWindow):
             "<i>Understanding Object Dynamics for Interactive Image-to-Video Synthesis</i>, CVPR 2021.</p>"))
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(1320, 780)
+        return QSize(*DEFAULT_SIZE)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         # the window goes at once: the workers are told to stop, nobody waits for a forward pass here

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton, QVBoxLayout, QWidget,
@@ -17,6 +17,9 @@ from PySide6.QtWidgets import (
 
 from app.canvas import POKE_COLOR, numpy_to_qimage
 from ipoke_core.poke import Poke
+
+MIN_SLIDER_WIDTH = 120
+
 
 class FrameView(QWidget):
     """Paints one frame, scaled to fit with its aspect ratio, plus optional poke arrows and badges."""
@@ -54,7 +57,9 @@ class FrameView(QWidget):
             f = QFont()
             f.setPointSize(12)
             p.setFont(f)
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
+            # wrapped inside a margin: a narrow window must not cut the words at the edges
+            p.drawText(self.rect().adjusted(12, 12, -12, -12),
+                       int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self.placeholder)
             self._draw_busy(p)
             return
         r = self.target_rect()
@@ -72,13 +77,16 @@ class FrameView(QWidget):
             f.setPointSize(11)
             f.setBold(True)
             p.setFont(f)
-            text_rect = p.fontMetrics().boundingRect(self.badge).adjusted(-8, -4, 8, 4)
+            # wrapped to the frame's width, so a narrow player shows all of it
+            flags = int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
+            room = QRect(0, 0, max(int(r.width()) - 32, 40), 10_000)
+            text_rect = p.fontMetrics().boundingRect(room, flags, self.badge).adjusted(-8, -4, 8, 4)
             text_rect.moveTopLeft(r.topLeft().toPoint() + QPointF(8, 8).toPoint())
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(20, 20, 20, 200))
             p.drawRoundedRect(text_rect, 4, 4)
             p.setPen(QColor(255, 210, 80))
-            p.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, self.badge)
+            p.drawText(text_rect, flags, self.badge)
         self._draw_busy(p)
 
     def _draw_busy(self, p: QPainter) -> None:
@@ -139,9 +147,10 @@ class VideoPlayer(QWidget):
         self.play_button.clicked.connect(self.toggle)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Frame: 0 is the input image, 1… are generated")
+        self.slider.setMinimumWidth(MIN_SLIDER_WIDTH)  # a track to drag on, not just a handle
         self.slider.valueChanged.connect(self._on_slider)
         self.counter = QLabel("– / –")
-        self.counter.setMinimumWidth(64)
+        self.counter.setMinimumWidth(self.counter.fontMetrics().horizontalAdvance("000 / 000") + 4)
         self.counter.setToolTip("Current frame / last frame (frame 0 is the input)")
         self.counter.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.fps = QDoubleSpinBox()
@@ -159,19 +168,25 @@ class VideoPlayer(QWidget):
         self.overlay.setToolTip("Draw the poke arrow over the video")
         self.overlay.toggled.connect(self._on_overlay)
 
-        controls = QHBoxLayout()
-        controls.setContentsMargins(4, 0, 4, 0)
-        controls.addWidget(self.play_button)
-        controls.addWidget(self.slider, 1)
-        controls.addWidget(self.counter)
-        controls.addWidget(self.fps)
-        controls.addWidget(self.loop)
-        controls.addWidget(self.overlay)
+        # two rows, so that each control keeps its size in a narrow window: the frame (play, slider,
+        # counter), then how it plays (speed, loop, arrow)
+        frame_row = QHBoxLayout()
+        frame_row.setContentsMargins(4, 0, 4, 0)
+        frame_row.addWidget(self.play_button)
+        frame_row.addWidget(self.slider, 1)
+        frame_row.addWidget(self.counter)
+        options = QHBoxLayout()
+        options.setContentsMargins(4, 0, 4, 0)
+        options.addWidget(self.fps)
+        options.addWidget(self.loop)
+        options.addWidget(self.overlay)
+        options.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addWidget(self.view, 1)
-        layout.addLayout(controls)
+        layout.addLayout(frame_row)
+        layout.addLayout(options)
         self._set_enabled(False)
 
     # ---- API ---------------------------------------------------------------------------------

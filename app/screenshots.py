@@ -1,9 +1,12 @@
 """Take the README's screenshots of the real window: ``python -m app.screenshots OUT_DIR``.
 
-Run it on a screen (``xvfb-run -a python -m app.screenshots resources/screenshots``): it opens
-the main window on a checkpoint and a bundled sample, walks through the states a user sees
-(start, a poke playing, the Figure-5 heatmap grid) and grabs the whole screen after each one.
-The model runs in the window's own worker threads, exactly as when a person clicks.
+Run it on a screen large enough for the biggest size (``xvfb-run -a -s "-screen 0 1920x1080x24"
+python -m app.screenshots resources/screenshots``): it opens the main window on a checkpoint and
+a bundled sample, walks through the states a user sees (start, a poke playing, the Figure-5
+heatmap grid) and grabs the window in each state at each of ``--sizes``: ``start.png``,
+``poke.png`` and ``heatmaps.png`` at the first size (the window's default), ``poke_800x600.png``
+and so on at the others. The model runs in the window's own worker threads, exactly as when a
+person clicks.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from app import resources
-from app.main_window import MainWindow, application
+from app.main_window import DEFAULT_SIZE, MainWindow, application
 from app.settings import AppSettings
 from ipoke_core.poke import Poke
 
@@ -39,11 +42,22 @@ def settle(seconds: float) -> None:
     wait_until(lambda: time.monotonic() >= end, seconds + 1.0)
 
 
-def grab(path: Path) -> None:
-    settle(0.3)
-    if not QApplication.primaryScreen().grabWindow(0).save(str(path)):
+def grab(window: MainWindow, path: Path, size: tuple[int, int]) -> None:
+    """Resize ``window`` to ``size`` and save what the screen shows of it."""
+    window.resize(*size)
+    settle(0.6)
+    if (window.width(), window.height()) != size:
+        raise RuntimeError(f"the window cannot be {size[0]}×{size[1]}: it is {window.width()}×{window.height()}")
+    frame = window.frameGeometry()
+    shot = QApplication.primaryScreen().grabWindow(0, frame.x(), frame.y(), frame.width(), frame.height())
+    if not shot.save(str(path), "PNG", 0):  # 0: the smallest file
         raise OSError(f"could not write {path}")
     print(f"wrote {path}")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    w, h = text.lower().split("x")
+    return int(w), int(h)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +69,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="poke as fractions of the crop and model pixels: FX,FY,DX,DY (default on a plant's crown)")
     p.add_argument("--heatmaps", default="0.5,0.3;0.5,0.6;0.45,0.85",
                    help="heatmap locations as fractions of the crop, FX,FY;FX,FY;…")
+    p.add_argument("--sizes", default=f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]},800x600",
+                   help="window sizes WxH,WxH,… (the first is unsuffixed; default: the window's default and 800x600)")
     args = p.parse_args(argv)
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
+
+    def shoot(window: MainWindow, name: str) -> None:
+        for i, size in enumerate(sizes):
+            grab(window, args.out / (f"{name}.png" if i == 0 else f"{name}_{size[0]}x{size[1]}.png"), size)
+        window.resize(*sizes[0])
+
     if not args.checkpoint:
         p.error("no checkpoint: pass --checkpoint (none is bundled yet)")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -64,13 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:  # a fresh settings file: no state from earlier runs
         settings = AppSettings(QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat))
         window = MainWindow(settings=settings)
-        window.resize(1400, 860)
+        window.resize(*sizes[0])
         window.move(0, 0)
         window.show()
         window.load_checkpoint(args.checkpoint)
         window.open_image(args.image or str(resources.sample_for(args.checkpoint)))
         wait_until(lambda: window.poker is not None and window.framing is not None)
-        grab(args.out / "start.png")
+        shoot(window, "start")
 
         fr = window.framing
         fx, fy, dx, dy = (float(v) for v in args.poke.split(","))
@@ -81,14 +104,14 @@ def main(argv: list[str] | None = None) -> int:
         wait_until(lambda: window.video is not None)
         window.player.pause()
         window.player.slider.setValue(window.player.slider.maximum())  # the last frame: where the poke led
-        grab(args.out / "poke.png")
+        shoot(window, "poke")
 
         window.set_mode("heatmap")
         for n, pair in enumerate(args.heatmaps.split(";"), start=1):
             hx, hy = (float(v) * r for v in pair.split(","))
             window.compute_heatmap(*fr.to_source(hx, hy))
             wait_until(lambda n=n: len(window.heatmaps.panels) >= n, timeout_s=600)
-        grab(args.out / "heatmaps.png")
+        shoot(window, "heatmaps")
         window.shutdown()
         window.close()
     return 0

@@ -8,11 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QFont, QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-    QListView, QListWidget, QListWidgetItem, QPushButton, QRadioButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget,
+    QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout,
+    QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QRadioButton, QScrollArea, QSpinBox, QVBoxLayout,
+    QWidget,
 )
+
+from app.widgets import ElidedLabel
 
 THUMB = 72
 
@@ -25,7 +28,13 @@ def _hint(text: str) -> QLabel:
 
 
 class SidePanel(QScrollArea):
-    """All settings and secondary actions, top to bottom in the order a user needs them."""
+    """All settings and secondary actions, top to bottom in the order a user needs them.
+
+    A scroll area: on a short window the panel scrolls. It never scrolls sideways; instead it is
+    never narrower than its contents' minimum width (``minimumSizeHint``), and those contents are
+    laid out to stay narrow (stacked buttons, wrapped or elided text), so a small window keeps
+    room for the image and the video.
+    """
 
     sampleChosen = Signal(str)  # path of a bundled sample image
 
@@ -41,9 +50,11 @@ class SidePanel(QScrollArea):
         # ---- model ----
         model = QGroupBox("Model")
         form = QFormLayout(model)
-        self.checkpoint_label = QLabel("no checkpoint")
-        self.checkpoint_label.setWordWrap(True)
-        self.checkpoint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # a long checkpoint name is cut in the middle; the tooltip holds the full path
+        self.checkpoint_label = ElidedLabel("no checkpoint")
+        bold = QFont(self.checkpoint_label.font())
+        bold.setBold(True)
+        self.checkpoint_label.setFont(bold)
         self.open_checkpoint = QPushButton("Open checkpoint…")
         self.open_checkpoint.setToolTip("Load a trained iPOKE checkpoint (.safetensors with its .json)")
         self.device = QComboBox()
@@ -65,9 +76,16 @@ class SidePanel(QScrollArea):
         self.samples.setIconSize(QSize(THUMB, THUMB))
         self.samples.setResizeMode(QListView.ResizeMode.Adjust)
         self.samples.setMovement(QListView.Movement.Static)
-        self.samples.setSpacing(3)
-        self.samples.setMaximumHeight(2 * THUMB + 52)
-        self.samples.setMinimumHeight(THUMB + 34)
+        self.samples.setWrapping(True)
+        self.samples.setWordWrap(False)
+        self.samples.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.samples.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # a cell: the thumbnail with its name underneath
+        line = self.samples.fontMetrics().lineSpacing()
+        self.samples.setGridSize(QSize(THUMB + 14, THUMB + line + 12))
+        frame = 2 * self.samples.frameWidth()
+        self.samples.setMaximumHeight(2 * (THUMB + line + 12) + frame + 4)
+        self.samples.setMinimumHeight(THUMB + line + 12 + frame + 4)
         self.samples.setToolTip("Bundled sample images: click one to open it")
         self.samples.itemClicked.connect(self._on_sample)
         self.no_samples = _hint("No sample images are bundled in resources/samples.")
@@ -83,14 +101,15 @@ class SidePanel(QScrollArea):
             "The model sees a square. Off: a square crop, which you can move by dragging the dimmed area.\n"
             "On: the whole image, padded to a square."
         )
-        chain = QHBoxLayout()
+        # one above the other: side by side they would make the panel too wide for a small window
+        chain = QVBoxLayout()
         self.continue_button = QPushButton("Continue from last frame")
         self.continue_button.setToolTip(
             "Make the last generated frame the new input image, to poke again and explore longer motions"
         )
-        self.original_button = QPushButton("Original")
+        self.original_button = QPushButton("Back to original image")
         self.original_button.setToolTip("Go back to the image you opened")
-        chain.addWidget(self.continue_button, 1)
+        chain.addWidget(self.continue_button)
         chain.addWidget(self.original_button)
         grid.addWidget(self.samples)
         grid.addWidget(self.no_samples)
@@ -141,10 +160,6 @@ class SidePanel(QScrollArea):
             w.setSuffix(" px")
         self.heat_lo.setToolTip("Smallest poke length (model pixels)")
         self.heat_hi.setToolTip("Largest poke length (model pixels)")
-        mag = QHBoxLayout()
-        mag.addWidget(self.heat_lo)
-        mag.addWidget(QLabel("to"))
-        mag.addWidget(self.heat_hi)
         self.heat_batch = QSpinBox()
         self.heat_batch.setRange(1, 512)
         self.heat_batch.setToolTip("Videos generated per forward pass (larger is faster if memory allows)")
@@ -152,7 +167,8 @@ class SidePanel(QScrollArea):
         self.heat_seed.setRange(0, 2**31 - 1)
         self.heat_seed.setToolTip("Random seed of the poke directions and lengths (same seed = same heatmap)")
         hform.addRow("Pokes (N)", self.heat_n)
-        hform.addRow("Length", mag)
+        hform.addRow("Shortest poke", self.heat_lo)
+        hform.addRow("Longest poke", self.heat_hi)
         hform.addRow("Batch", self.heat_batch)
         hform.addRow("Seed", self.heat_seed)
         layout.addWidget(heat)
@@ -166,7 +182,18 @@ class SidePanel(QScrollArea):
         layout.addWidget(export)
         layout.addStretch(1)
         self.setWidget(body)
-        self.setMinimumWidth(280)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        """As wide as the contents' minimum plus the vertical scroll bar: nothing is ever cut at the right."""
+        body = self.widget().minimumSizeHint()
+        bar = self.verticalScrollBar().sizeHint().width()
+        frame = 2 * self.frameWidth()
+        return QSize(body.width() + bar + frame, min(body.height(), 120) + frame)
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), self.minimumSizeHint().width() + 20), hint.height())
 
     def set_samples(self, paths: list[Path]) -> None:
         """Fill the gallery with thumbnails of ``paths``."""
@@ -176,8 +203,10 @@ class SidePanel(QScrollArea):
             if pix.isNull():
                 continue
             pix = pix.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-            item = QListWidgetItem(QIcon(pix), "")
-            item.setToolTip(p.stem.replace("_", " "))
+            name = p.stem.replace("_", " ")
+            item = QListWidgetItem(QIcon(pix), name)  # the name under the thumbnail
+            item.setToolTip(f"{name} ({p.name}): click to open it")
+            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
             item.setData(Qt.ItemDataRole.UserRole, str(p))
             self.samples.addItem(item)
         has = self.samples.count() > 0
