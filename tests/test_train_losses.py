@@ -108,3 +108,18 @@ def test_latent_loss_matches_states_to_targets():
     assert float(L.latent_loss(states, target)) == 0.0
     states[1][0] = states[1][0] + 1.0  # one level of one step off by 1 -> mean sq error 1/t on that level
     assert float(L.latent_loss(states, target)) == pytest.approx((1.0 / t) / 2)
+
+
+def test_ssim_is_fp32_under_autocast():
+    """bf16 SSIM on flat regions is noise (it made GPU training diverge): the loss ignores the autocast."""
+    from ipoke_core.train.losses import ssim
+
+    torch.manual_seed(0)
+    x = torch.full((4, 3, 32, 32), 0.37)
+    x[:, :, 8:20, 8:20] = -0.5
+    y = x + 0.01 * torch.randn_like(x)
+    full = ssim(x, y)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = ssim(x, y)
+    assert mixed.dtype == torch.float32
+    assert abs(float(mixed) - float(full)) < 1e-6

@@ -135,7 +135,17 @@ def _gaussian_window(size: int, sigma: float, device: torch.device, dtype: torch
 
 
 def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 7, sigma: float = 1.5) -> torch.Tensor:
-    """Mean SSIM (Wang et al. 2004) of ``(N, 3, H, W)`` images in [-1, 1], Gaussian window, per channel."""
+    """Mean SSIM (Wang et al. 2004) of ``(N, 3, H, W)`` images in [-1, 1], Gaussian window, per channel.
+
+    Always fp32, also under autocast: the variances are differences of nearly equal means
+    (``E[x^2] - E[x]^2``), which bf16's 8-bit mantissa turns into noise larger than the stabiliser
+    ``c2`` on flat regions; bf16 SSIM made GPU training diverge within 50 steps.
+    """
+    with torch.autocast(x.device.type, enabled=False):
+        return _ssim_fp32(x.float(), y.float(), window, sigma)
+
+
+def _ssim_fp32(x: torch.Tensor, y: torch.Tensor, window: int, sigma: float) -> torch.Tensor:
     x, y = (x + 1) / 2, (y + 1) / 2
     w = _gaussian_window(window, sigma, x.device, x.dtype)
     pad = window // 2
