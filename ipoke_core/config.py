@@ -138,6 +138,13 @@ class TrainConfig:
     stage2_steps: int = 10000
     batch_size: int = 16
     lr: float = 2e-4
+    # "cosine": the generator's learning rate falls along half a cosine over stage 2, to lr * lr_final_ratio at
+    # the last step (the learning curves wander at a constant rate: the last checkpoint was not the best)
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    lr_final_ratio: float = 0.05
+    # exponential moving average of the generator's weights (0 = off): validation, samples and checkpoints use
+    # the average, which smooths the step-to-step noise of small batches
+    ema_decay: float = 0.0
     betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
     weight_decay: float = 0.0
     grad_clip: float = 1.0
@@ -184,6 +191,12 @@ class TrainConfig:
             raise ConfigError("train.batch_size must be >= 1")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ConfigError(f"train.lr must be a finite number > 0, got {self.lr}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ConfigError(f"train.lr_schedule must be constant|cosine, got {self.lr_schedule!r}")
+        if not (_is_number(self.lr_final_ratio) and 0 <= self.lr_final_ratio <= 1):
+            raise ConfigError(f"train.lr_final_ratio must be a number in [0, 1], got {self.lr_final_ratio!r}")
+        if not (_is_number(self.ema_decay) and 0 <= self.ema_decay < 1):
+            raise ConfigError(f"train.ema_decay must be a number in [0, 1) (0 = off), got {self.ema_decay!r}")
         # Adam's running averages decay by beta per step: 1 or more never forgets, or grows without bound
         if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
             raise ConfigError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")

@@ -80,11 +80,13 @@ def _all_tensors(state: dict, prefix: str = "") -> dict[str, torch.Tensor]:
     return out
 
 
-def test_resume_is_exact(data_dir, tmp_path):
-    """An interrupted + resumed run ends bit-identical to an uninterrupted one (GAN steps included)."""
+@pytest.mark.parametrize("recipe", [{}, {"lr_schedule": "cosine", "ema_decay": 0.9}], ids=["constant", "cosine+ema"])
+def test_resume_is_exact(data_dir, tmp_path, recipe):
+    """An interrupted + resumed run ends bit-identical to an uninterrupted one (GAN steps, learning-rate
+    schedule and weight average included)."""
     # step 1: autoencoder; steps 2-4: dynamics, with the discriminators at step 4
     cfg = dict(stage1_steps=1, stage2_steps=3, gan_warmup_steps=2, batch_size=2, log_every=1, val_every=2,
-               sample_every=100, ckpt_every=2)
+               sample_every=100, ckpt_every=2, **recipe)
     full = train(TrainOptions(tiny(**cfg), data_dir, tmp_path / "full", progress=False))
     assert full.status == "finished"
     part = train(TrainOptions(tiny(**cfg), data_dir, tmp_path / "part", until_step=3, progress=False))
@@ -98,8 +100,8 @@ def test_resume_is_exact(data_dir, tmp_path):
 
     a = torch.load(list_states(tmp_path / "full")[-1][1], weights_only=True)
     b = torch.load(list_states(tmp_path / "part")[-1][1], weights_only=True)
-    ta, tb = _all_tensors({k: a[k] for k in ("model", "discriminators", "optimizers")}), _all_tensors(
-        {k: b[k] for k in ("model", "discriminators", "optimizers")})
+    keys = ("model", "discriminators", "optimizers") + (("ema",) if recipe else ())
+    ta, tb = _all_tensors({k: a[k] for k in keys}), _all_tensors({k: b[k] for k in keys})
     assert ta.keys() == tb.keys() and len(ta) > 50
     different = [k for k in ta if not torch.equal(ta[k], tb[k])]
     assert not different, different[:5]

@@ -23,6 +23,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                               "with --resume defaults to the run's")
     p.add_argument("--out", type=Path, required=True, help="run folder: config, logs, samples, states, checkpoints")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest saved state")
+    p.add_argument("--init-from", type=Path, metavar="CHECKPOINT",
+                   help="start a new run from this checkpoint's generator weights (fine-tuning, e.g. the bundled "
+                        "resources/checkpoints/plants64); its model section must match --config. Usually with "
+                        "--set train.stage1_steps=0, since the autoencoder is trained already")
     p.add_argument("--steps", type=positive_int, help="total iterations; stage 1, stage 2 and the GAN warm-up are scaled to fit")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a config value, e.g. --set train.lr=1e-4 --set train.batch_size=8 (repeatable)")
@@ -91,7 +95,8 @@ def _command_line(args: argparse.Namespace) -> str:
     parts = ["ipoke", "train"]
     for flag, value in (("--config", args.config), ("--data", args.data), ("--out", args.out),
                         ("--steps", args.steps), ("--vgg-weights", args.vgg_weights),
-                        ("--lpips-weights", args.lpips_weights), ("--until-step", args.until_step),
+                        ("--lpips-weights", args.lpips_weights), ("--init-from", args.init_from),
+                        ("--until-step", args.until_step),
                         ("--max-minutes", args.max_minutes)):
         if value is not None:
             parts += [flag, str(value)]
@@ -129,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
     from ipoke_core.train.trainer import TrainingError
 
     run_dir: Path = args.out
+    if args.resume and args.init_from is not None:
+        raise TrainingError("--init-from starts a new run; --resume continues one from its own saved state: "
+                            "pass one of them")
     saved_info: dict = {}
     info_problem = ""
     if args.resume:
@@ -163,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     opts = TrainOptions(
         config=new, data_dir=data_dir, run_dir=run_dir, resume=args.resume, vgg_weights=args.vgg_weights,
         lpips_weights=args.lpips_weights, device=args.device, until_step=args.until_step,
-        max_minutes=args.max_minutes, command=_command_line(args), progress=not args.quiet,
+        max_minutes=args.max_minutes, command=_command_line(args), progress=not args.quiet, init_from=args.init_from,
     )
     result = train(opts)
     import os

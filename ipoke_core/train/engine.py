@@ -31,6 +31,7 @@ from ipoke_core.config import Config, ModelConfig
 from ipoke_core.model import IPoke, PatchDiscriminator, TemporalDiscriminator
 from ipoke_core.train import losses as L
 from ipoke_core.train.distributed import DistInfo, any_rank
+from ipoke_core.train.schedule import ema_model, lr_factor, set_lr
 
 
 class NonFiniteLoss(RuntimeError):
@@ -166,6 +167,8 @@ class Engine:
         self.opt = {name: torch.optim.Adam(p, **adam) for name, p in self.params.items()}
         fp16 = self.amp_dtype == torch.float16
         self.scaler = {name: torch.amp.GradScaler("cuda", enabled=fp16) for name in self.opt}
+        # the weights that validation, samples and checkpoints use: the EMA copy when train.ema_decay > 0
+        self.ema = ema_model(self.model, tc.ema_decay) if tc.ema_decay > 0 else None
 
         self.gen_step: nn.Module = _GeneratorStep(self.model)
         self.disc_step: nn.Module = self.discs
@@ -187,6 +190,27 @@ class Engine:
         if self.amp_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    @property
+    def eval_model(self) -> IPoke:
+        """The generator to validate and save: the weight average when there is one."""
+        return self.model if self.ema is None else self.ema.module
+
+    def load_weights(self, state: dict[str, torch.Tensor]) -> None:
+        """Start from given generator weights (``ipoke train --init-from``); the average restarts from them."""
+        self.model.load_state_dict(state)
+        if self.ema is not None:
+            self.ema = ema_model(self.model, self.cfg.train.ema_decay)
+
+    def _schedule_lr(self, names: tuple[str, ...], step: int, total: int) -> None:
+        tc = self.cfg.train
+        lr = tc.lr * lr_factor(tc.lr_schedule, step, total, tc.lr_final_ratio)
+        for name in names:
+            set_lr(self.opt[name], lr)
+
+    def _average(self) -> None:
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
 
     def set_encoder_trainable(self, flag: bool) -> None:
         """Stage 2 keeps the object state space of stage 1 fixed (Sec. 3.2): freeze E_sigma."""
@@ -213,8 +237,12 @@ class Engine:
             raise NonFiniteLoss([k for k, v in losses.items() if not torch.isfinite(v).all()] or ["(other rank)"])
 
     # ------------------------------------------------------------------ stage 1
-    def stage1_step(self, batch: Batch, gen: torch.Generator) -> dict[str, torch.Tensor]:
-        """Autoencode one random frame of each clip (source or frame 1..T): perceptual + w_l1 * L1."""
+    def stage1_step(self, batch: Batch, gen: torch.Generator, step: int = 0, total: int = 1) -> dict[str, torch.Tensor]:
+        """Autoencode one random frame of each clip (source or frame 1..T): perceptual + w_l1 * L1.
+
+        ``step`` of ``total`` places the step on the learning-rate schedule.
+        """
+        self._schedule_lr(("ae",), step, total)
         b, t = batch.frames.shape[:2]
         pick = torch.randint(0, t + 1, (b,), generator=gen).to(self.device)
         clip = torch.cat([batch.source[:, None], batch.frames], 1)
@@ -228,12 +256,14 @@ class Engine:
         self._check_finite(losses)
         total = losses["ae_perc"] + self.cfg.train.w_l1 * losses["ae_l1"]
         losses["ae_grad_norm"] = self._update("ae", total)
+        self._average()
         return losses
 
     # ------------------------------------------------------------------ stage 2
     def stage2_step(self, batch: Batch, stage2_step: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
         """Generator step (Eq. 8), then, after the GAN warm-up, one discriminator step."""
         tc = self.cfg.train
+        self._schedule_lr(("dyn", "disc"), stage2_step, tc.stage2_steps)
         b, t = batch.frames.shape[:2]
         gan = stage2_step >= tc.gan_warmup_steps and (tc.w_gan_spatial > 0 or tc.w_gan_temporal > 0)
         self.set_encoder_trainable(self.schedule == "single_stage")
@@ -279,6 +309,7 @@ class Engine:
                      + tc.w_feature_matching * losses["fm"])
         losses["loss"] = total.detach()
         losses["grad_norm"] = self._update("dyn", total)
+        self._average()
         if gan:
             losses.update(self._disc_step(real_frames, fake_frames.detach(), real_video, fake_video.detach()))
         return losses
@@ -311,23 +342,25 @@ class Engine:
     @torch.inference_mode()
     def generate(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(video (B, T, 3, R, R), flow (B, T, 2, R, R) or None)`` for a batch, eval mode, fp32."""
-        self.model.eval()
+        model = self.eval_model
+        model.eval()
         try:
             with self.autocast():
-                out = self.model.animate(batch.source, batch.poke_map)
+                out = model.animate(batch.source, batch.poke_map)
             flow = None if out.flow is None else out.flow.float()
             return out.video.float().clamp(-1, 1), flow
         finally:
-            self.model.train()
+            model.train()
 
     @torch.inference_mode()
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
-        self.model.eval()
+        model = self.eval_model
+        model.eval()
         try:
             with self.autocast():
-                return self.model.autoencode(images).float().clamp(-1, 1)
+                return model.autoencode(images).float().clamp(-1, 1)
         finally:
-            self.model.train()
+            model.train()
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict:
@@ -336,6 +369,7 @@ class Engine:
             "discriminators": self.discs.state_dict(),
             "optimizers": {k: o.state_dict() for k, o in self.opt.items()},
             "scalers": {k: s.state_dict() for k, s in self.scaler.items()},
+            "ema": None if self.ema is None else self.ema.state_dict(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -346,3 +380,8 @@ class Engine:
         for k, s in self.scaler.items():
             if state["scalers"].get(k):
                 s.load_state_dict(state["scalers"][k])
+        if self.ema is not None:
+            if state.get("ema"):
+                self.ema.load_state_dict(state["ema"])
+            else:  # averaging switched on at a resume: start the average from the current weights
+                self.ema = ema_model(self.model, self.cfg.train.ema_decay)

@@ -30,7 +30,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,7 @@ class TrainOptions:
     max_minutes: float | None = None  # stop (saving) after this much wall time in this session
     command: str = ""
     progress: bool = True
+    init_from: Path | None = None  # a checkpoint whose generator weights a new run starts from (fine-tuning)
 
 
 @dataclass
@@ -280,6 +281,24 @@ class Trainer:
             return [1.0, float(self.cfg.model.poke_scale)]
         return [round(float(np.percentile(mags, 5)), 3), round(float(np.percentile(mags, 95)), 3)]
 
+    def _init_from_checkpoint(self, path: Path) -> None:
+        """Start from a checkpoint's generator weights; its model section must equal this run's."""
+        from ipoke_core.checkpoint import load_checkpoint
+
+        model, meta = load_checkpoint(path)
+        if model.cfg != self.cfg.model:
+            mine, theirs = asdict(self.cfg.model), asdict(model.cfg)
+            diff = ", ".join(f"model.{k}: {theirs.get(k)!r} there, {mine.get(k)!r} here"
+                             for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k))
+            raise TrainingError(f"--init-from {path}: its architecture differs from the config's ({diff})")
+        self.engine.load_weights(model.state_dict())
+        training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
+        if self.main:
+            self.run_info["init_from"] = {"checkpoint": str(Path(path).resolve()), "steps": training.get("steps"),
+                                          "weights_sha256": meta.get("weights_sha256")}
+            atomic_write_text(self.run_dir / "run.json", json.dumps(self.run_info, indent=2))
+        self.log(f"generator initialised from {path} ({training.get('steps', '?')} steps trained)")
+
     # ------------------------------------------------------------------ logging
     def log(self, msg: str) -> None:
         if not self.main:
@@ -338,6 +357,8 @@ class Trainer:
                 old = json.loads(path.read_text())
                 info["sessions"] = old.get("sessions", [old.get("command", "")]) + [self.opts.command]
                 info["first_started"] = old.get("first_started", old.get("started"))
+                if "init_from" in old:
+                    info["init_from"] = old["init_from"]
             except (OSError, ValueError):
                 pass
         atomic_write_text(path, json.dumps(info, indent=2))
@@ -352,6 +373,7 @@ class Trainer:
                 # the command that started the run, then the ones that resumed it
                 "command": (self.run_info.get("sessions") or [self.opts.command])[0],
                 "resumed_with": (self.run_info.get("sessions") or [])[1:],
+                "init_from": self.run_info.get("init_from"),  # the checkpoint a fine-tuning run started from
                 "config": self.cfg.to_dict(),
                 "data_dir": str(self.opts.data_dir),
                 "data_seed": self.data_meta.get("seed"),
@@ -388,7 +410,7 @@ class Trainer:
             "last_validation": dict(self.last_val),
         })
         path = save_state(self.run_dir, step, state, self.cfg.train.keep_last)
-        self.last_ckpt = save_checkpoint(self.run_dir / "checkpoints" / "last", self.engine.model,
+        self.last_ckpt = save_checkpoint(self.run_dir / "checkpoints" / "last", self.engine.eval_model,
                                          self._meta(step, self.last_val))
         self.log(f"step {step}: saved {path.relative_to(self.run_dir)} and checkpoints/last ({reason})")
 
@@ -494,6 +516,8 @@ class Trainer:
             if int(state.get("world_size", 1)) != self.dist.world_size:
                 self.log(f"note: the run was saved with {state.get('world_size')} process(es), now {self.dist.world_size}: "
                          "the data order after the resume differs from an uninterrupted run")
+        elif self.opts.init_from is not None:
+            self._init_from_checkpoint(self.opts.init_from)
         self._t_session = time.time()
         if self.main:
             self._metrics_csv(start if state else None)
@@ -530,11 +554,11 @@ class Trainer:
                     losses: dict[str, torch.Tensor] = {}
                     if it < self.stage1_iters:
                         stage = 1
-                        losses.update(self.engine.stage1_step(batch, gen))
+                        losses.update(self.engine.stage1_step(batch, gen, it, self.stage1_iters))
                     else:
                         stage = 2
                         if tc.schedule == "alternating":
-                            losses.update(self.engine.stage1_step(batch, gen))
+                            losses.update(self.engine.stage1_step(batch, gen, it - self.stage1_iters, tc.stage2_steps))
                         losses.update(self.engine.stage2_step(batch, it - self.stage1_iters, gen))
                 except NonFiniteLoss as e:
                     self._diverged(it, e)
@@ -622,7 +646,7 @@ class Trainer:
         # "best" only ranks videos, i.e. once the dynamics has trained
         if step > self.stage1_iters and val["val_metric"] < self.best["value"]:
             self.best = {"value": val["val_metric"], "step": step, "metric": self.val_metric_name}
-            save_checkpoint(self.run_dir / "checkpoints" / "best", self.engine.model, self._meta(step, val))
+            save_checkpoint(self.run_dir / "checkpoints" / "best", self.engine.eval_model, self._meta(step, val))
             self.log(f"step {step}: new best {self.val_metric_name} {val['val_metric']:.4g} -> checkpoints/best")
 
     def _diverged(self, it: int, err: NonFiniteLoss) -> None:

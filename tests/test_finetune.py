@@ -1,0 +1,109 @@
+"""Fine-tuning (``ipoke train --init-from``), the cosine learning rate and the weight average (EMA)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from ipoke_core.checkpoint import load_checkpoint, read_meta
+from ipoke_core.cli import main as cli_main
+from ipoke_core.config import load_config
+from ipoke_core.train import TrainOptions, train
+from ipoke_core.train.schedule import lr_factor
+from ipoke_core.train.state import list_states
+from ipoke_core.train.trainer import TrainingError
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    from ipoke_core.data.synthetic.generate import generate_dataset
+
+    root = tmp_path_factory.mktemp("plants32ft")
+    generate_dataset(root, "plant", n=12, size=32, frames=6, seed=0, workers=1, flow_spans=(4,))
+    return root
+
+
+def tiny(**train):
+    cfg = load_config("tiny")
+    for k, v in train.items():
+        setattr(cfg.train, k, v)
+    cfg.validate()
+    return cfg
+
+
+QUIET = dict(log_every=1, val_every=1000, sample_every=1000, ckpt_every=1000)
+
+
+@pytest.fixture(scope="module")
+def pretrained(data_dir, tmp_path_factory) -> Path:
+    """A checkpoint of a short tiny run: the weights a fine-tuning run starts from."""
+    run = tmp_path_factory.mktemp("pre") / "run"
+    result = train(TrainOptions(tiny(stage1_steps=2, stage2_steps=2, lr=2e-3, **QUIET), data_dir, run, progress=False))
+    return result.last_checkpoint.with_suffix("")
+
+
+def _max_diff(a: torch.nn.Module, b: torch.nn.Module) -> float:
+    return max(float((p - q).abs().max()) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_init_from_starts_at_the_checkpoint(data_dir, pretrained, tmp_path):
+    """A fine-tuning run continues the given weights (a vanishing learning rate leaves them as they were)
+    and records where it started; a fresh run starts elsewhere."""
+    start, _ = load_checkpoint(pretrained)
+    cfg = tiny(stage1_steps=0, stage2_steps=1, lr=1e-12, **QUIET)
+    tuned = train(TrainOptions(cfg, data_dir, tmp_path / "ft", init_from=pretrained, progress=False))
+    fresh_cfg = tiny(stage1_steps=0, stage2_steps=1, lr=1e-12, seed=1, **QUIET)  # another seed: other initial weights
+    fresh = train(TrainOptions(fresh_cfg, data_dir, tmp_path / "fresh", progress=False))
+    model, meta = load_checkpoint(tuned.last_checkpoint.with_suffix(""))
+    other, _ = load_checkpoint(fresh.last_checkpoint.with_suffix(""))
+    assert _max_diff(model, start) < 1e-6
+    assert _max_diff(other, start) > 1e-2
+    init = meta["training"]["init_from"]
+    assert init["steps"] == 4 and init["weights_sha256"] == read_meta(pretrained)["weights_sha256"]
+    assert "initialised from" in (tmp_path / "ft" / "train.log").read_text()
+
+
+def test_init_from_refuses_another_architecture(data_dir, pretrained, tmp_path):
+    cfg = tiny(stage1_steps=0, stage2_steps=1, **QUIET)
+    cfg.model.bottleneck = cfg.model.bottleneck * 2
+    with pytest.raises(TrainingError, match=r"architecture differs.*model.bottleneck"):
+        train(TrainOptions(cfg, data_dir, tmp_path / "ft", init_from=pretrained, progress=False))
+
+
+def test_init_from_with_resume_is_a_one_line_error(data_dir, pretrained, tmp_path, capsys):
+    code = cli_main(["train", "--out", str(tmp_path / "run"), "--resume", "--init-from", str(pretrained)])
+    assert code != 0
+    err = capsys.readouterr().err.strip()
+    assert "--init-from starts a new run" in err and "Traceback" not in err
+
+
+def test_lr_factor_cosine():
+    assert lr_factor("constant", 5, 10, 0.1) == 1.0
+    assert lr_factor("cosine", 0, 11, 0.1) == pytest.approx(1.0)
+    assert lr_factor("cosine", 5, 11, 0.1) == pytest.approx(0.55)
+    assert lr_factor("cosine", 10, 11, 0.1) == pytest.approx(0.1)
+    assert lr_factor("cosine", 50, 11, 0.1) == pytest.approx(0.1)  # past the end (resumed with more steps)
+    values = [lr_factor("cosine", s, 11, 0.1) for s in range(11)]
+    assert all(a > b for a, b in zip(values, values[1:]))
+
+
+def test_cosine_schedule_and_ema_reach_the_checkpoint(data_dir, tmp_path):
+    """The optimiser's learning rate follows the cosine to its end, and the checkpoint holds the weight
+    average, not the last step's weights."""
+    cfg = tiny(stage1_steps=2, stage2_steps=6, lr=1e-3, lr_schedule="cosine", lr_final_ratio=0.1, ema_decay=0.9,
+               **QUIET)
+    result = train(TrainOptions(cfg, data_dir, tmp_path / "run", progress=False))
+    state = torch.load(list_states(tmp_path / "run")[-1][1], weights_only=True)
+    dyn_lr = state["optimizers"]["dyn"]["param_groups"][0]["lr"]
+    ae_lr = state["optimizers"]["ae"]["param_groups"][0]["lr"]
+    assert dyn_lr == pytest.approx(1e-4) and ae_lr == pytest.approx(1e-4)
+    saved, _ = load_checkpoint(result.last_checkpoint.with_suffix(""))
+    ema = {k[len("module."):]: v for k, v in state["ema"].items() if k.startswith("module.")}
+    raw = state["model"]
+    assert all(torch.equal(saved.state_dict()[k], ema[k]) for k in raw)
+    moved = [k for k in raw if raw[k].is_floating_point() and not torch.allclose(raw[k], ema[k])]
+    assert moved, "the average equals the raw weights: no averaging happened"
+    assert int(state["ema"]["n_averaged"]) == 8
+    assert math.isfinite(result.validation["val_metric"])

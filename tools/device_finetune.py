@@ -1,0 +1,149 @@
+"""Fine-tune the bundled checkpoints on a GPU machine inside a fixed time budget.
+
+Used with a lent GPU machine that has PyTorch but none of our data::
+
+    python3 tools/device_finetune.py --budget-s 520 --out "$OUT"
+
+It generates the training sets on all CPU cores (``ipoke synth``, the same seeds and sizes as the
+bundled runs), then fine-tunes every preset in ``--presets`` from ``resources/checkpoints/<preset>``
+in parallel on the one GPU (``ipoke train --init-from``) with a cosine learning rate and a weight
+average, so that the schedule ends where the time does: a short first leg measures the step rate,
+the second leg resumes with ``train.stage2_steps`` set to what fits in the time left. The run
+folders' checkpoints, logs and metrics go to ``OUT/runs.tar.gz``; then, with time to spare, GPU
+timings (``ipoke bench``) to ``OUT/bench.txt``.
+
+The checkpoints are judged afterwards, where they are bundled: ``ipoke eval --baselines`` on a test
+set of another seed. Nothing here decides to bundle them.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KIND = {"plants64": "plant", "figures64": "figure"}
+
+
+def ipoke(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ipoke_core.cli", *args]
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def synth_all(presets: list[str], data: Path, n: int, workers: int) -> None:
+    procs = []
+    for preset in presets:
+        out = data / preset
+        cmd = ipoke("synth", "--kind", KIND[preset], "--n", str(n), "--size", "64", "--frames", "30", "--seed", "0",
+                    "--workers", str(workers), "--out", str(out), "--quiet")
+        procs.append(subprocess.Popen(cmd))
+    for p in procs:
+        if p.wait() != 0:
+            raise SystemExit(f"synth failed ({p.args})")
+
+
+def train_args(preset: str, data: Path, runs: Path, settings: list[str]) -> list[str]:
+    sets = []
+    for s in settings:
+        sets += ["--set", s]
+    return ipoke("train", "--config", preset, "--data", str(data / preset), "--out", str(runs / preset),
+                 "--init-from", str(ROOT / "resources" / "checkpoints" / preset), "--quiet", *sets)
+
+
+def steps_per_second(run: Path) -> float:
+    """Training steps per second from metrics.csv (the rows after the first, which holds start-up)."""
+    rows = [r for r in csv.DictReader(open(run / "metrics.csv")) if r.get("samples_per_s")]
+    walls = [(int(r["step"]), float(r["wall_s"])) for r in rows]
+    if len(walls) < 3:
+        return 0.0
+    (s0, w0), (s1, w1) = walls[1], walls[-1]
+    return (s1 - s0) / max(w1 - w0, 1e-6)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--budget-s", type=float, default=520, help="seconds from start until the results are packed")
+    ap.add_argument("--presets", default="plants64,figures64")
+    ap.add_argument("--clips", type=int, default=2000)
+    ap.add_argument("--probe-steps", type=int, default=150, help="first leg: steps that measure the rate")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--bench", action="store_true", help="GPU timings after training, if time is left")
+    ap.add_argument("--set", dest="overrides", action="append", default=[])
+    args = ap.parse_args()
+    t0 = time.time()
+    deadline = t0 + args.budget_s
+    presets = args.presets.split(",")
+    work = Path(os.environ.get("TMPDIR", "/tmp")) / "ipoke_device"
+    data, runs = work / "data", work / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    cores = os.cpu_count() or 2
+
+    synth_all(presets, data, args.clips, max(1, cores // len(presets)))
+    log(f"data ready in {time.time() - t0:.0f} s")
+
+    workers = max(1, min(6, cores // len(presets) - 1))
+    base = [
+        "train.stage1_steps=0", "train.stage2_steps=100000", "train.gan_warmup_steps=100000000",
+        "train.lr_schedule=cosine", "train.ema_decay=0.999", f"train.num_workers={workers}",
+        "train.val_every=500", "train.ckpt_every=500", "train.sample_every=1000", "train.log_every=25",
+        *args.overrides,
+    ]
+    dev = ["--device", args.device]
+    # leg 1: measure the step rate (the cosine barely moves over these steps)
+    probes = [subprocess.Popen(train_args(p, data, runs, base) + dev + ["--until-step", str(args.probe_steps)])
+              for p in presets]
+    for p in probes:
+        p.wait()
+    t_probe = time.time()
+    rates = {p: steps_per_second(runs / p) for p in presets}
+    log(f"probe done at {t_probe - t0:.0f} s; steps/s: {rates}")
+    # leg 2: resume with the schedule's length set to what fits before the deadline (minus packing)
+    left = deadline - time.time() - 25
+    legs = []
+    for preset in presets:
+        total = args.probe_steps + max(1, int(rates[preset] * left * 0.92))
+        log(f"{preset}: resuming to {total} steps (cosine to the end), {left:.0f} s left")
+        cmd = ipoke("train", "--out", str(runs / preset), "--resume", "--quiet", "--set", f"train.stage2_steps={total}",
+                    "--max-minutes", f"{left / 60:.3f}", *dev)
+        legs.append(subprocess.Popen(cmd))
+    for p in legs:
+        p.wait()
+    log(f"training done at {time.time() - t0:.0f} s")
+
+    with tarfile.open(args.out / "runs.tar.gz", "w:gz") as tar:
+        for preset in presets:
+            run = runs / preset
+            for name in ("checkpoints", "train.log", "metrics.csv", "run.json", "config.toml"):
+                if (run / name).exists():
+                    tar.add(run / name, arcname=f"{preset}/{name}")
+            samples = sorted((run / "samples").glob("*.png"))
+            if samples:
+                tar.add(samples[-1], arcname=f"{preset}/samples/{samples[-1].name}")
+    log(f"packed {args.out / 'runs.tar.gz'} ({(args.out / 'runs.tar.gz').stat().st_size / 1e6:.1f} MB)")
+
+    if args.bench and deadline + 60 - time.time() > 30:
+        with open(args.out / "bench.txt", "w") as f:
+            for extra in ([], ["--heatmap"], ["--train"]):
+                left = deadline + 60 - time.time()
+                if left < 15:
+                    break
+                try:
+                    subprocess.run(ipoke("bench", *dev, *extra), stdout=f, stderr=subprocess.STDOUT, timeout=left)
+                except subprocess.TimeoutExpired:
+                    f.write(f"(ipoke bench {' '.join(extra)} stopped at the time limit)\n")
+        log(f"bench done at {time.time() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
