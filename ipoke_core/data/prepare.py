@@ -4,7 +4,11 @@ For every video of the input folder (see ``ipoke_core.data.sources`` for the lay
 ``clips/<id>/`` with the frames at R x R (every ``frame_step``-th source frame), the first -> last
 flow of every window of each requested span (``flow_w<W>.npy``, float16, computed once), the
 per-frame-pair motion of Eq. 10 (``step_motion.npy``) and ``info.json``. A clip folder appears
-only when complete, so an interrupted run resumes where it stopped: run the same command again.
+only when complete (and a flow cache added to a prepared clip only when complete), so an interrupted
+run resumes where it stopped: run the same command again. A full disk is the one-line ``no space left``
+error, never a crash: flow caches are claimed on disk before they are computed and written with plain
+writes, not through a memory map (which dies with SIGBUS when the disk fills up). A failed run leaves an
+earlier data set as it was and removes a new one that got no clip.
 
 Bad inputs never stop the whole run when the rest can go on: a file that is not a video, a video
 that cannot be decoded, one that decodes only part way (the decoded part is kept), a one-frame
@@ -13,6 +17,9 @@ skipped or cut with a warning naming it, and listed in ``dataset.json`` under ``
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import json
 import os
 import shutil
@@ -32,7 +39,7 @@ from ipoke_core.data.sources import discover
 from ipoke_core.data.video import VideoError, read_frame_folder, read_video_file
 from ipoke_core.errors import UserError
 from ipoke_core.flow import make_dis
-from ipoke_core.io_utils import ensure_writable_dir, is_no_space, no_space_error
+from ipoke_core.io_utils import atomic_write_text, ensure_writable_dir, is_no_space, no_space_error
 from ipoke_core.progress import CancelToken, ProgressFn, check, report
 
 WarnFn = Callable[[str], None]
@@ -46,13 +53,38 @@ def _gray(frames: np.ndarray) -> list[np.ndarray]:
     return [cv2.cvtColor(np.asarray(f), cv2.COLOR_RGB2GRAY) for f in frames]
 
 
+def _reserve(f, size: int) -> None:
+    """Claim ``size`` bytes on disk for the open file ``f`` now, so that a full disk shows before any flow
+    is computed, as ``OSError(ENOSPC)``. Where the file system cannot (no ``posix_fallocate``, or it refuses
+    with EOPNOTSUPP / EINVAL) nothing is claimed: the plain writes that follow report a full disk too."""
+    fallocate = getattr(os, "posix_fallocate", None)
+    if fallocate is None:
+        return
+    try:
+        fallocate(f.fileno(), 0, size)
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise
+
+
 def write_window_flows(path: Path, frames: np.ndarray, span: int, starts: list[int]) -> np.ndarray:
     """DIS flow from frame s to s + span for every s in ``starts``, written to ``path`` as
-    ``(len(starts), R, R, 2) float16`` (memory-mapped, so long videos never sit in memory twice).
-    Returns a few of the flows (float32) for statistics."""
+    ``(len(starts), R, R, 2) float16`` ``.npy``, one window at a time (long videos never sit in memory).
+    Returns a few of the flows (float32) for statistics.
+
+    The file is written under a temporary name next to ``path`` and renamed when complete, so an
+    interrupted or failed write never leaves a cache that looks valid. Its full size is claimed on disk
+    first and it is written with plain file writes, never through a memory map: a full disk is an
+    ``OSError(ENOSPC)`` (early, from the claim, or from a write or the final fsync), not a SIGBUS that
+    kills the process. On any error the temporary file is removed and ``path`` is left as it was."""
+    path = Path(path)
     r = frames.shape[1]
+    dtype = np.dtype("<f2")
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                  "fortran_order": False, "shape": (len(starts), r, r, 2)})
+    size = header.tell() + len(starts) * r * r * 2 * dtype.itemsize
     dis = make_dis("medium", small=r <= 160)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(len(starts), r, r, 2))
     keep_every = max(1, len(starts) // 8)
     kept = []
     gray_cache: dict[int, np.ndarray] = {}
@@ -64,14 +96,36 @@ def write_window_flows(path: Path, frames: np.ndarray, span: int, starts: list[i
             gray_cache[i] = cv2.cvtColor(np.asarray(frames[i]), cv2.COLOR_RGB2GRAY)
         return gray_cache[i]
 
-    for k, s in enumerate(starts):
-        f = dis.calc(g(s), g(s + span), None)
-        out[k] = f
-        if k % keep_every == 0:
-            kept.append(f)
-    out.flush()
-    del out
+    # one fixed temporary name per cache: a run killed mid-write leaves it, the next run writes over it
+    tmp = path.with_name(f".{path.stem}.tmp.npy")
+    try:
+        with open(tmp, "wb") as f:
+            _reserve(f, size)
+            f.write(header.getvalue())
+            for k, s in enumerate(starts):
+                flow = dis.calc(g(s), g(s + span), None)
+                f.write(np.ascontiguousarray(flow, dtype).data)
+                if k % keep_every == 0:
+                    kept.append(flow)
+            f.flush()
+            os.fsync(f.fileno())  # a full disk can show only here (delayed allocation)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     return np.stack(kept) if kept else np.zeros((0, r, r, 2), np.float32)
+
+
+def _write_flow_cache(path: Path, frames: np.ndarray, span: int, starts: list[int]) -> None:
+    """``write_window_flows`` into a prepared clip folder; a full disk is the one-line ``no space left``
+    error naming ``path`` (which keeps its earlier contents, if any)."""
+    try:
+        write_window_flows(path, frames, span, starts)
+    except OSError as e:
+        if is_no_space(e):
+            raise no_space_error(path) from None
+        raise
 
 
 def step_motion_dis(frames: np.ndarray) -> np.ndarray:
@@ -134,9 +188,11 @@ def prepare_videos(
     }
     existing = root / "dataset.json"
     had_dataset = existing.exists()
+    old_text = None
     if had_dataset:
         try:
-            old = json.loads(existing.read_text())
+            old_text = existing.read_text()
+            old = json.loads(old_text)
         except (OSError, json.JSONDecodeError):
             raise PrepareError(f"{existing} is unreadable; choose an empty output folder") from None
         diff = [k for k in ("kind", "resolution", "frame_step", "layout") if old.get(k) != meta[k]]
@@ -146,38 +202,50 @@ def prepare_videos(
         meta["flow_spans"] = sorted(set(spans) | set(old.get("flow_spans", [])))
     elif any(root.iterdir()):
         raise PrepareError(f"output folder {root} is not empty and holds no data set; choose an empty folder")
-    write_dataset_meta(root, meta)
-    (root / "clips").mkdir(exist_ok=True)
-    all_spans = tuple(meta["flow_spans"])
-    need = max(all_spans) + 1
-    done: dict[str, str] = {}
-    skipped: list[dict[str, str]] = []
-    samples: list[float] = []
-    fps_values: list[float] = []
-    report(progress, 0, len(sources), "videos")
-    for k, src in enumerate(sources):
-        check(cancel)
-        final = clip_dir(root, src.id)
-        try:
-            if (final / INFO).is_file():  # prepared by an earlier run: only fill in missing flow spans
-                info = json.loads((final / INFO).read_text())
-                frames = np.load(final / FRAMES, mmap_mode="r")
-                for span in all_spans:
-                    starts = window_starts(len(frames), span, "all")
-                    if not _flow_ok(final / flow_name(span), len(starts), size):
-                        write_window_flows(final / flow_name(span), frames, span, starts)
-            else:
-                info = _prepare_one(src, final, size, frame_step, all_spans, need, seed, warn)
-        except VideoError as e:
-            warn(f"{e}; skipped")
-            skipped.append({"id": src.id, "reason": str(e)})
+    try:
+        write_dataset_meta(root, meta)
+        (root / "clips").mkdir(exist_ok=True)
+        all_spans = tuple(meta["flow_spans"])
+        need = max(all_spans) + 1
+        done: dict[str, str] = {}
+        skipped: list[dict[str, str]] = []
+        samples: list[float] = []
+        fps_values: list[float] = []
+        report(progress, 0, len(sources), "videos")
+        for k, src in enumerate(sources):
+            check(cancel)
+            final = clip_dir(root, src.id)
+            _remove_stale_temporaries(final)
+            try:
+                if (final / INFO).is_file():  # prepared by an earlier run: only fill in missing flow spans
+                    info = json.loads((final / INFO).read_text())
+                    frames = np.load(final / FRAMES, mmap_mode="r")
+                    for span in all_spans:
+                        starts = window_starts(len(frames), span, "all")
+                        if not _flow_ok(final / flow_name(span), len(starts), size):
+                            _write_flow_cache(final / flow_name(span), frames, span, starts)
+                else:
+                    info = _prepare_one(src, final, size, frame_step, all_spans, need, seed, warn)
+            except VideoError as e:
+                warn(f"{e}; skipped")
+                skipped.append({"id": src.id, "reason": str(e)})
+                report(progress, k + 1, len(sources), "videos")
+                continue
+            done[src.id] = src.split
+            samples += info.get("fg_magnitudes", [])
+            if info.get("fps"):
+                fps_values.append(float(info["fps"]))
             report(progress, k + 1, len(sources), "videos")
-            continue
-        done[src.id] = src.split
-        samples += info.get("fg_magnitudes", [])
-        if info.get("fps"):
-            fps_values.append(float(info["fps"]))
-        report(progress, k + 1, len(sources), "videos")
+    except BaseException:
+        # stopped (a full disk, an interrupt): clip folders finished so far stay for a rerun to pick up; a
+        # new data set without any clip is removed again, an earlier one keeps its dataset.json (it stays
+        # usable as it was instead of "incomplete" until the disk has room again)
+        if old_text is None:
+            _remove_empty_dataset(root, root_is_new)
+        else:
+            with contextlib.suppress(OSError):
+                atomic_write_text(existing, old_text)
+        raise
     if not done:
         if not had_dataset:  # the folder was new or empty: leave it as it was, not as an empty data set
             _remove_empty_dataset(root, root_is_new)
@@ -208,6 +276,29 @@ def _remove_empty_dataset(root: Path, root_is_new: bool) -> None:
         root.rmdir()
 
 
+def _remove_stale_temporaries(final: Path) -> None:
+    """Remove the half-written ``.<id>.tmp<PID>`` folders of ``final`` that earlier runs left when they were
+    killed (another live run's folder is kept: two runs into one folder must not break each other)."""
+    prefix = f".{final.name}.tmp"
+    try:
+        entries = list(final.parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(prefix):]
+        if not (entry.name.startswith(prefix) and pid.isdigit() and entry.is_dir()):
+            continue
+        if int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+                continue  # that run is still going
+            except ProcessLookupError:
+                pass
+            except OSError:  # e.g. another user's process: leave it
+                continue
+        shutil.rmtree(entry, ignore_errors=True)
+
+
 def _prepare_one(src, final: Path, size: int, frame_step: int, spans: tuple[int, ...], need: int, seed: int,
                  warn: WarnFn) -> dict[str, Any]:
     """Decode one video and write its clip folder atomically; raises VideoError to skip it."""
@@ -225,8 +316,6 @@ def _prepare_one(src, final: Path, size: int, frame_step: int, spans: tuple[int,
         raise VideoError(f"{src.path}: {n} frames{f' (at --frame-step {frame_step})' if frame_step > 1 else ''}, "
                          f"shorter than one window of {need} frames")
     tmp = final.parent / f".{final.name}.tmp{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
     try:
         tmp.mkdir(parents=True)
         np.save(tmp / FRAMES, video.frames)
@@ -275,9 +364,7 @@ def ensure_flow(root: str | Path, span: int, progress: ProgressFn | None = None,
         starts = window_starts(len(frames), span, mode)
         path = d / flow_name(span)
         if not _flow_ok(path, len(starts), r):
-            tmp = d / f".{path.stem}.tmp.npy"
-            write_window_flows(tmp, frames, span, starts)
-            os.replace(tmp, path)
+            _write_flow_cache(path, frames, span, starts)
             computed += 1
         report(progress, k + 1, len(ids), "clips")
     if span not in meta["flow_spans"]:
