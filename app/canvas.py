@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from ipoke_core.image import Framing
-from ipoke_core.poke import Poke
+from ipoke_core.poke import POKE_COLOR as POKE_RGB, Poke
 
-POKE_COLOR = QColor(255, 80, 40)  # committed pokes
+POKE_COLOR = QColor(*POKE_RGB)  # committed pokes (the colour exports draw them in too)
 PREVIEW_COLOR = QColor(255, 200, 60)  # the poke being dragged
 CROP_COLOR = QColor(80, 200, 255)
 MARKER_COLORS = [QColor(c) for c in ("#40e0ff", "#7dff6a", "#ff6ad5", "#ffd24a", "#b08cff", "#ff8a4a")]

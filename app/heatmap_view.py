@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.canvas import MARKER_COLORS
+from ipoke_core.analysis.render import COLORMAPS as CORE_COLORMAPS
 
-COLORMAPS = ["inferno", "viridis", "magma", "plasma", "turbo", "cividis"]
+# the core's colormaps (what a saved heatmap PNG uses) that pyqtgraph ships a lookup table for
+COLORMAPS = [name for name in CORE_COLORMAPS if name in pg.colormap.listMaps()]
 MAX_COLUMNS = 3
 # a grid column is never narrower than this (px): a narrow view stacks the panels instead of cutting them
 MIN_PANEL_WIDTH = 130

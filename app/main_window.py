@@ -62,10 +62,11 @@ PokerFactory = Callable[[str, str], Any]  # (checkpoint path, device) -> Poker
 
 
 def load_poker(path: str, device: str) -> Any:
-    """The real loader: ``ipoke_core.inference.Poker.from_checkpoint``."""
-    from ipoke_core.inference import Poker
+    """The real loader, ``ipoke_core.inference.load_poker``, imported on first use (it pulls in the model,
+    seconds at start-up)."""
+    from ipoke_core.inference import load_poker as load
 
-    return Poker.from_checkpoint(path, device=device)
+    return load(path, device)
 
 
 class SidecarError(UserError):
@@ -710,7 +711,7 @@ class MainWindow(QMainWindow):
         if not path:
             return
         from ipoke_core.analysis.render import render_grid
-        from ipoke_core.export import write_png
+        from ipoke_core.image import write_png
 
         panels = self.heatmaps.panels
         try:

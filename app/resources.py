@@ -19,14 +19,8 @@ __all__ = ["CHECKPOINTS", "DEFAULT_CHECKPOINT", "ICONS", "IMAGE_SUFFIXES", "RESO
 ICONS = RESOURCES / "icons"
 
 
-def _weights(name: Path) -> Path:
-    """The weights file of checkpoint ``NAME``: ``NAME.safetensors`` (see ``ipoke_core.checkpoint``;
-    not imported here because it pulls in the model, which would slow the app's start by seconds)."""
-    return name.with_name(name.name + ".safetensors")
-
-
 # the weights file, which is what the app opens, remembers and checks with ``is_file``
-DEFAULT_CHECKPOINT = _weights(paths.DEFAULT_CHECKPOINT)
+DEFAULT_CHECKPOINT = paths.checkpoint_paths(paths.DEFAULT_CHECKPOINT)[0]
 
 # the frame-image formats ipoke_core reads, plus those PIL (``load_image``) opens as single images
 IMAGE_SUFFIXES = IMAGE_EXTENSIONS + (".gif", ".ppm", ".pgm")
@@ -39,7 +33,7 @@ def default_checkpoint() -> Path | None:
 
 def bundled_checkpoints() -> list[Path]:
     """Every ``*.safetensors`` checkpoint in ``resources/checkpoints``, default first."""
-    found = sorted(_weights(name) for name in paths.bundled_checkpoints())
+    found = sorted(paths.checkpoint_paths(name)[0] for name in paths.bundled_checkpoints())
     found.sort(key=lambda p: p != DEFAULT_CHECKPOINT)
     return found
 

@@ -28,6 +28,7 @@ from safetensors.torch import load_file, save_file
 from ipoke_core.config import ConfigError, model_config_from_dict
 from ipoke_core.errors import UserError
 from ipoke_core.io_utils import atomic_path, atomic_write_text
+from ipoke_core.paths import checkpoint_paths
 from ipoke_core.model import IPoke
 
 FORMAT = "ipoke-checkpoint"
@@ -43,14 +44,6 @@ OBJECT_KEYS = ("training", "data_stats", "evaluation")
 
 class CheckpointError(UserError, ValueError):
     """A checkpoint is missing, corrupt, or of another architecture or format version."""
-
-
-def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
-    """``(weights, sidecar)`` for a path given as ``NAME``, ``NAME.safetensors`` or ``NAME.json``."""
-    p = Path(path)
-    if p.suffix in (".safetensors", ".json"):
-        p = p.with_suffix("")
-    return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
 
 
 def _sha256(path: Path) -> str:

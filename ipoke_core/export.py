@@ -20,16 +20,16 @@ import numpy as np
 from PIL import Image
 
 from ipoke_core.errors import UserError
+from ipoke_core.image import write_png
 from ipoke_core.inference import Video
 from ipoke_core.io_utils import (
     OutputError, atomic_path, current_umask, ensure_writable_dir, is_no_space, no_space_error,
 )
-from ipoke_core.poke import Poke
+from ipoke_core.poke import POKE_COLOR, Poke
 
 VIDEO_FORMATS = (".mp4", ".gif")
 # the only files a frame export owns inside its folder: it never touches anything else there
 FRAME_FILE = re.compile(r"frame_\d{3,}\.png")
-POKE_COLOR = (230, 30, 30)
 
 
 class ExportError(UserError, ValueError):
@@ -143,11 +143,6 @@ def write_png_frames(frames: np.ndarray, folder: Path) -> None:
                 stale.unlink()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def write_png(image: np.ndarray, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        Image.fromarray(image).save(tmp, format="PNG")
 
 
 def frame_strip(video: Video, upscale: int = 2, overlay: bool = True, gap: int = 2, every: int = 1) -> np.ndarray:

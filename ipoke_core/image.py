@@ -263,3 +263,11 @@ def image_size(source: str | Path | np.ndarray) -> tuple[int, int]:
         raise ImageError(f"{path}: not a readable image ({e})") from None
     _check_pixels(path, w, h)
     return w, h
+
+
+def write_png(image: np.ndarray, path: str | Path) -> None:
+    """Write an ``(H, W, 3)`` RGB (or ``(H, W)`` grey) uint8 image as a PNG, atomically."""
+    from ipoke_core.io_utils import atomic_path
+
+    with atomic_path(path) as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")

@@ -12,7 +12,7 @@ framed source with pokes in model pixels (used by the heatmaps).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ipoke_core.checkpoint import load_checkpoint
+from ipoke_core.device import resolve_amp, resolve_device
 from ipoke_core.image import Framing, image_size, load_image
 from ipoke_core.model import IPoke
 from ipoke_core.poke import Poke, PokeError, rasterize_batch
@@ -73,25 +74,6 @@ class Video:
         return self.motion < STILL_THRESHOLD
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; a CUDA request without CUDA is an error."""
-    from ipoke_core.errors import UserError
-
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise UserError(f"unknown device {str(device)!r}: use auto, cpu, cuda or cuda:N") from None
-    if dev.type not in ("cpu", "cuda"):  # mps, meta, ...: the model runs on neither here
-        raise UserError(f"device {str(device)!r} is not supported: use auto, cpu, cuda or cuda:N")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError("CUDA was requested but no CUDA device is available; use --device cpu")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise UserError(f"--device {dev}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-    return dev
-
-
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     """``(..., H, W, 3) uint8`` -> ``(..., 3, H, W) float32`` in [-1, 1]."""
     t = torch.from_numpy(np.ascontiguousarray(images)).float().div_(127.5).sub_(1.0)
@@ -100,7 +82,7 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 def to_uint8(frames: torch.Tensor) -> np.ndarray:
     """``(..., 3, H, W)`` in [-1, 1] -> ``(..., H, W, 3) uint8``."""
-    x = frames.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+    x = frames.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
     return x.movedim(-3, -1).cpu().numpy()
 
 
@@ -209,15 +191,14 @@ class Poker:
         cfg = self.config
         n = len(pokes_per_video)
         src = to_tensor(source)[None].to(self.device)
-        use_amp = self.device.type == "cuda"
-        amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        amp_dtype = resolve_amp("auto", self.device)
         for start in range(0, n, batch_size):
             check(cancel)
             chunk = pokes_per_video[start:start + batch_size]
             poke_map = rasterize_batch(chunk, r, cfg.poke_radius, cfg.poke_mode, cfg.poke_scale).to(self.device)
             img = src.expand(len(chunk), -1, -1, -1).contiguous(memory_format=torch.channels_last)
             poke_map = poke_map.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(self.device.type, dtype=amp_dtype, enabled=use_amp):
+            with torch.autocast(self.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 consume(start, self.model.animate(img, poke_map, last_only=last_only))
             report(progress, min(start + batch_size, n), n, "generating videos")
 
@@ -292,3 +273,15 @@ class Poker:
             frames, flows = self.generate(source, model_pokes, batch_size, progress, cancel), [None] * len(model_pokes)
         ms = (time.perf_counter() - t0) * 1000 / len(model_pokes)
         return [Video(f, source, p, framing, elapsed_ms=ms, flow=fl) for f, p, fl in zip(frames, model_pokes, flows)]
+
+
+def load_poker(path: str | Path, device: str | torch.device = "auto", allow_unverified: bool = False,
+               warn: Callable[[str], object] | None = None) -> Poker:
+    """Load a checkpoint to poke with: the one loader of the CLI verbs and the app.
+
+    ``warn`` (if given) is told when the checkpoint is untrained: random weights, its videos are noise.
+    """
+    poker = Poker.from_checkpoint(path, device, allow_unverified=allow_unverified)
+    if not poker.trained and warn is not None:
+        warn(f"{path} is an UNTRAINED (randomly initialised) checkpoint: its videos are noise")
+    return poker

@@ -10,6 +10,14 @@ SAMPLES = RESOURCES / "samples"
 DEFAULT_CHECKPOINT = CHECKPOINTS / "plants64"
 
 
+def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
+    """``(weights, sidecar)`` for a checkpoint given as ``NAME``, ``NAME.safetensors`` or ``NAME.json``."""
+    p = Path(path)
+    if p.suffix in (".safetensors", ".json"):
+        p = p.with_suffix("")
+    return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
+
+
 def bundled_checkpoints() -> list[Path]:
     """Bundled checkpoints, by stem (``resources/checkpoints/NAME``)."""
     return sorted(p.with_suffix("") for p in CHECKPOINTS.glob("*.safetensors"))

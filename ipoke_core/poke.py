@@ -21,6 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+# RGB of a poke arrow wherever one is drawn: the app's canvas and player, and exported videos
+POKE_COLOR = (255, 80, 40)
+
 
 class PokeError(UserError, ValueError):
     """A poke is invalid (outside the image, zero length, longer than the image, not finite)."""

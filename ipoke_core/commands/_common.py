@@ -132,13 +132,11 @@ def parse_int_list(text: object, option: str, example: str, error: type[Exceptio
 
 
 def load_poker(args: argparse.Namespace):
-    """Load the checkpoint named by ``--checkpoint``, telling the user when it is untrained."""
+    """The checkpoint of ``--checkpoint`` on ``--device`` (``inference.load_poker``); a warning on stderr
+    when it is untrained."""
     import sys
 
-    from ipoke_core.inference import Poker
+    from ipoke_core.inference import load_poker as load
 
-    poker = Poker.from_checkpoint(args.checkpoint, args.device, allow_unverified=allow_unverified(args))
-    if not poker.trained:
-        print(f"warning: {args.checkpoint} is an UNTRAINED (randomly initialised) checkpoint: its videos are noise",
-              file=sys.stderr)
-    return poker
+    return load(args.checkpoint, args.device, allow_unverified(args),
+                warn=lambda message: print(f"warning: {message}", file=sys.stderr))

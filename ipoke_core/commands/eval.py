@@ -141,15 +141,14 @@ def write_figure(method, clips, path: Path) -> Path:
     import numpy as np
     import torch
 
-    from ipoke_core.train.samples import sample_grid, write_png
-
-    def signed(frames: np.ndarray) -> torch.Tensor:  # (..., R, R, 3) uint8 -> (..., 3, R, R) in [-1, 1]
-        return torch.from_numpy(frames).movedim(-1, -3).float() / 127.5 - 1
+    from ipoke_core.image import write_png
+    from ipoke_core.inference import to_tensor
+    from ipoke_core.train.samples import sample_grid
 
     sources = np.stack([c.source for c in clips])
     pokes = [c.poke for c in clips]
     generated = method.videos(sources, pokes)
-    grid = sample_grid(signed(sources), torch.tensor([[p.x, p.y, p.dx, p.dy] for p in pokes]),
-                       signed(generated), signed(np.stack([c.target for c in clips])))
-    write_png(path, grid)
+    grid = sample_grid(to_tensor(sources), torch.tensor([[p.x, p.y, p.dx, p.dy] for p in pokes]),
+                       to_tensor(generated), to_tensor(np.stack([c.target for c in clips])))
+    write_png(grid, path)
     return path

@@ -49,10 +49,9 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from ipoke_core.analysis.heatmap import HeatmapError, heatmap_for_image, render_grid, render_overlay
-    from ipoke_core.analysis.render import COLORMAPS
-    from ipoke_core.export import write_png
-    from ipoke_core.image import image_size, load_image
+    from ipoke_core.analysis.heatmap import HeatmapError, heatmap_for_image
+    from ipoke_core.analysis.render import COLORMAPS, render_grid, render_overlay
+    from ipoke_core.image import image_size, load_image, write_png
     from ipoke_core.inference import to_working
     from ipoke_core.io_utils import atomic_path, atomic_write_text, ensure_writable_dir
 

@@ -20,7 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ipoke_core.checkpoint import checkpoint_paths, save_checkpoint
+    from ipoke_core.checkpoint import save_checkpoint
+    from ipoke_core.paths import checkpoint_paths
     from ipoke_core.config import default_model_config, load_config
     from ipoke_core.io_utils import OutputError
     from ipoke_core.model import IPoke

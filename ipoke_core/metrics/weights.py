@@ -1,4 +1,4 @@
-"""Loading network weights for metrics from local files, with clear errors.
+"""Loading network weights (the metrics' networks, the VGG of the perceptual loss) from local files, with clear errors.
 
 Accepted formats: ``.safetensors``, or a PyTorch ``state_dict`` file (``.pth``/``.pt``) read with
 ``torch.load(weights_only=True)``, which never runs pickled code.
@@ -14,14 +14,19 @@ from ipoke_core.errors import UserError
 
 
 class WeightsError(UserError, ValueError):
-    """A metric's weights file is missing, unreadable or does not fit the network."""
+    """A weights file is missing, unreadable or does not fit the network."""
 
 
-def load_state_dict_file(path: str | Path, what: str) -> dict[str, torch.Tensor]:
-    """Read a state dict from ``path``; ``what`` names the weights in error messages."""
+def load_state_dict_file(path: str | Path, what: str, error: type[WeightsError] = WeightsError,
+                         expected: str = "") -> dict[str, torch.Tensor]:
+    """Read a state dict from ``path`` (a ``{"state_dict": ...}`` wrapper is unwrapped).
+
+    ``what`` names the weights in error messages, ``expected`` (e.g. ``" (expected ...)"``) is added to
+    the message of a file that is not a state dict; failures raise ``error``.
+    """
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"{what} weights: {path}: no such file")
+        raise error(f"{what} weights file {path} does not exist (no such file)")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -30,11 +35,13 @@ def load_state_dict_file(path: str | Path, what: str) -> dict[str, torch.Tensor]
         else:
             sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any decoding failure means "not a weights file"
-        raise WeightsError(f"{what} weights: {path}: not a readable state dict ({type(e).__name__}: {e})") from None
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise error(f"cannot read {what} weights {path}: not a readable state dict ({type(e).__name__}: {first})"
+                    f"{expected}") from None
     if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
         sd = sd["state_dict"]
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
-        raise WeightsError(f"{what} weights: {path}: not a state dict of tensors")
+        raise error(f"{what} weights {path}: not a state dict of tensors{expected}")
     return sd
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import torch
 
 from ipoke_core.config import Config, DataConfig, ModelConfig, TrainConfig
-from ipoke_core.train.distributed import DistInfo, resolve_device
+from ipoke_core.device import resolve_device
+from ipoke_core.train.distributed import DistInfo
 from ipoke_core.train.engine import Batch, Engine, step_generator
 from ipoke_core.train.losses import FallbackPerceptual
 

@@ -13,11 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from ipoke_core.errors import UserError
-
-
-class DeviceError(UserError):
-    """The requested device is not available."""
+from ipoke_core.device import resolve_device
 
 
 @dataclass
@@ -36,27 +32,12 @@ class DistInfo:
         return self.world_size > 1
 
 
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` -> a torch device (one GPU per local rank)."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise DeviceError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")
-        if name == "cuda":
-            return torch.device("cuda", local_rank % torch.cuda.device_count())
-        return torch.device(name)
-    if name != "cpu":
-        raise DeviceError(f"unknown device {name!r}: use auto, cpu or cuda")
-    return torch.device("cpu")
-
-
 def setup(device: str = "auto") -> DistInfo:
     """Join the process group when launched by torchrun; pick this rank's device."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
-    dev = resolve_device(device, local)
+    dev = resolve_device(device, local_rank=local)
     if world > 1 and not dist.is_initialized():
         backend = "nccl" if dev.type == "cuda" else "gloo"
         if dev.type == "cuda":

@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from ipoke_core.config import Config, ModelConfig
+from ipoke_core.device import resolve_amp
 from ipoke_core.model import IPoke, PatchDiscriminator, TemporalDiscriminator
 from ipoke_core.train import losses as L
 from ipoke_core.train.distributed import DistInfo, any_rank
@@ -111,15 +112,6 @@ class _GeneratorStep(nn.Module):
             return self.model.autoencode(image)
         out = self.model.animate(image, poke_map, decode=decode)
         return out.video, out.states, out.flow
-
-
-def resolve_amp(setting: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype: bf16 on CUDA when supported, else fp16; None (fp32) on the CPU or ``off``."""
-    if device.type != "cuda" or setting == "off":
-        return None
-    if setting == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"bf16": torch.bfloat16, "fp16": torch.float16}[setting]
 
 
 def loss_frame_indices(t: int, k: int, gen: torch.Generator) -> list[int] | None:

@@ -16,10 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ipoke_core.errors import UserError
+from ipoke_core.metrics.ssim import gaussian_kernel, ssim_map
+from ipoke_core.metrics.weights import WeightsError, load_state_dict_file
 
 
-class VGGWeightsError(UserError):
+class VGGWeightsError(WeightsError):
     """The file given as VGG weights is missing or not a torchvision VGG16/VGG19 state dict."""
 
 
@@ -35,28 +36,6 @@ _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise VGGWeightsError(f"VGG weights file {path} does not exist")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            sd = load_file(str(path))
-        else:
-            sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any parse failure means "not a weights file"
-        raise VGGWeightsError(
-            f"cannot read VGG weights {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
-            "(expected a torchvision VGG16/VGG19 state dict, e.g. vgg16-397923af.pth)"
-        ) from None
-    if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
-        sd = sd["state_dict"]
-    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
-        raise VGGWeightsError(f"{path} does not hold a state dict of tensors")
-    return sd
-
-
 def load_vgg_features(path: str | Path) -> tuple[nn.Sequential, str]:
     """Build torchvision's VGG16/19 ``features`` up to relu4_3/relu4_4 and load ``path`` into it.
 
@@ -67,7 +46,8 @@ def load_vgg_features(path: str | Path) -> tuple[nn.Sequential, str]:
     from torchvision.models.vgg import cfgs, make_layers
 
     path = Path(path)
-    sd = _read_state_dict(path)
+    sd = load_state_dict_file(path, "VGG", VGGWeightsError,
+                              " (expected a torchvision VGG16/VGG19 state dict, e.g. vgg16-397923af.pth)")
     if not any(k.startswith("features.") for k in sd):
         sd = {f"features.{k}": v for k, v in sd.items()}
     arch = "vgg19" if "features.34.weight" in sd else "vgg16"
@@ -127,15 +107,9 @@ class VGGPerceptual(nn.Module):
         return sum(F.l1_loss(a, b) for a, b in zip(fx, fy)) / len(fx)
 
 
-def _gaussian_window(size: int, sigma: float, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    g = torch.arange(size, device=device, dtype=dtype) - (size - 1) / 2
-    g = torch.exp(-(g**2) / (2 * sigma**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).expand(3, 1, size, size).contiguous()
-
-
 def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 7, sigma: float = 1.5) -> torch.Tensor:
-    """Mean SSIM (Wang et al. 2004) of ``(N, 3, H, W)`` images in [-1, 1], Gaussian window, per channel.
+    """Mean SSIM (Wang et al. 2004) of ``(N, 3, H, W)`` images in [-1, 1], Gaussian window, per channel:
+    the loss's SSIM (the equation is ``metrics.ssim.ssim_map``; the metric uses an 11-px valid window).
 
     Always fp32, also under autocast: the variances are differences of nearly equal means
     (``E[x^2] - E[x]^2``), which bf16's 8-bit mantissa turns into noise larger than the stabiliser
@@ -147,19 +121,14 @@ def ssim(x: torch.Tensor, y: torch.Tensor, window: int = 7, sigma: float = 1.5) 
 
 def _ssim_fp32(x: torch.Tensor, y: torch.Tensor, window: int, sigma: float) -> torch.Tensor:
     x, y = (x + 1) / 2, (y + 1) / 2
-    w = _gaussian_window(window, sigma, x.device, x.dtype)
+    g = gaussian_kernel(window, sigma, x.dtype, x.device)
+    w = (g[:, None] * g[None, :]).expand(3, 1, window, window).contiguous()
     pad = window // 2
 
     def blur(t: torch.Tensor) -> torch.Tensor:
         return F.conv2d(F.pad(t, [pad] * 4, mode="reflect"), w, groups=3)
 
-    mx, my = blur(x), blur(y)
-    vx = blur(x * x) - mx * mx
-    vy = blur(y * y) - my * my
-    cov = blur(x * y) - mx * my
-    c1, c2 = 0.01**2, 0.03**2
-    s = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
-    return s.mean()
+    return ssim_map(x, y, blur).mean()
 
 
 def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

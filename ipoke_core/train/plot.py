@@ -146,7 +146,7 @@ def draw_panel(title: str, series: dict[str, tuple[np.ndarray, np.ndarray]], lab
 
 def plot_run(run_dir: str | Path, out: str | Path | None = None, smooth: float = 0.6) -> Path:
     """Draw all panels with data for ``run_dir``; writes ``out`` (default ``RUN_DIR/losses.png``)."""
-    from ipoke_core.train.samples import write_png
+    from ipoke_core.image import write_png
 
     run_dir = Path(run_dir)
     data = read_metrics(run_dir)
@@ -169,5 +169,5 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None, smooth: float =
     rows = [np.concatenate(panels[i : i + 2], 1) for i in range(0, len(panels), 2)]
     sheet = np.concatenate(rows, 0)
     out = Path(out) if out else run_dir / "losses.png"
-    write_png(out, cv2.cvtColor(sheet, cv2.COLOR_BGR2RGB))
+    write_png(cv2.cvtColor(sheet, cv2.COLOR_BGR2RGB), out)
     return out

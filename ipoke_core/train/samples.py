@@ -5,19 +5,11 @@ Each example takes two rows: ``source + poke arrow | generated frames 1..T`` abo
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import torch
 
-from ipoke_core.io_utils import atomic_path
-
-
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """``(..., 3, H, W)`` in [-1, 1] -> ``(..., H, W, 3)`` uint8 RGB."""
-    x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.movedim(-3, -1).cpu().numpy()
+from ipoke_core.inference import to_uint8
 
 
 def _tile(img: np.ndarray, scale: int) -> np.ndarray:
@@ -82,12 +74,3 @@ def sample_grid(
             tag = "generated" if k == 0 else "ground truth"
             cv2.putText(canvas, tag, (gap + tile + gap + 3, y + 12), font, 0.35, (255, 255, 0), 1, cv2.LINE_AA)
     return canvas
-
-
-def write_png(path: str | Path, rgb: np.ndarray) -> None:
-    """Write an RGB uint8 image as PNG atomically."""
-    ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise OSError(f"PNG encoding failed for {path}")
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data.tobytes())

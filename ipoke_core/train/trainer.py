@@ -40,11 +40,14 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from ipoke_core.config import Config
 from ipoke_core.errors import UserError
+from ipoke_core.image import write_png
+from ipoke_core.inference import to_uint8
 from ipoke_core.io_utils import atomic_write_text, ensure_writable_dir
+from ipoke_core.metrics import psnr, ssim
 from ipoke_core.train import distributed
 from ipoke_core.train.engine import Batch, Engine, NonFiniteLoss, step_generator
-from ipoke_core.train.losses import build_perceptual, flow_loss, ssim
-from ipoke_core.train.samples import sample_grid, write_png
+from ipoke_core.train.losses import build_perceptual, flow_loss
+from ipoke_core.train.samples import sample_grid
 from ipoke_core.train.state import capture_rng, list_states, load_latest_state, logged_at_or_before, restore_rng, save_state
 
 METRIC_COLUMNS = [
@@ -173,11 +176,6 @@ class _Stream:
             self.epoch += 1
             self._open(0)
             return next(self._it)
-
-
-def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = ((a - b) / 2).pow(2).flatten(1).mean(1).clamp_min(1e-10)  # images mapped to [0, 1]
-    return float((-10 * torch.log10(mse)).mean())
 
 
 class Trainer:
@@ -429,11 +427,13 @@ class Trainer:
             with torch.inference_mode():
                 dist = float(self.val_distance(gen, tgt))
                 rec = eng.reconstruct(batch.source)
+                # PSNR and SSIM as `ipoke eval` computes them: the metrics package on uint8 frames
+                gen8, tgt8 = to_uint8(gen), to_uint8(tgt)
                 vals = {
                     "val_metric": dist,
                     "val_l1": float((gen - tgt).abs().mean()),
-                    "val_psnr": _psnr(gen, tgt),
-                    "val_ssim": float(ssim(gen, tgt)),
+                    "val_psnr": float(psnr(gen8, tgt8).mean()),
+                    "val_ssim": float(ssim(gen8, tgt8).mean()),
                     "val_ae_l1": float((rec - batch.source.float()).abs().mean()),
                 }
                 if flow is not None and batch.flow is not None:
@@ -457,7 +457,7 @@ class Trainer:
         batch = Batch.from_items(items, self.dist.device, self.engine.channels_last)
         video, _ = self.engine.generate(batch)
         grid = sample_grid(batch.source, batch.poke, video, batch.frames, batch.background)
-        write_png(self.run_dir / "samples" / f"step_{step:08d}.png", grid)
+        write_png(grid, self.run_dir / "samples" / f"step_{step:08d}.png")
 
     # ------------------------------------------------------------------ signals
     def _install_signals(self):

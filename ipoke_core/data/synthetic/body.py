@@ -19,6 +19,7 @@ attachment offsets on ancestor j of the child of j on the path to i.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +51,21 @@ class Body:
         if p == 0 or self.parent[0] != -1 or any(self.parent[i] >= i or self.parent[i] < 0 for i in range(1, p)):
             raise ValueError("parts must be ordered parents first, with a single root at index 0")
         self._build_matrices()
+
+    @classmethod
+    def from_lists(cls, parent: list, attach: list, rest_angle: list, length: list, width: list, kind: list,
+                   root_pos: Any, style: list[dict]) -> Body:
+        """A Body from the per-part lists a generator builds (parents first)."""
+        return cls(
+            parent=np.array(parent),
+            attach=np.array(attach, np.float64),
+            rest_angle=np.array(rest_angle, np.float64),
+            length=np.array(length, np.float64),
+            width=np.array(width, np.float64),
+            kind=np.array(kind),
+            root_pos=np.asarray(root_pos),
+            style=style,
+        )
 
     @property
     def n_parts(self) -> int:

@@ -81,16 +81,7 @@ def make_figure(rng: np.random.Generator, size: int) -> tuple[Body, dict]:
             {"colour": trousers, "outline": outline(trousers), "foot": np.clip(CLOTH[rng.integers(len(CLOTH))] * 0.4, 0, 255),
              "foot_side": side})
 
-    body = Body(
-        parent=np.array(parent),
-        attach=np.array(attach, np.float64),
-        rest_angle=np.array(rest, np.float64),
-        length=np.array(length, np.float64),
-        width=np.array(width, np.float64),
-        kind=np.array(kind),
-        root_pos=np.array([cx, hip_y]),
-        style=style,
-    )
+    body = Body.from_lists(parent, attach, rest, length, width, kind, np.array([cx, hip_y]), style)
     k = body.kind
     p = body.n_parts
     freq = np.where(k == PELVIS, 3.0, np.where(k == TORSO, rng.uniform(0.9, 1.4), rng.uniform(1.2, 2.4, p)))

@@ -132,16 +132,7 @@ def make_plant(rng: np.random.Generator, size: int, max_parts: int = 40) -> tupl
     base_y = s * rng.uniform(0.9, 0.96)
     cx = s / 2 + s * rng.uniform(-0.08, 0.08)
     root = np.array([cx, base_y - pot_h])
-    body = Body(
-        parent=np.array(parent),
-        attach=np.array(attach, np.float64),
-        rest_angle=np.array(rest, np.float64),
-        length=np.array(length, np.float64),
-        width=np.array(width, np.float64),
-        kind=np.array(kind),
-        root_pos=root,
-        style=style,
-    )
+    body = Body.from_lists(parent, attach, rest, length, width, kind, root, style)
     _fit(body, size, margin=0.06 * s, floor=root[1])
 
     # dynamics: heavier joints lower in the tree are slower; leaves flutter faster
