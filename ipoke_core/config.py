@@ -103,15 +103,22 @@ class ModelConfig:
         return sizes
 
 
+# the clip size, clip length and poke mode of the training data are the model's; a config file's [data]
+# table repeats them (files have always held them, and ``--set data.poke_mode=...`` sets them), and
+# reading a file checks that they agree with [model]
+DATA_FROM_MODEL = ("resolution", "seq_len", "poke_mode")
+
+
 @dataclass
 class DataConfig:
-    """How training clips are cut and how training pokes are sampled (paper Sec. 3.2, App. E.2)."""
+    """How training clips are cut and how training pokes are sampled (paper Sec. 3.2, App. E.2).
 
-    resolution: int = 64
-    seq_len: int = 10
+    The clips' resolution and length and the poke mode are ``model.resolution``, ``model.seq_len`` and
+    ``model.poke_mode`` (see ``DATA_FROM_MODEL``).
+    """
+
     frame_step: int = 1  # temporal subsampling inside a clip
     background_fraction: float = 0.1
-    poke_mode: Literal["shift", "impulse"] = "shift"
     # where training pokes come from: "flow" = the cached DIS flow (the paper; real videos);
     # "ground_truth" = the true motion of synthetic clips (DIS at 64 px underestimates thin moving
     # parts 2-3x, so flow pokes understate the motion the flow targets show); "auto" = the truth
@@ -121,8 +128,6 @@ class DataConfig:
     def validate(self) -> None:
         if self.poke_source not in ("flow", "ground_truth", "auto"):
             raise ConfigError(f"data.poke_source must be flow|ground_truth|auto, got {self.poke_source!r}")
-        if self.seq_len < 2:
-            raise ConfigError("data.seq_len must be >= 2")
         if self.frame_step < 1:
             raise ConfigError("data.frame_step must be >= 1")
         if not 0.0 <= self.background_fraction < 1.0:
@@ -232,19 +237,18 @@ class Config:
         self.model.validate()
         self.data.validate()
         self.train.validate()
-        if self.data.resolution != self.model.resolution:
-            raise ConfigError(
-                f"data.resolution ({self.data.resolution}) differs from model.resolution ({self.model.resolution})"
-            )
-        if self.data.seq_len != self.model.seq_len:
-            raise ConfigError(f"data.seq_len ({self.data.seq_len}) differs from model.seq_len ({self.model.seq_len})")
-        if self.data.poke_mode != self.model.poke_mode:
-            raise ConfigError("data.poke_mode differs from model.poke_mode")
         if self.train.w_flow > 0 and self.model.decoder != "warp":
             raise ConfigError("train.w_flow > 0 needs model.decoder = 'warp' (the pixel decoder predicts no flow)")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The TOML layout: [data] repeats the model's resolution, seq_len and poke_mode, in the order
+        config files have always had them."""
+        d = asdict(self)
+        data, model = d["data"], d["model"]
+        d["data"] = {"resolution": model["resolution"], "seq_len": model["seq_len"],
+                     "frame_step": data.pop("frame_step"), "background_fraction": data.pop("background_fraction"),
+                     "poke_mode": model["poke_mode"], **data}
+        return d
 
     def save(self, path: str | Path) -> None:
         from ipoke_core.io_utils import atomic_write_bytes
@@ -294,8 +298,18 @@ def model_config_from_dict(data: dict[str, Any]) -> ModelConfig:
 
 
 def config_from_dict(data: dict[str, Any]) -> Config:
+    """Build and validate a Config; [data] may repeat the model's ``DATA_FROM_MODEL`` keys if they agree."""
+    repeated: dict[str, Any] = {}
+    if isinstance(data.get("data"), dict):
+        section = dict(data["data"])
+        repeated = {k: section.pop(k) for k in DATA_FROM_MODEL if k in section}
+        data = {**data, "data": section}
     cfg = _build(Config, data, "")
     cfg.validate()
+    for key, value in repeated.items():
+        own = getattr(cfg.model, key)
+        if value != own:
+            raise ConfigError(f"data.{key} ({value}) differs from model.{key} ({own})")
     return cfg
 
 

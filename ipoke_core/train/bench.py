@@ -93,9 +93,7 @@ def benchmark_training(model: ModelConfig | Config, batch_size: int = 32, steps:
     """Samples/s of full stage-2 training iterations, optimised engine vs plain fp32, same model."""
     mcfg = model.model if isinstance(model, Config) else model
     dev = resolve_device(device)
-    cfg = Config(name=name, model=mcfg, data=DataConfig(resolution=mcfg.resolution, seq_len=mcfg.seq_len,
-                                                          poke_mode=mcfg.poke_mode),
-                 train=TrainConfig(gan_warmup_steps=0, compile=compile_model))
+    cfg = Config(name=name, model=mcfg, data=DataConfig(), train=TrainConfig(gan_warmup_steps=0, compile=compile_model))
     optimized, amp = _time_engine(cfg, dev, True, batch_size, steps, warmup)
     plain, _ = _time_engine(cfg, dev, False, batch_size, steps, warmup)
     label = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"

@@ -109,9 +109,9 @@ def open_dataset(data_dir: Path, cfg: Config, split: str, train: bool):
     if source == "auto":
         source = "ground_truth" if read_dataset_meta(data_dir).get("has_ground_truth") else "flow"
     return PokeDataset(
-        data_dir, split=split, resolution=cfg.data.resolution, seq_len=cfg.data.seq_len,
+        data_dir, split=split, resolution=cfg.model.resolution, seq_len=cfg.model.seq_len,
         frame_step=cfg.data.frame_step, background_fraction=cfg.data.background_fraction,
-        poke_mode=cfg.data.poke_mode, poke_radius=cfg.model.poke_radius, poke_scale=cfg.model.poke_scale,
+        poke_mode=cfg.model.poke_mode, poke_radius=cfg.model.poke_radius, poke_scale=cfg.model.poke_scale,
         seed=cfg.train.seed, train=train, flow_targets=cfg.model.decoder == "warp", poke_source=source,
     )
 
