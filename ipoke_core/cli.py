@@ -7,20 +7,19 @@ Every verb lives in its own module under ``ipoke_core.commands`` with ``HELP``,
 from __future__ import annotations
 
 import argparse
-import importlib
 import re
 import sys
 from typing import NoReturn
 
+from ipoke_core.commands import bench, heatmap, info, init_checkpoint, plot, poke, prepare, synth, train
+from ipoke_core.commands import eval as eval_
 from ipoke_core.errors import UserError
 
-VERBS = [
-    "poke", "heatmap", "synth", "prepare", "train", "plot", "eval", "bench", "init-checkpoint", "info",
-]
-
-
-def _module(verb: str):
-    return importlib.import_module("ipoke_core.commands." + verb.replace("-", "_"))
+# every verb and its module, in the order ``ipoke --help`` lists them
+VERBS = {
+    "poke": poke, "heatmap": heatmap, "synth": synth, "prepare": prepare, "train": train, "plot": plot,
+    "eval": eval_, "bench": bench, "init-checkpoint": init_checkpoint, "info": info,
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,13 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ipoke", description="Poke a still image and watch the object move.")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
-    for verb in VERBS:
-        try:
-            mod = _module(verb)
-        except ModuleNotFoundError as e:
-            if e.name and e.name.startswith("ipoke_core.commands"):
-                continue  # verb not built yet
-            raise
+    for verb, mod in VERBS.items():
         p = sub.add_parser(verb, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)

@@ -50,7 +50,7 @@ from ipoke_core.poke import Poke
 from ipoke_core.progress import CancelToken, ProgressFn, check, report
 
 GenerateFn = Callable[[np.ndarray, Sequence[Sequence[Poke]]], np.ndarray]
-COLUMNS = [  # key, header, format, lower-is-better
+COLUMNS = [  # key, header (its arrow: higher or lower is better), format
     ("lpips", "LPIPS ↓", "{:.3f}"),
     ("psnr", "PSNR ↑", "{:.2f}"),
     ("ssim", "SSIM ↑", "{:.3f}"),

@@ -1,4 +1,4 @@
-"""Optical flow with OpenCV's DIS, flow visualisation and point tracking.
+"""Optical flow with OpenCV's DIS and point tracking.
 
 The paper estimated flow with FlowNet2; DIS (Kroeger et al. 2016) needs no GPU build and is
 fast on a CPU. All flows are ``(H, W, 2) float32``: ``flow[y, x] = (dx, dy)`` moves pixel
@@ -49,18 +49,6 @@ def dis_flow_batch(first: Sequence[np.ndarray], second: Sequence[np.ndarray], pr
         return np.zeros((0, 0, 0, 2), np.float32)
     dis = make_dis(preset, small=max(first[0].shape[:2]) <= 160)
     return np.stack([dis.calc(_gray(a), _gray(b), None) for a, b in zip(first, second, strict=True)])
-
-
-def flow_to_color(flow: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
-    """The usual flow colour wheel: hue = direction, saturation = magnitude; ``(H, W, 3) uint8`` RGB."""
-    fx, fy = flow[..., 0], flow[..., 1]
-    mag, ang = cv2.cartToPolar(fx.astype(np.float32), fy.astype(np.float32), angleInDegrees=True)
-    m = max_magnitude if max_magnitude else max(float(mag.max()), 1e-6)
-    hsv = np.zeros(flow.shape[:2] + (3,), np.uint8)
-    hsv[..., 0] = (ang / 2).astype(np.uint8)
-    hsv[..., 1] = np.clip(mag / m * 255, 0, 255).astype(np.uint8)
-    hsv[..., 2] = 255
-    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
 
 
 def sample_flow(flow: np.ndarray, x: float, y: float) -> np.ndarray:

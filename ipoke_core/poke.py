@@ -122,9 +122,3 @@ def rasterize_batch(
 ) -> torch.Tensor:
     """Rasterise one list of pokes per sample: ``(B, 2, size, size)``."""
     return torch.stack([rasterize(p, size, radius, mode, scale) for p in batch])
-
-
-def poke_from_flow(flow: np.ndarray, x: int, y: int) -> Poke:
-    """The poke at integer pixel (x, y) of a ``(H, W, 2)`` flow field: the flow vector there."""
-    dx, dy = flow[y, x]
-    return Poke(float(x), float(y), float(dx), float(dy))

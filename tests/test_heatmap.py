@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from ipoke_core.analysis.heatmap import (
-    HeatmapError, correlation_heatmap, distance_variance, normalise_variance, random_pokes, render_grid, render_overlay,
+    HeatmapError, correlation_heatmap, distance_variance, normalise_variance, random_pokes,
 )
+from ipoke_core.analysis.render import render_grid, render_overlay
 from ipoke_core.poke import Poke
 from ipoke_core.progress import CancelToken, Cancelled
 

@@ -295,11 +295,8 @@ def benchmark_heatmap(
     }
 
 
-# rendering lives in its own module; re-exported here because callers import it with the heatmap
-from ipoke_core.analysis.render import COLORMAPS, render_grid, render_overlay  # noqa: E402
-
+# drawing the heatmaps (overlay, Figure-5 grid, colormaps) is ``ipoke_core.analysis.render``'s
 __all__ = [
-    "COLORMAPS", "HeatmapError", "HeatmapResult", "benchmark_heatmap", "correlation_heatmap",
-    "distance_variance", "heatmap_for_image", "last_frames", "normalise_variance", "poker_generate_fn", "poker_motion_fn", "random_pokes",
-    "render_grid", "render_overlay",
+    "HeatmapError", "HeatmapResult", "benchmark_heatmap", "correlation_heatmap", "distance_variance",
+    "heatmap_for_image", "last_frames", "normalise_variance", "poker_generate_fn", "poker_motion_fn", "random_pokes",
 ]

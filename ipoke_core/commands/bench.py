@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
 
 from ipoke_core.commands._common import add_device_argument, parse_int_list, positive_float, positive_int
@@ -32,16 +31,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     learn.add_argument("--n-clips", type=positive_int, default=60, help="test windows scored (default 60)")
     learn.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="config override")
     learn.add_argument("--out", type=Path, default=Path("runs/learn"), help="run folder (must not hold another run)")
-
-
-def _optional(module: str, name: str):
-    """A benchmark living in another part of the package; a clear error if that part is absent."""
-    from ipoke_core.errors import UserError
-
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        raise UserError(f"this build has no {module}.{name}") from None
 
 
 def machine_load(when: str) -> str:
@@ -86,13 +75,16 @@ def _run(args: argparse.Namespace) -> int:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
           f"CUDA: {torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}")
     if args.train:
-        _optional("ipoke_core.train.bench", "main")(args)
+        _train(args)
     if args.heatmap:
-        _optional("ipoke_core.analysis.bench", "main")(args)
+        _heatmap(args)
     if args.data is not None:
-        _optional("ipoke_core.data.bench", "main")(args)
+        _data(args)
     if args.learn is not None:
-        _optional("ipoke_core.train.learn_bench", "main")(args)
+        from ipoke_core.train.learn_bench import learning_benchmark
+
+        learning_benchmark(args.config, args.learn, args.test_data or args.learn, args.out, args.minutes, args.every,
+                           n_clips=args.n_clips, overrides=args.set, device=args.device)
     if args.train or args.heatmap or args.data is not None or args.learn is not None:
         return 0
     rows = []
@@ -108,3 +100,44 @@ def _run(args: argparse.Namespace) -> int:
     print(HEADER)
     print("\n".join(rows))
     return 0
+
+
+def _train(args: argparse.Namespace) -> None:
+    """``--train``: training samples/s of the default model (and with --paper the paper's), 64x64, batch 32."""
+    from ipoke_core.device import resolve_device
+    from ipoke_core.train.bench import HEADER, training_benchmarks
+
+    if resolve_device(args.device).type == "cpu":
+        print("training benchmark on the CPU: 2 timed iterations per model (the optimised path only differs on CUDA)")
+    rows = []
+    for b in training_benchmarks(args.device, args.repeats, args.paper, args.compile):
+        rows.append(b.row())
+        print(b.row(), flush=True)
+    print()
+    print("training samples/s (stage-2 iteration: generator + discriminators), 64x64, batch 32")
+    print(HEADER)
+    print("\n".join(rows))
+
+
+def _heatmap(args: argparse.Namespace) -> None:
+    """``--heatmap``: seconds per heatmap location."""
+    from ipoke_core.analysis.bench import heatmap_benchmark
+
+    out = heatmap_benchmark(args.device, args.repeats)
+    times = ", ".join(f"{t:.2f}" for t in out["times_s"])
+    print(f"heatmap  {out['model']} {out['resolution']}x{out['resolution']} N={out['n']} on {out['device']}: "
+          f"median {out['median_s']:.2f} s per location (model {out['generate_median_s']:.2f} s, "
+          f"flow {out['flow_median_s']:.2f} s; runs: {times})", flush=True)
+
+
+def _data(args: argparse.Namespace) -> None:
+    """``--data DIR``: data-loader samples/s."""
+    from ipoke_core.data.bench import bench_loader
+    from ipoke_core.data.layout import read_dataset_meta
+
+    meta = read_dataset_meta(args.data)
+    r = bench_loader(args.data)
+    print(f"data: {args.data} ({meta['kind']}, stored at {meta['resolution']}px)")
+    print(f"  one process, one thread: {r['items_per_s_one_process']:.0f} items/s")
+    print(f"  DataLoader, 2 workers, batch 32, 64x64: {r['samples_per_s_loader']:.0f} samples/s "
+          f"({r['samples_per_s_loader'] / 32:.1f} batches/s over {r['batches']} batches)")

@@ -2,14 +2,13 @@
 2-worker DataLoader at batch 32, 64 x 64, as the trainer uses it."""
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
 
 def bench_loader(root: str | Path, resolution: int = 64, batch_size: int = 32, workers: int = 2, batches: int = 40,
                  poke_source: str = "flow") -> dict[str, float]:
-    """Measure samples/s (after one warm-up batch); returns the numbers it printed."""
+    """Measure items/s of one process and samples/s of the DataLoader (after one warm-up batch)."""
     import torch
     from torch.utils.data import DataLoader
 
@@ -40,15 +39,3 @@ def bench_loader(root: str | Path, resolution: int = 64, batch_size: int = 32, w
                 break
     rate = n / (time.perf_counter() - t0)
     return {"items_per_s_one_process": single, "samples_per_s_loader": rate, "batches": done}
-
-
-def main(args: argparse.Namespace) -> None:
-    """Entry point used by ``ipoke bench --data DIR``."""
-    from ipoke_core.data.layout import read_dataset_meta
-
-    meta = read_dataset_meta(args.data)
-    r = bench_loader(args.data)
-    print(f"data: {args.data} ({meta['kind']}, stored at {meta['resolution']}px)")
-    print(f"  one process, one thread: {r['items_per_s_one_process']:.0f} items/s")
-    print(f"  DataLoader, 2 workers, batch 32, 64x64: {r['samples_per_s_loader']:.0f} samples/s "
-          f"({r['samples_per_s_loader'] / 32:.1f} batches/s over {r['batches']} batches)")

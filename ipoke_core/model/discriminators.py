@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 from torchvision.models.video import r3d_18
-from torchvision.models.video.resnet import BasicBlock, BasicStem, Conv3DSimple, VideoResNet
+from torchvision.models.video.resnet import BasicBlock, Conv3DSimple, VideoResNet
 
 
 class PatchDiscriminator(nn.Module):
@@ -51,21 +51,34 @@ def _instance_norm_3d(module: nn.Module) -> nn.Module:
     return module
 
 
-class _NarrowVideoResNet(VideoResNet):
-    """torchvision's R3D-18 layout (BasicBlock, Conv3DSimple, [2, 2, 2, 2]) with widths w, 2w, 4w, 8w."""
+def _residual_layer(inplanes: int, planes: int, stride: int) -> nn.Sequential:
+    """Two of torchvision's BasicBlocks, the first with a strided 1x1x1 shortcut where the shape changes:
+    ``VideoResNet._make_layer`` with Conv3DSimple."""
+    downsample = None
+    if stride != 1 or inplanes != planes:
+        downsample = nn.Sequential(
+            nn.Conv3d(inplanes, planes, kernel_size=1, stride=Conv3DSimple.get_downsample_stride(stride), bias=False),
+            nn.BatchNorm3d(planes),
+        )
+    return nn.Sequential(BasicBlock(inplanes, planes, Conv3DSimple, stride, downsample),
+                         BasicBlock(planes, planes, Conv3DSimple))
+
+
+class _NarrowR3D(nn.Module):
+    """torchvision's R3D-18 layout (BasicBlock, Conv3DSimple, [2, 2, 2, 2]) with widths w, 2w, 4w, 8w, built
+    from torchvision's blocks (``VideoResNet`` fixes the widths at 64..512); same layer names as R3D-18."""
 
     def __init__(self, width: int):
-        nn.Module.__init__(self)
-        self.inplanes = width
+        super().__init__()
         self.stem = nn.Sequential(
             nn.Conv3d(3, width, (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False), nn.BatchNorm3d(width), nn.ReLU(True)
         )
-        self.layer1 = self._make_layer(BasicBlock, Conv3DSimple, width, 2, stride=1)
-        self.layer2 = self._make_layer(BasicBlock, Conv3DSimple, 2 * width, 2, stride=2)
-        self.layer3 = self._make_layer(BasicBlock, Conv3DSimple, 4 * width, 2, stride=2)
-        self.layer4 = self._make_layer(BasicBlock, Conv3DSimple, 8 * width, 2, stride=2)
+        self.layer1 = _residual_layer(width, width, 1)
+        self.layer2 = _residual_layer(width, 2 * width, 2)
+        self.layer3 = _residual_layer(2 * width, 4 * width, 2)
+        self.layer4 = _residual_layer(4 * width, 8 * width, 2)
         self.avgpool = nn.AdaptiveAvgPool3d((1, 1, 1))
-        self.fc = nn.Linear(8 * width * BasicBlock.expansion, 1)
+        self.fc = nn.Linear(8 * width, 1)
 
 
 class TemporalDiscriminator(nn.Module):
@@ -77,12 +90,8 @@ class TemporalDiscriminator(nn.Module):
 
     def __init__(self, width: int = 64):
         super().__init__()
-        if width == 64:
-            net = r3d_18(weights=None, num_classes=1)
-        else:
-            net = _NarrowVideoResNet(width)
-        self.net: VideoResNet = _instance_norm_3d(net)
-        _ = BasicStem  # the width-64 stem is torchvision's BasicStem
+        net = r3d_18(weights=None, num_classes=1) if width == 64 else _NarrowR3D(width)
+        self.net: VideoResNet | _NarrowR3D = _instance_norm_3d(net)
 
     def forward(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         x = video.transpose(1, 2)  # (B, 3, T, H, W)

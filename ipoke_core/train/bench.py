@@ -7,8 +7,8 @@ Adam, optionally ``torch.compile``) and once as a plain fp32 loop of the same mo
 """
 from __future__ import annotations
 
-import argparse
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -100,23 +100,16 @@ def benchmark_training(model: ModelConfig | Config, batch_size: int = 32, steps:
     return TrainBench(name, label, batch_size, steps, optimized, plain, amp, compile_model)
 
 
-def main(args: argparse.Namespace) -> None:
-    """Entry point of ``ipoke bench --train``: the default model (and with --paper the paper's) at 64x64, batch 32."""
+def training_benchmarks(device: str = "auto", repeats: int = 10, paper: bool = False,
+                        compile_model: bool = False) -> Iterator[TrainBench]:
+    """``ipoke bench --train``: one TrainBench per model, as each finishes: the default model (and with
+    ``paper`` the paper's) at 64x64, batch 32. ``repeats`` timed iterations on CUDA (at least 3), 2 on
+    the CPU, where the optimised path does not differ."""
     from ipoke_core.config import default_model_config, paper_model_config
 
-    dev = resolve_device(args.device)
-    steps, warmup = (max(3, args.repeats), 3) if dev.type == "cuda" else (2, 1)
-    if dev.type == "cpu":
-        print("training benchmark on the CPU: 2 timed iterations per model (the optimised path only differs on CUDA)")
+    steps, warmup = (max(3, repeats), 3) if resolve_device(device).type == "cuda" else (2, 1)
     models = [("default64", default_model_config(64))]
-    if args.paper:
+    if paper:
         models.append(("paper64", paper_model_config(64)))
-    rows = []
     for name, mcfg in models:
-        b = benchmark_training(mcfg, 32, steps, warmup, args.device, args.compile, name)
-        rows.append(b.row())
-        print(b.row(), flush=True)
-    print()
-    print("training samples/s (stage-2 iteration: generator + discriminators), 64x64, batch 32")
-    print(HEADER)
-    print("\n".join(rows))
+        yield benchmark_training(mcfg, 32, steps, warmup, device, compile_model, name)

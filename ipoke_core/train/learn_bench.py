@@ -9,7 +9,6 @@ the clock counts only the training chunks.
 """
 from __future__ import annotations
 
-import argparse
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,9 +83,3 @@ def learning_benchmark(config: str, train_data: Path, test_data: Path, out: Path
             break
     echo(f"minutes to beat flow-warp on motion error: {'not reached' if beat is None else f'{beat:.1f}'}")
     return {"points": points, "baselines": baselines, "beat_flow_warp_min": beat}
-
-
-def main(args: argparse.Namespace) -> None:
-    """Entry point of ``ipoke bench --learn DATA``."""
-    learning_benchmark(args.config, args.learn, args.test_data or args.learn, args.out, args.minutes, args.every,
-                       n_clips=args.n_clips, overrides=args.set, device=args.device)
