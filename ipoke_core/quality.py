@@ -25,6 +25,30 @@ def _evaluation(meta: dict[str, Any]) -> dict[str, Any]:
     return ev if isinstance(ev, dict) else {}
 
 
+def trained_steps(meta: dict[str, Any]) -> tuple[int | None, int | None]:
+    """``(all iterations behind the weights, iterations of the last run)``.
+
+    A fine-tuning run (``ipoke train --init-from``) records only its own steps, plus the steps of the
+    checkpoint it started from (``training.init_from``, itself cumulative); the first number adds
+    them. ``(None, None)`` when the sidecar says nothing usable.
+    """
+    training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
+    own = _number(training.get("steps"))
+    if own is None:
+        return None, None
+    init = training.get("init_from") if isinstance(training.get("init_from"), dict) else {}
+    before = _number(init.get("total_steps", init.get("steps")))
+    return int(own + (before or 0)), int(own)
+
+
+def training_line(meta: dict[str, Any]) -> str:
+    """``trained 4733 steps (2224 fine-tuning)``, ``trained 2509 steps`` or ``trained``."""
+    total, own = trained_steps(meta)
+    if total is None:
+        return "trained"
+    return f"trained {total} steps" + (f" ({own} fine-tuning)" if own != total else "")
+
+
 def evaluation_lines(meta: dict[str, Any]) -> list[str]:
     """The sidecar's measured quality in plain words, one line per measure; empty when there is none."""
     ev = _evaluation(meta)

@@ -61,7 +61,7 @@ def test_init_from_starts_at_the_checkpoint(data_dir, pretrained, tmp_path):
     assert _max_diff(model, start) < 1e-6
     assert _max_diff(other, start) > 1e-2
     init = meta["training"]["init_from"]
-    assert init["steps"] == 4 and init["weights_sha256"] == read_meta(pretrained)["weights_sha256"]
+    assert init["steps"] == 4 and init["total_steps"] == 4 and init["weights_sha256"] == read_meta(pretrained)["weights_sha256"]
     assert "initialised from" in (tmp_path / "ft" / "train.log").read_text()
 
 
@@ -107,3 +107,17 @@ def test_cosine_schedule_and_ema_reach_the_checkpoint(data_dir, tmp_path):
     assert moved, "the average equals the raw weights: no averaging happened"
     assert int(state["ema"]["n_averaged"]) == 8
     assert math.isfinite(result.validation["val_metric"])
+
+
+def test_trained_steps_add_up_over_fine_tuning():
+    """`ipoke info` and the app say how many iterations are behind the weights, fine-tuning included."""
+    from ipoke_core.quality import trained_steps, training_line
+
+    assert trained_steps({"training": {"steps": 2509}}) == (2509, 2509)
+    assert training_line({"training": {"steps": 2509}}) == "trained 2509 steps"
+    tuned = {"training": {"steps": 2224, "init_from": {"steps": 2509}}}
+    assert trained_steps(tuned) == (4733, 2224)
+    assert training_line(tuned) == "trained 4733 steps (2224 fine-tuning)"
+    twice = {"training": {"steps": 100, "init_from": {"steps": 2224, "total_steps": 4733}}}
+    assert trained_steps(twice) == (4833, 100)
+    assert trained_steps({"training": "garbage"}) == (None, None) and training_line({}) == "trained"

@@ -12,7 +12,7 @@ from typing import Any
 
 from ipoke_core.commands._common import add_allow_unverified_argument, allow_unverified
 from ipoke_core.paths import DEFAULT_CHECKPOINT
-from ipoke_core.quality import evaluation_lines, weak_response_warning
+from ipoke_core.quality import evaluation_lines, training_line, weak_response_warning
 
 HELP = "show what a checkpoint is: model config, whether and how it was trained, how well it pokes"
 
@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     m = meta["model"]
     print(f"checkpoint   {args.checkpoint}")
-    print(f"trained      {'yes' if meta.get('trained') else 'NO (random initialisation)'}")
+    steps = training_line(meta).removeprefix("trained").strip()  # "4733 steps (2224 fine-tuning)" or ""
+    print(f"trained      {('yes, ' + steps if steps else 'yes') if meta.get('trained') else 'NO (random initialisation)'}")
     print(f"model        {m['resolution']}x{m['resolution']}, channels {m['channels']}, bottleneck {m['bottleneck']}, "
           f"depth K={m['depth']}, dynamics={m['dynamics']}, poke={m['poke_mode']}, T={m['seq_len']}, "
           f"decoder={m.get('decoder', 'pixel')}")

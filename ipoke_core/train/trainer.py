@@ -282,6 +282,7 @@ class Trainer:
     def _init_from_checkpoint(self, path: Path) -> None:
         """Start from a checkpoint's generator weights; its model section must equal this run's."""
         from ipoke_core.checkpoint import load_checkpoint
+        from ipoke_core.quality import trained_steps
 
         model, meta = load_checkpoint(path)
         if model.cfg != self.cfg.model:
@@ -292,8 +293,9 @@ class Trainer:
         self.engine.load_weights(model.state_dict())
         training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
         if self.main:
+            total, _ = trained_steps(meta)
             self.run_info["init_from"] = {"checkpoint": str(Path(path).resolve()), "steps": training.get("steps"),
-                                          "weights_sha256": meta.get("weights_sha256")}
+                                          "total_steps": total, "weights_sha256": meta.get("weights_sha256")}
             atomic_write_text(self.run_dir / "run.json", json.dumps(self.run_info, indent=2))
         self.log(f"generator initialised from {path} ({training.get('steps', '?')} steps trained)")
 
