@@ -191,6 +191,12 @@ class Framing:
         side = float(max(width, height))
         return Framing(width, height, (width - side) / 2, (height - side) / 2, side, resolution)
 
+    @staticmethod
+    def fit(width: int, height: int, resolution: int, letterbox: bool = False) -> Framing:
+        """The default framing of a ``width`` x ``height`` image: letterbox (the whole image, padded) or
+        center crop. The one place this choice is made (``Poker.prepare``, the workspace)."""
+        return (Framing.letterbox if letterbox else Framing.center_crop)(width, height, resolution)
+
     def moved(self, x0: float, y0: float) -> Framing:
         """The same crop moved to ``(x0, y0)``, clamped so that it stays inside the image."""
         x0 = min(max(x0, min(0.0, self.width - self.side)), max(0.0, self.width - self.side))

@@ -156,8 +156,7 @@ class Poker:
         img = load_image(image)
         h, w = img.shape[:2]
         if framing is None:
-            make = Framing.letterbox if letterbox else Framing.center_crop
-            framing = make(w, h, self.resolution)
+            framing = Framing.fit(w, h, self.resolution, letterbox)
         elif (framing.width, framing.height) != (w, h) or framing.resolution != self.resolution:
             # a framing from the caller's full-size image: rescale it to the working copy
             s = w / framing.width
