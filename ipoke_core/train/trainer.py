@@ -21,6 +21,7 @@ The run folder::
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -32,7 +33,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -178,6 +179,31 @@ class _Stream:
             return next(self._it)
 
 
+class _LossMeter:
+    """Sums the step losses between two log rows; ``take`` returns their means (averaged over ranks)."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.steps = 0
+        self.t0 = time.time()
+
+    def add(self, losses: dict[str, torch.Tensor]) -> None:
+        for k, v in losses.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v.detach().float()
+        self.steps += 1
+
+    def take(self, dist: distributed.DistInfo) -> tuple[dict[str, float], int, float]:
+        """``(mean losses, steps, seconds)`` since the last call; then starts over."""
+        values: dict[str, float] = {}
+        if self.sums:
+            keys = sorted(self.sums)
+            vec = distributed.all_reduce_mean(torch.stack([self.sums[k] / self.steps for k in keys]), dist)
+            values = dict(zip(keys, vec.tolist()))
+        out = (values, self.steps, time.time() - self.t0)
+        self.__init__()
+        return out
+
+
 class Trainer:
     def __init__(self, opts: TrainOptions):
         self.opts = opts
@@ -186,7 +212,25 @@ class Trainer:
         self.dist = distributed.setup(opts.device)
         self.main = self.dist.is_main
         self.stage1_iters, self.total = schedule_lengths(self.cfg)
-        self._stop_reason: str | None = None
+        # built by _build() (models, losses, data) and _prepare_run_dir() / _restore() (run folder, state)
+        self.engine: Engine | None = None
+        self.perceptual = None
+        self.val_distance = None
+        self.val_metric_name = ""
+        self.val_split = ""
+        self.val_batches: list[dict] = []
+        self.data_meta: dict[str, Any] = {}
+        self.train_set = None
+        self.stream: _Stream | None = None
+        self.run_info: dict[str, Any] = {}
+        self.poke_range = [0.0, 0.0]
+        self.best: dict[str, Any] = {}
+        self.last_val: dict[str, float] = {}
+        self.last_ckpt: Path | None = None
+        self._resumed_from: Path | None = None
+        self._wall_before = 0.0  # training seconds of earlier sessions of this run
+        self._t_session = time.time()
+        self._stop_reason: str | None = None  # set by the signal handler
         self._log_file = None
         self._pbar = None
 
@@ -462,9 +506,12 @@ class Trainer:
         write_png(grid, self.run_dir / "samples" / f"step_{step:08d}.png")
 
     # ------------------------------------------------------------------ signals
-    def _install_signals(self):
+    @contextlib.contextmanager
+    def _signals(self):
+        """Ctrl-C / SIGTERM finish the step, save and exit; a second Ctrl-C leaves at once."""
         if threading.current_thread() is not threading.main_thread():
-            return None
+            yield
+            return
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
         def handler(signum, frame):
@@ -475,7 +522,11 @@ class Trainer:
 
         for s in previous:
             signal.signal(s, handler)
-        return previous
+        try:
+            yield
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
 
     def _wall(self) -> float:
         return self._wall_before + (time.time() - self._t_session)
@@ -492,9 +543,47 @@ class Trainer:
             distributed.cleanup(self.dist)
 
     def _run(self) -> TrainResult:
-        cfg, tc = self.cfg, self.cfg.train
+        """The loop, top to bottom: one batch, one step, then logging, validation, stop rules, saving."""
+        tc = self.cfg.train
         self._build()  # checks the data set and weights files before anything is written
         state = self._prepare_run_dir()
+        self._open_run_files()
+        start = self._restore(state) if state else self._start_fresh()
+        self._announce(start, resumed=bool(state))
+        self.stream.start(start)
+        meter = _LossMeter()
+        status, step = "finished", start
+        with self._signals(), self._progress(start):
+            for it in range(start, self.total):
+                batch = Batch.from_items(self.stream.next(), self.dist.device, self.engine.channels_last)
+                stage, losses = self._train_step(it, batch)
+                step = it + 1
+                meter.add(losses)
+                if self._pbar is not None:
+                    self._pbar.update(1)
+                last = step == self.total
+
+                if step % tc.log_every == 0 or last:
+                    self._log_losses(step, stage, meter)
+                if self.main and (step % tc.val_every == 0 or last):
+                    self._after_validation(step, self._validate(step))
+                if self.main and (step % tc.sample_every == 0 or last):
+                    self._write_samples(step)
+
+                reason = self._stop_request(step)
+                if distributed.any_rank(reason is not None, self.dist):  # every rank stops at the same step
+                    status = "interrupted" if self._stop_reason else "stopped"
+                    reason = reason or "interrupted"
+                    self._save(step, reason)
+                    self.log(f"stopped at step {step} of {self.total} ({reason}); continue with --resume")
+                    break
+                if step % tc.ckpt_every == 0 or last:
+                    self._save(step, "final" if last else "periodic")
+        return self._finish(status, step)
+
+    # ------------------------------------------------------------------ the loop's pieces
+    def _open_run_files(self) -> None:
+        """train.log, config.toml and run.json (rank 0)."""
         if self.main:
             self._log_file = open(self.run_dir / "train.log", "a")
             self.cfg.save(self.run_dir / "config.toml")
@@ -502,117 +591,96 @@ class Trainer:
         else:
             self.run_info = {"device": _device_name(self.dist.device)}
         self.poke_range = self._poke_magnitude_range() if self.main else [0.0, 0.0]
-        self.best: dict[str, Any] = {"value": float("inf"), "step": -1, "metric": self.val_metric_name}
-        self.last_val: dict[str, float] = {}
-        self.last_ckpt: Path | None = None
-        self._wall_before = 0.0
-        start = 0
-        if state:
-            self.engine.load_state_dict(state)
-            start = int(state["iteration"])
-            self._wall_before = float(state.get("wall_time_s", 0.0))
-            self.best = dict(state.get("best", self.best))
-            self.last_val = dict(state.get("last_validation", {}))
-            if self.main:
-                restore_rng(state["rng"])
-            if int(state.get("world_size", 1)) != self.dist.world_size:
-                self.log(f"note: the run was saved with {state.get('world_size')} process(es), now {self.dist.world_size}: "
-                         "the data order after the resume differs from an uninterrupted run")
-        elif self.opts.init_from is not None:
+        self.best = {"value": float("inf"), "step": -1, "metric": self.val_metric_name}
+
+    def _start_fresh(self) -> int:
+        """A new run: from the --init-from weights if given. Returns the first iteration (0)."""
+        if self.opts.init_from is not None:
             self._init_from_checkpoint(self.opts.init_from)
         self._t_session = time.time()
         if self.main:
-            self._metrics_csv(start if state else None)
-            if state:
-                self.log(f"resumed from {self._resumed_from.relative_to(self.run_dir)} at step {start} of {self.total}")
-            self.log(
-                f"run {self.run_dir}: config {cfg.name}, schedule {tc.schedule} ({self.stage1_iters} autoencoder + "
-                f"{self.total - self.stage1_iters} {'stage-2' if tc.schedule != 'alternating' else 'alternating'} "
-                f"iterations), batch {tc.batch_size} x {self.dist.world_size} process(es), device {self.run_info['device']}, "
-                f"amp {self.run_info['amp']}"
-            )
-            self.log(f"perceptual loss: {self.perceptual.name}"
-                     + ("" if self.opts.vgg_weights else " (no --vgg-weights given: pixel-space fallback, no VGG)"))
-            self.log(f"validation metric: {self.val_metric_name} on {self.val_split}, "
-                     f"{sum(len(b['index']) for b in self.val_batches)} clips")
+            self._metrics_csv(None)
+        return 0
 
-        self.stream.start(start)
-        previous_signals = self._install_signals()
+    def _restore(self, state: dict[str, Any]) -> int:
+        """Continue from a saved state: weights, optimisers, RNG, best and wall time. Returns its iteration."""
+        self.engine.load_state_dict(state)
+        start = int(state["iteration"])
+        self._wall_before = float(state.get("wall_time_s", 0.0))
+        self.best = dict(state.get("best", self.best))
+        self.last_val = dict(state.get("last_validation", {}))
+        if self.main:
+            restore_rng(state["rng"])
+        if int(state.get("world_size", 1)) != self.dist.world_size:
+            self.log(f"note: the run was saved with {state.get('world_size')} process(es), now {self.dist.world_size}: "
+                     "the data order after the resume differs from an uninterrupted run")
+        self._t_session = time.time()
+        if self.main:
+            self._metrics_csv(start)
+            self.log(f"resumed from {self._resumed_from.relative_to(self.run_dir)} at step {start} of {self.total}")
+        return start
+
+    def _announce(self, start: int, resumed: bool) -> None:
+        """What is about to run: schedule, batch, device, losses, validation set."""
+        cfg, tc = self.cfg, self.cfg.train
+        self.log(
+            f"run {self.run_dir}: config {cfg.name}, schedule {tc.schedule} ({self.stage1_iters} autoencoder + "
+            f"{self.total - self.stage1_iters} {'stage-2' if tc.schedule != 'alternating' else 'alternating'} "
+            f"iterations), batch {tc.batch_size} x {self.dist.world_size} process(es), device {self.run_info['device']}, "
+            f"amp {self.run_info.get('amp', 'off')}"
+        )
+        self.log(f"perceptual loss: {self.perceptual.name}"
+                 + ("" if self.opts.vgg_weights else " (no --vgg-weights given: pixel-space fallback, no VGG)"))
+        self.log(f"validation metric: {self.val_metric_name} on {self.val_split}, "
+                 f"{sum(len(b['index']) for b in self.val_batches)} clips")
+
+    def _train_step(self, it: int, batch: Batch) -> tuple[int, dict[str, torch.Tensor]]:
+        """Iteration ``it`` (0-based) of the schedule: ``(stage, losses)``. Stops the run on a NaN/inf loss."""
+        tc = self.cfg.train
+        gen = step_generator(tc.seed, it, self.dist.rank)
+        try:
+            if it < self.stage1_iters:
+                return 1, self.engine.stage1_step(batch, gen, it, self.stage1_iters)
+            losses: dict[str, torch.Tensor] = {}
+            if tc.schedule == "alternating":
+                losses.update(self.engine.stage1_step(batch, gen, it - self.stage1_iters, tc.stage2_steps))
+            losses.update(self.engine.stage2_step(batch, it - self.stage1_iters, gen))
+            return 2, losses
+        except NonFiniteLoss as e:
+            self._diverged(it, e)
+
+    def _log_losses(self, step: int, stage: int, meter: _LossMeter) -> None:
+        """Mean losses since the last row (over all ranks) and samples/s, to metrics.csv and the progress bar."""
+        values, steps, seconds = meter.take(self.dist)
+        sps = steps * self.cfg.train.batch_size * self.dist.world_size / max(seconds, 1e-9)
+        if not self.main:
+            return
+        self._append_metrics({"step": step, "stage": stage, "epoch": self.stream.epoch, "wall_s": round(self._wall(), 1),
+                              "samples_per_s": round(sps, 2), **values})
+        if self._pbar is not None:
+            shown = {k: f"{values[k]:.3g}" for k in ("ae_perc", "perc", "latent", "g_temporal", "d_temporal")
+                     if k in values}
+            self._pbar.set_postfix(stage=stage, **shown, sps=f"{sps:.1f}")
+
+    def _stop_request(self, step: int) -> str | None:
+        """Why this rank wants to stop after ``step`` (a signal, --until-step, --max-minutes), else None."""
+        if self.opts.until_step is not None and self.opts.until_step <= step < self.total:
+            return f"reached --until-step {self.opts.until_step}"
+        minutes = (time.time() - self._t_session) / 60
+        if self.opts.max_minutes is not None and minutes >= self.opts.max_minutes and step < self.total:
+            return f"reached --max-minutes {self.opts.max_minutes:g}"
+        return self._stop_reason
+
+    @contextlib.contextmanager
+    def _progress(self, start: int):
+        """A tqdm bar on rank 0 (unless --quiet); ``run`` closes it."""
         if self.main and self.opts.progress:
             from tqdm import tqdm
 
             self._pbar = tqdm(total=self.total, initial=start, unit="step", dynamic_ncols=True, file=sys.stderr)
-        status = "finished"
-        step = start
-        acc: dict[str, torch.Tensor] = {}
-        acc_n = 0
-        t_log, n_log = time.time(), 0
-        try:
-            for it in range(start, self.total):
-                items = self.stream.next()
-                batch = Batch.from_items(items, self.dist.device, self.engine.channels_last)
-                gen = step_generator(tc.seed, it, self.dist.rank)
-                try:
-                    losses: dict[str, torch.Tensor] = {}
-                    if it < self.stage1_iters:
-                        stage = 1
-                        losses.update(self.engine.stage1_step(batch, gen, it, self.stage1_iters))
-                    else:
-                        stage = 2
-                        if tc.schedule == "alternating":
-                            losses.update(self.engine.stage1_step(batch, gen, it - self.stage1_iters, tc.stage2_steps))
-                        losses.update(self.engine.stage2_step(batch, it - self.stage1_iters, gen))
-                except NonFiniteLoss as e:
-                    self._diverged(it, e)
-                step = it + 1
-                for k, v in losses.items():
-                    acc[k] = acc.get(k, 0.0) + v.detach().float()
-                acc_n += 1
-                n_log += 1
-                if self._pbar is not None:
-                    self._pbar.update(1)
+        yield
 
-                if step % tc.log_every == 0 or step == self.total:
-                    values = {k: v / acc_n for k, v in acc.items()}
-                    if values:
-                        keys = sorted(values)
-                        vec = distributed.all_reduce_mean(torch.stack([values[k] for k in keys]), self.dist)
-                        values = dict(zip(keys, vec.tolist()))
-                    dt = time.time() - t_log
-                    sps = n_log * tc.batch_size * self.dist.world_size / max(dt, 1e-9)
-                    if self.main:
-                        row = {"step": step, "stage": stage, "epoch": self.stream.epoch, "wall_s": round(self._wall(), 1),
-                               "samples_per_s": round(sps, 2), **values}
-                        self._append_metrics(row)
-                        if self._pbar is not None:
-                            shown = {k: f"{values[k]:.3g}" for k in ("ae_perc", "perc", "latent", "g_temporal", "d_temporal")
-                                     if k in values}
-                            self._pbar.set_postfix(stage=stage, **shown, sps=f"{sps:.1f}")
-                    acc, acc_n, t_log, n_log = {}, 0, time.time(), 0
-
-                if self.main and (step % tc.val_every == 0 or step == self.total):
-                    self._after_validation(step, self._validate(step))
-                if self.main and (step % tc.sample_every == 0 or step == self.total):
-                    self._write_samples(step)
-
-                want_stop = self._stop_reason is not None
-                if self.opts.until_step is not None and step >= self.opts.until_step and step < self.total:
-                    want_stop, reason = True, f"reached --until-step {self.opts.until_step}"
-                elif self.opts.max_minutes is not None and (time.time() - self._t_session) / 60 >= self.opts.max_minutes:
-                    want_stop, reason = step < self.total, f"reached --max-minutes {self.opts.max_minutes:g}"
-                else:
-                    reason = "interrupted"
-                if distributed.any_rank(want_stop, self.dist):
-                    status = "interrupted" if self._stop_reason else "stopped"
-                    self._save(step, reason)
-                    self.log(f"stopped at step {step} of {self.total} ({reason}); continue with --resume")
-                    break
-                if step % tc.ckpt_every == 0 or step == self.total:
-                    self._save(step, "final" if step == self.total else "periodic")
-        finally:
-            if previous_signals:
-                for s, h in previous_signals.items():
-                    signal.signal(s, h)
+    def _finish(self, status: str, step: int) -> TrainResult:
         distributed.barrier(self.dist)
         if self.dist.enabled:
             self._check_ranks_in_sync()
@@ -651,7 +719,7 @@ class Trainer:
             save_checkpoint(self.run_dir / "checkpoints" / "best", self.engine.eval_model, self._meta(step, val))
             self.log(f"step {step}: new best {self.val_metric_name} {val['val_metric']:.4g} -> checkpoints/best")
 
-    def _diverged(self, it: int, err: NonFiniteLoss) -> None:
+    def _diverged(self, it: int, err: NonFiniteLoss) -> NoReturn:
         """Stop on a NaN/inf loss. Parameters were not updated with it; save them if finite."""
         finite = all(torch.isfinite(p).all() for p in self.engine.model.parameters())
         where = "none"
