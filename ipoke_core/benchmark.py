@@ -63,10 +63,11 @@ def forward_gflops(cfg: ModelConfig) -> float:
 
 
 def bench_inference(name: str, cfg: ModelConfig, device: str = "auto", batch: int = 64, repeats: int = 10,
-                    compile_model: bool = False) -> InferenceBench:
+                    compile_model: bool = False, amp: str = "auto") -> InferenceBench:
+    """Latency of one poke and of ``batch`` pokes through ``Poker`` (``amp``: its autocast setting)."""
     torch.manual_seed(0)
     model = IPoke(cfg)
-    poker = Poker(model, {"trained": False}, device)
+    poker = Poker(model, {"trained": False}, device, amp)
     if compile_model:
         poker.model = torch.compile(poker.model)
     r = cfg.resolution
@@ -77,4 +78,6 @@ def bench_inference(name: str, cfg: ModelConfig, device: str = "auto", batch: in
     one_ms = median_ms(lambda: poker.generate(source, one), repeats, 2, poker.device)
     batch_ms = median_ms(lambda: poker.generate(source, many), max(3, repeats // 3), 1, poker.device)
     params = sum(p.numel() for p in model.parameters()) / 1e6
-    return InferenceBench(name, r, params, forward_gflops(cfg), one_ms, batch_ms, batch, str(poker.device))
+    precision = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[poker.amp_dtype]
+    return InferenceBench(name, r, params, forward_gflops(cfg), one_ms, batch_ms, batch,
+                          f"{poker.device} {precision}")

@@ -1,6 +1,8 @@
 """The compute device and the autocast dtype: one choice for inference, training and the benchmarks."""
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from ipoke_core.errors import UserError
@@ -34,10 +36,43 @@ def resolve_device(device: str | torch.device = "auto", local_rank: int | None =
     return dev
 
 
-def resolve_amp(setting: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype: bf16 on CUDA when supported, else fp16; None (fp32) on the CPU or ``off``."""
-    if device.type != "cuda" or setting == "off":
+AMP_SETTINGS = ("auto", "off", "bf16", "fp16")
+
+
+@functools.cache
+def cpu_has_bf16_units() -> bool:
+    """True where the CPU computes bf16 natively (AMX or AVX512-BF16; read from /proc/cpuinfo on Linux).
+
+    Elsewhere bf16 autocast still runs, emulated, and is slower than fp32 (2026-11-26, 2-core AMD EPYC
+    without either: see the README's Performance section)."""
+    try:
+        text = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    flags = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.split(":", 1)[1].split())
+    return bool(flags & {"amx_bf16", "avx512_bf16"})
+
+
+def resolve_amp(setting: str, device: torch.device, cpu_auto: bool = True) -> torch.dtype | None:
+    """The autocast dtype, None for fp32.
+
+    ``auto``: bf16 on CUDA when supported, else fp16; on the CPU bf16 where it has bf16 units (when
+    ``cpu_auto``; training passes False until its loss curves are checked on such a CPU), else fp32.
+    ``bf16`` / ``fp16`` force a dtype (fp16 only on CUDA); ``off`` is fp32.
+    """
+    if setting not in AMP_SETTINGS:
+        raise ValueError(f"amp must be one of {', '.join(AMP_SETTINGS)}, got {setting!r}")
+    if setting == "off":
         return None
-    if setting == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"bf16": torch.bfloat16, "fp16": torch.float16}[setting]
+    if device.type == "cuda":
+        if setting == "auto":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return {"bf16": torch.bfloat16, "fp16": torch.float16}[setting]
+    if setting == "fp16":
+        raise DeviceError("fp16 autocast needs CUDA; on the CPU use bf16 or off")
+    if setting == "bf16" or (cpu_auto and cpu_has_bf16_units()):
+        return torch.bfloat16
+    return None

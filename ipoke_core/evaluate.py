@@ -131,12 +131,11 @@ def model_method(name: str, poker: Any, batch_size: int = 32) -> Method:
     def generate_clips(sources: np.ndarray, pokes: Sequence[Poke]) -> np.ndarray:
         r, n = cfg.resolution, len(pokes)
         out = np.empty((n, cfg.seq_len, r, r, 3), np.uint8)
-        cuda = poker.device.type == "cuda"
         for s in range(0, n, batch_size):
             img = to_tensor(sources[s:s + batch_size]).to(poker.device)
             pm = rasterize_batch([[p] for p in pokes[s:s + batch_size]], r, cfg.poke_radius, cfg.poke_mode,
                                  cfg.poke_scale).to(poker.device)
-            with torch.autocast(poker.device.type, dtype=torch.bfloat16, enabled=cuda):
+            with torch.autocast(poker.device.type, dtype=poker.amp_dtype, enabled=poker.amp_dtype is not None):
                 video, _ = poker.model(img, pm)
             out[s:s + len(img)] = to_uint8(video)
         return out

@@ -100,8 +100,11 @@ def to_working(framing: Framing, src_size: tuple[int, int], x: float, y: float) 
 class Poker:
     """A loaded model ready to poke images. Thread-compatible: one call at a time per Poker."""
 
-    def __init__(self, model: IPoke, meta: dict[str, Any] | None = None, device: str | torch.device = "auto"):
+    def __init__(self, model: IPoke, meta: dict[str, Any] | None = None, device: str | torch.device = "auto",
+                 amp: str = "auto"):
         self.device = resolve_device(device)
+        # autocast dtype (None = fp32): bf16 on a GPU, and on CPUs with bf16 units (device.resolve_amp)
+        self.amp_dtype = resolve_amp(amp, self.device)
         # channels-last is the layout oneDNN (CPU) and cuDNN (GPU) convolutions prefer (no measurable gain at
         # these widths on our 2-core CPU, issue 14; kept for the GPU)
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
@@ -115,11 +118,11 @@ class Poker:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "auto",
-                        allow_unverified: bool = False) -> Poker:
+                        allow_unverified: bool = False, amp: str = "auto") -> Poker:
         """Load a checkpoint; ``allow_unverified`` accepts a sidecar without a weights checksum."""
         model, meta = load_checkpoint(path, "cpu", allow_unverified=allow_unverified)
         meta["path"] = str(path)
-        return cls(model, meta, device)
+        return cls(model, meta, device, amp)
 
     @property
     def resolution(self) -> int:
@@ -190,7 +193,7 @@ class Poker:
         cfg = self.config
         n = len(pokes_per_video)
         src = to_tensor(source)[None].to(self.device)
-        amp_dtype = resolve_amp("auto", self.device)
+        amp_dtype = self.amp_dtype
         for start in range(0, n, batch_size):
             check(cancel)
             chunk = pokes_per_video[start:start + batch_size]
@@ -275,12 +278,12 @@ class Poker:
 
 
 def load_poker(path: str | Path, device: str | torch.device = "auto", allow_unverified: bool = False,
-               warn: Callable[[str], object] | None = None) -> Poker:
+               warn: Callable[[str], object] | None = None, amp: str = "auto") -> Poker:
     """Load a checkpoint to poke with: the one loader of the CLI verbs and the app.
 
     ``warn`` (if given) is told when the checkpoint is untrained: random weights, its videos are noise.
     """
-    poker = Poker.from_checkpoint(path, device, allow_unverified=allow_unverified)
+    poker = Poker.from_checkpoint(path, device, allow_unverified=allow_unverified, amp=amp)
     if not poker.trained and warn is not None:
         warn(f"{path} is an UNTRAINED (randomly initialised) checkpoint: its videos are noise")
     return poker

@@ -102,6 +102,13 @@ def add_checkpoint_argument(p: argparse.ArgumentParser) -> None:
                    help="checkpoint NAME (NAME.safetensors + NAME.json); default: the bundled plants64")
     add_allow_unverified_argument(p)
     add_device_argument(p)
+    add_amp_argument(p)
+
+
+def add_amp_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--amp", choices=("auto", "off", "bf16"), default="auto",
+                   help="autocast: auto = bf16 on a GPU and on CPUs with bf16 units (AMX/AVX512-BF16), else fp32; "
+                        "off = fp32; bf16 = force it (emulated, slower, on other CPUs)")
 
 
 def add_allow_unverified_argument(p: argparse.ArgumentParser) -> None:
@@ -139,4 +146,4 @@ def load_poker(args: argparse.Namespace):
     from ipoke_core.inference import load_poker as load
 
     return load(args.checkpoint, args.device, allow_unverified(args),
-                warn=lambda message: print(f"warning: {message}", file=sys.stderr))
+                warn=lambda message: print(f"warning: {message}", file=sys.stderr), amp=args.amp)

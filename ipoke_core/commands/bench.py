@@ -87,15 +87,24 @@ def _run(args: argparse.Namespace) -> int:
                            n_clips=args.n_clips, overrides=args.set, device=args.device)
     if args.train or args.heatmap or args.data is not None or args.learn is not None:
         return 0
+    from ipoke_core.device import cpu_has_bf16_units, resolve_device
+
+    # on the CPU, fp32 and bf16 autocast side by side in the same run (issue 14); on a GPU what Poker uses
+    on_cpu = resolve_device(args.device).type == "cpu"
+    precisions = ("off", "bf16") if on_cpu else ("auto",)
+    if on_cpu:
+        print(f"CPU bf16 units (AMX / AVX512-BF16): {'yes' if cpu_has_bf16_units() else 'no: bf16 is emulated'}; "
+              f"`--amp auto` uses {'bf16' if cpu_has_bf16_units() else 'fp32'} here")
     rows = []
     for r in resolutions:
         models = [(f"default{r}", default_model_config(r))]
         if args.paper and r in (64, 128):
             models.append((f"paper{r}", paper_model_config(r)))
         for name, cfg in models:
-            b = bench_inference(name, cfg, args.device, repeats=args.repeats, compile_model=args.compile)
-            rows.append(b.row())
-            print(b.row(), flush=True)
+            for amp in precisions:
+                b = bench_inference(name, cfg, args.device, repeats=args.repeats, compile_model=args.compile, amp=amp)
+                rows.append(b.row())
+                print(b.row(), flush=True)
     print()
     print(HEADER)
     print("\n".join(rows))

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
         lpips_model = LPIPS.from_files(args.lpips_vgg, args.lpips_lin, "cpu")
     unverified = allow_unverified(args)
-    poker = Poker.from_checkpoint(args.checkpoint, args.device, allow_unverified=unverified)
+    poker = Poker.from_checkpoint(args.checkpoint, args.device, allow_unverified=unverified, amp=args.amp)
     if args.i3d is not None:
         from ipoke_core.metrics.fvd import I3DEmbedder
 
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         lpips_model = lpips_model.to(poker.device)
     rows = [(f"iPoke ({Path(args.checkpoint).name})", poker)]
     for name, path in ablations:
-        other = Poker.from_checkpoint(path, args.device, allow_unverified=unverified)
+        other = Poker.from_checkpoint(path, args.device, allow_unverified=unverified, amp=args.amp)
         c0, c1 = poker.config, other.config
         if (c1.resolution, c1.seq_len) != (c0.resolution, c0.seq_len):
             raise EvalError(f"ablation {name} ({path}) makes {c1.seq_len} frames at {c1.resolution}px, the main checkpoint "

@@ -142,7 +142,7 @@ class Engine:
         self.discs = Discriminators(cfg.model).to(self.device)
         self.perceptual = perceptual.to(self.device)
         cuda = self.device.type == "cuda"
-        self.amp_dtype = resolve_amp(tc.amp, self.device) if optimized else None
+        self.amp_dtype = resolve_amp(tc.amp, self.device, cpu_auto=False) if optimized else None
         self.channels_last = cuda and tc.channels_last and optimized
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
