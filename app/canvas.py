@@ -10,6 +10,8 @@ release. An arrow goes from the poke point to the target, with a dot at the targ
 Shift the new poke replaces the old ones; with Shift it is added. While dragging,
 ``pokePreview`` reports the pokes as they would be if released now (the window throttles them).
 Dragging the dimmed area outside the square (or the square's frame) moves the square.
+The canvas only shows and reports: the pokes, the square and the markers it shows are the
+workspace's (``ipoke_core.workspace``), set by the window.
 Heatmap mode: a click picks a location. The mouse wheel zooms, a double click fits the image.
 """
 from __future__ import annotations
@@ -26,7 +28,7 @@ from PySide6.QtWidgets import (
     QStyleOptionGraphicsItem, QWidget,
 )
 
-from ipoke_core.image import Framing
+from ipoke_core.image import Framing, load_image
 from ipoke_core.poke import POKE_COLOR as POKE_RGB, Poke
 
 POKE_COLOR = QColor(*POKE_RGB)  # committed pokes (the colour exports draw them in too)
@@ -44,6 +46,15 @@ def numpy_to_qimage(image: np.ndarray) -> QImage:
     image = np.ascontiguousarray(image)
     h, w = image.shape[:2]
     return QImage(image.data, w, h, image.strides[0], QImage.Format.Format_RGB888).copy()
+
+
+def qimage_to_numpy(image: QImage) -> np.ndarray:
+    """Any QImage -> ``(H, W, 3) uint8`` RGB (alpha composited by ``load_image``)."""
+    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    h, w = image.height(), image.width()
+    buf = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    a = buf.reshape(h, image.bytesPerLine())[:, : w * 4].reshape(h, w, 4).copy()
+    return load_image(a)
 
 
 class PokeArrowItem(QGraphicsItem):
@@ -235,13 +246,6 @@ class PokeCanvas(QGraphicsView):
         inner = QPainterPath()
         inner.addRect(r)
         self._shade.setPath(path.subtracted(inner))
-        # pokes outside the new square cannot be used
-        kept = [p for p in self.pokes if framing.contains(p.x, p.y)]
-        if len(kept) != len(self.pokes):
-            self.pokes = kept
-            self._rebuild_arrows()
-            self.message.emit("Pokes outside the model's square were removed.")
-            self.pokesChanged.emit(list(self.pokes))
         if not self._user_zoomed:
             self.fit()
 
@@ -268,22 +272,16 @@ class PokeCanvas(QGraphicsView):
         """Whether a poke drag is in progress."""
         return self._press is not None and self._moving_crop is None
 
-    def set_pokes(self, pokes: list[Poke], emit: bool = True) -> None:
-        self.pokes = list(pokes)
-        self._rebuild_arrows()
-        if emit:
-            self.pokesChanged.emit(list(self.pokes))
+    def set_pokes(self, pokes: list[Poke]) -> None:
+        """The user's gesture ended with ``pokes``: show them and say so (``pokesChanged``)."""
+        self.show_pokes(pokes)
+        self.pokesChanged.emit(list(self.pokes))
 
-    def undo_poke(self) -> bool:
-        """Remove the last poke; False if there was none."""
-        if not self.pokes:
-            return False
-        self.set_pokes(self.pokes[:-1])
-        return True
-
-    def clear_pokes(self) -> None:
-        if self.pokes:
-            self.set_pokes([])
+    def show_pokes(self, pokes: list[Poke]) -> None:
+        """Show ``pokes`` (the workspace's), saying nothing."""
+        if list(pokes) != self.pokes or len(self._arrows) != len(self.pokes):
+            self.pokes = list(pokes)
+            self._rebuild_arrows()
 
     def set_markers(self, points: list[tuple[float, float]]) -> None:
         """Numbered crosshairs at heatmap locations (source pixels)."""

@@ -7,14 +7,15 @@ panel is stretched to its own range; with *Shared scale* all panels share one sc
 range of the whole set, so they stay comparable. One histogram/LUT widget then sets the colour
 levels of all panels (its axis stays put while a handle is dragged); the opacity slider fades the
 heatmaps over the image. Save writes a paper-style figure (PNG) or the raw heatmaps, one per location (.npy).
-The heatmaps themselves come from ``ipoke_core.analysis.heatmap``; this module only displays them.
+The heatmaps themselves come from ``ipoke_core.analysis.heatmap`` and belong to the workspace
+(``ipoke_core.workspace``, which also saves them); this module only displays them.
 """
 from __future__ import annotations
 
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -25,6 +26,10 @@ from PySide6.QtWidgets import (
 
 from app.canvas import MARKER_COLORS
 from ipoke_core.analysis.render import COLORMAPS as CORE_COLORMAPS
+from ipoke_core.workspace import heatmap_stack
+
+if TYPE_CHECKING:
+    from ipoke_core.analysis.heatmap import HeatmapResult
 
 # the core's colormaps (what a saved heatmap PNG uses) that pyqtgraph ships a lookup table for
 COLORMAPS = [name for name in CORE_COLORMAPS if name in pg.colormap.listMaps()]
@@ -40,7 +45,7 @@ class HeatmapPanel:
     """What one grid cell shows."""
 
     number: int
-    result: Any  # ipoke_core.analysis.heatmap.HeatmapResult
+    result: HeatmapResult
     source: np.ndarray  # (R, R, 3) uint8, the model input the heatmap belongs to
     view: pg.ViewBox
     heat_item: pg.ImageItem
@@ -153,7 +158,7 @@ class HeatmapView(QWidget):
         self._refresh()
 
     # ---- results -----------------------------------------------------------------------------
-    def add_result(self, result: Any, source: np.ndarray) -> int:
+    def add_result(self, result: HeatmapResult, source: np.ndarray) -> int:
         """Add a panel for ``result`` (heatmap (R, R) in [0, 1], location in model px); returns its number."""
         number = len(self.panels) + 1
         view = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False)
@@ -210,7 +215,7 @@ class HeatmapView(QWidget):
 
     def heatmaps(self) -> np.ndarray:
         """``(L, R, R) float32``: the heatmaps in panel order."""
-        return np.stack([np.asarray(p.result.heatmap, np.float32) for p in self.panels])
+        return heatmap_stack([p.result for p in self.panels])
 
     # ---- progress ----------------------------------------------------------------------------
     def start_progress(self, text: str, total: int) -> None:

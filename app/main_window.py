@@ -1,49 +1,54 @@
-"""The main window: wires the canvas, the player, the heatmap view and the side panel to ``ipoke_core``.
+"""The main window: builds the widgets and binds them to the workspace (``ipoke_core.workspace``).
 
-State lives here (the loaded ``Poker``, the current image and framing, the last video); the
-widgets only show it. Everything that touches the model runs in the ``model`` lane (one worker
-thread, so the network is never used by two threads at once); file loading and export run in
-the ``io`` lane. Results come back as queued signals; a poke result that is no longer the latest
-request is dropped, so the player always shows the newest poke.
+State and its rules live in the workspace (the image and its framing, the pokes, the video, the
+"continue" steps, the heatmaps); the widgets show it and report what the user does, and this
+window passes one to the other and runs the model's work off the UI thread. Everything that
+touches the model runs in the ``model`` lane (one worker thread, so the network is never used by
+two threads at once); file loading and export run in the ``io`` lane. Each job carries its own
+result handlers; a poke result that is no longer the latest request is dropped, so the player
+always shows the newest poke, and the workspace refuses a result for an image no longer shown.
 """
 from __future__ import annotations
 
-import dataclasses
 import html
 import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PySide6.QtCore import QMimeData, QSize, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import (
-    QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QImage, QKeySequence,
-)
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter,
     QTabWidget, QVBoxLayout, QWidget,
 )
 
 from app import resources
-from app.canvas import PokeCanvas
+from app.canvas import PokeCanvas, qimage_to_numpy
 from app.export_dialog import ExportDialog, ExportRequest
 from app.heatmap_view import HeatmapView
+from app.model_info import PokerFactory, check_sidecar, load_poker, model_summary
 from app.player import VideoPlayer
 from app.settings import AppSettings
 from app.side_panel import SidePanel
 from app.widgets import ElidedLabel, StableHintLabel
-from app.workers import Job, Lane
-from ipoke_core.quality import evaluation_lines, weak_response_warning
+from app.workers import Handlers, Job, Lane
 from ipoke_core.errors import UserError
-from ipoke_core.image import Framing, load_image
-from ipoke_core.io_utils import atomic_path
+from ipoke_core.image import load_image
 from ipoke_core.poke import Poke, PokeError
-from ipoke_core.progress import CancelToken, ProgressFn
+from ipoke_core.quality import weak_response_warning
+from ipoke_core.workspace import HEATMAPS, IMAGE, POKES, VIDEO, Change, HeatmapRequest, PokeRequest, Workspace
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ipoke_core.analysis.heatmap import HeatmapResult
+    from ipoke_core.image import Framing
+    from ipoke_core.inference import Poker, Video
+
+__all__ = ["MainWindow", "application", "load_poker", "DEFAULT_SIZE"]
 
 # at most one live-preview request per this many milliseconds while dragging
 PREVIEW_INTERVAL_MS = 60
-DEFAULT_RESOLUTION = 64
 # the window's first size; every control stays usable from 800×600 (tests/test_app_layout.py) up
 DEFAULT_SIZE = (1320, 780)
 
@@ -58,71 +63,6 @@ HINTS = {
             "Shift+drag adds a poke. Drag the dimmed area to move the square the model sees.",
 }
 
-PokerFactory = Callable[[str, str], Any]  # (checkpoint path, device) -> Poker
-
-
-def load_poker(path: str, device: str) -> Any:
-    """The real loader, ``ipoke_core.inference.load_poker``, imported on first use (it pulls in the model,
-    seconds at start-up)."""
-    from ipoke_core.inference import load_poker as load
-
-    return load(path, device)
-
-
-class SidecarError(UserError):
-    """A checkpoint whose sidecar (``NAME.json``) holds a field of the wrong type."""
-
-
-# sidecar sections the window reads; each must be a JSON object when present
-SIDECAR_SECTIONS = ("training", "data_stats", "evaluation")
-
-
-def check_sidecar(poker: Any, path: str) -> Any:
-    """Raise ``SidecarError`` unless everything the window reads from ``poker.meta`` has the right type.
-
-    Runs in the worker right after loading, so a bad sidecar never swaps the model half-way.
-    Returns ``poker`` so it can wrap the loader.
-    """
-    meta = getattr(poker, "meta", None)
-    sidecar = Path(path).with_suffix(".json").name
-    if not isinstance(meta, dict):
-        raise SidecarError(f"{sidecar}: the checkpoint's description is not a JSON object")
-    for key in SIDECAR_SECTIONS:
-        value = meta.get(key)
-        if value is not None and not isinstance(value, dict):
-            raise SidecarError(f"{sidecar}: '{key}' must be a JSON object ({{...}}), not {type(value).__name__}: "
-                               f"the file is damaged or was edited by hand")
-    try:
-        lo, hi = poker.magnitude_range()
-        float(lo), float(hi)
-    except (TypeError, ValueError, AttributeError, IndexError, KeyError) as e:
-        raise SidecarError(f"{sidecar}: data_stats.poke_magnitude_px must be two numbers ({e})") from None
-    return poker
-
-
-def model_summary(poker: Any) -> str:
-    """The model line of the side panel (rich text): shape, training and, when measured, its quality."""
-    cfg = poker.config
-    parts = [f"{poker.resolution}×{poker.resolution} px", f"{cfg.seq_len} frames", f"{cfg.poke_mode} pokes",
-             f"{cfg.dynamics}, K={cfg.depth}"]
-    meta = poker.meta or {}
-    training = meta.get("training") or {}
-    steps = training.get("steps") or training.get("step")
-    if poker.trained:
-        parts.append(f"trained{f' {steps} steps' if steps else ''}")
-    text = " · ".join(html.escape(part) for part in parts)
-    if not poker.trained:
-        text += " · <span style='color:#d08a00'>untrained</span>"
-    quality = evaluation_lines(meta)  # the same lines `ipoke info` prints
-    if quality:
-        head, *measures = quality
-        # a zero-width space after "/" and "_" lets a long data path wrap instead of widening the panel
-        lines = [html.escape(line).replace("/", "/\u200b").replace("_", "_\u200b")
-                 for line in (head[:1].upper() + head[1:] + ":", *measures)]
-        text += "<br>" + "<br>".join(lines)
-    return text
-
-
 def _inside(path: Path, folder: Path) -> bool:
     try:
         return path.resolve().is_relative_to(folder.resolve())
@@ -136,15 +76,6 @@ def available_devices() -> list[str]:
     return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
-def qimage_to_numpy(image: QImage) -> np.ndarray:
-    """Any QImage -> ``(H, W, 3) uint8`` RGB (alpha composited by ``load_image``)."""
-    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    h, w = image.height(), image.width()
-    buf = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
-    a = buf.reshape(h, image.bytesPerLine())[:, : w * 4].reshape(h, w, 4).copy()
-    return load_image(a)
-
-
 class MainWindow(QMainWindow):
     """The iPoke desktop window."""
 
@@ -153,16 +84,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or AppSettings()
         self.poker_factory = poker_factory
-        self.poker: Any = None
+        self.workspace = Workspace()  # everything the user works on; this window shows it
         self.checkpoint_path: str = ""
-        self.image: np.ndarray | None = None  # the current source (H, W, 3) uint8
-        self.original_image: np.ndarray | None = None  # the opened image, before "continue"
-        self.image_name = ""
-        self.framing: Framing | None = None
-        self.video: Any = None  # ipoke_core.inference.Video shown in the player
-        self.last_inference_ms: float | None = None
         self._preview_pokes: list[Poke] | None = None
-        self._heat_points: list[tuple[float, float]] = []  # shown + pending heatmap locations (source px)
         self._loading_checkpoint = False
         self._closing = False  # set on close: late results from the workers are ignored
 
@@ -174,7 +98,7 @@ class MainWindow(QMainWindow):
 
         self.model_lane = Lane("model", self)
         self.io_lane = Lane("io", self)
-        for lane in (self.model_lane, self.io_lane):
+        for lane in (self.model_lane, self.io_lane):  # each job's own handlers hear of it
             lane.finished.connect(self._on_finished)
             lane.failed.connect(self._on_failed)
             lane.cancelled.connect(self._on_cancelled)
@@ -183,6 +107,7 @@ class MainWindow(QMainWindow):
         self.model_lane.busyChanged.connect(self._on_model_busy)
 
         self._build_widgets()
+        self.workspace.subscribe(self._on_workspace)
         self._build_actions()
         self._restore_settings()
         self.side.device.clear()
@@ -207,10 +132,10 @@ class MainWindow(QMainWindow):
         self.banner.setTextFormat(Qt.TextFormat.RichText)
         self.banner.hide()
         self.canvas = PokeCanvas()
-        self.canvas.pokesChanged.connect(self._on_pokes_changed)
+        self.canvas.pokesChanged.connect(self.workspace.set_pokes)
         self.canvas.pokePreview.connect(self._on_poke_preview)
         self.canvas.locationPicked.connect(self._on_location_picked)
-        self.canvas.framingChanged.connect(self._on_framing_moved)
+        self.canvas.framingChanged.connect(self.workspace.set_framing)
         self.canvas.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
         # as tall as the longest hint at the current width: every line is shown, whatever the window's
         # width, and a hint that changes length does not resize (and refit) the canvas
@@ -445,9 +370,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Loading checkpoint {Path(path).name} on {device}…")
         # the sidecar is checked in the worker too, so a bad one fails like a bad file: dialog, old model kept
         return self.model_lane.run("checkpoint", lambda progress, cancel: check_sidecar(factory(path, device), path),
-                                   payload={"path": path, "device": device})
+                                   payload={"path": path, "device": device},
+                                   handlers=Handlers(finished=self._checkpoint_loaded, failed=self._checkpoint_failed))
 
-    def _checkpoint_loaded(self, job: Job, poker: Any) -> None:
+    def _checkpoint_loaded(self, job: Job, poker: Poker) -> None:
         # everything read from the new model is read before it replaces the current one
         try:
             summary = model_summary(poker)
@@ -456,7 +382,6 @@ class MainWindow(QMainWindow):
             self._checkpoint_failed(job, e, traceback.format_exc())
             return
         self._loading_checkpoint = False
-        self.poker = poker
         self.checkpoint_path = job.payload["path"]
         self.settings.set("last_checkpoint", self.checkpoint_path)
         name = Path(self.checkpoint_path).name
@@ -467,13 +392,8 @@ class MainWindow(QMainWindow):
         # heatmap pokes default to the lengths the model saw in training
         self.side.heat_lo.setValue(lo)
         self.side.heat_hi.setValue(hi)
-        if self.image is not None:
-            # the model's resolution may have changed: same window, new pixel grid
-            assert self.framing is not None
-            self.framing = dataclasses.replace(self.framing, resolution=poker.resolution)
-            self.canvas.set_framing(self.framing)
-            self.clear_heatmaps()
-            self._generate(self.canvas.pokes)
+        # the model's resolution may have changed: same window, new pixel grid, a new video
+        self.workspace.set_poker(poker)
         self._update_banner()
         self._update_enabled()
         self._update_status()
@@ -510,7 +430,18 @@ class MainWindow(QMainWindow):
         """Decode ``path`` in the io worker, then show it."""
         self.statusBar().showMessage(f"Opening {Path(path).name}…")
         return self.io_lane.run("image", lambda progress, cancel: load_image(path), payload={"path": path},
-                                coalesce=True)
+                                coalesce=True, handlers=Handlers(finished=self._image_loaded, failed=self._image_failed))
+
+    def _image_loaded(self, job: Job, image: np.ndarray) -> None:
+        if self.io_lane.is_latest(job):
+            path = job.payload["path"]
+            self.settings.set("last_folder", str(Path(path).parent))
+            self.settings.set("last_image", path)
+            self.set_image(image, Path(path).name)
+
+    def _image_failed(self, job: Job, error: BaseException, trace: str) -> None:
+        self.statusBar().clearMessage()
+        self.show_error("Cannot open image", str(error), None if isinstance(error, UserError) else trace)
 
     def paste_image(self) -> None:
         self.open_mime(QGuiApplication.clipboard().mimeData(), "clipboard")
@@ -534,59 +465,24 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"There is no image on the {where}.", 5000)
         return False
 
-    def set_image(self, image: np.ndarray, name: str, original: bool = True) -> None:
-        """Make ``image`` (H, W, 3) uint8 the source: new framing, no pokes, no video, no heatmaps."""
-        self.image = image
-        if original:
-            self.original_image = image
-        self.image_name = name
-        h, w = image.shape[:2]
-        r = self.poker.resolution if self.poker is not None else DEFAULT_RESOLUTION
-        letterbox = self.side.letterbox.isChecked() and original
-        self.framing = Framing.letterbox(w, h, r) if letterbox else Framing.center_crop(w, h, r)
-        self.model_lane.cancel("poke")
-        self.clear_heatmaps()
-        self.canvas.set_image(image, self.framing)
-        self.player.clear()
-        self.video = None
-        self.setWindowTitle(f"iPoke — {name}")
-        self.statusBar().showMessage(f"{name}: {w}×{h} px", 4000)
-        self._update_enabled()
+    def set_image(self, image: np.ndarray, name: str) -> None:
+        """Make ``image`` (H, W, 3) uint8 the opened image: new framing, no pokes, no video, no heatmaps."""
+        self.workspace.open_image(image, name)
 
     def continue_from_last_frame(self) -> None:
         """The last generated frame becomes the new source (explore longer motions)."""
         if self.video is None:
             self.statusBar().showMessage("Poke first: there is no generated video to continue from.", 5000)
             return
-        last = np.ascontiguousarray(self.video.frames[-1])
-        step = self.image_name.split(" · step ")
-        n = int(step[1]) + 1 if len(step) == 2 and step[1].isdigit() else 2
-        self.set_image(last, f"{step[0]} · step {n}", original=False)
+        self.workspace.continue_from_last_frame()
         self.statusBar().showMessage("The last frame is the new input: poke again to continue the motion.", 6000)
 
     def back_to_original(self) -> None:
-        if self.original_image is not None and self.image is not self.original_image:
-            self.set_image(self.original_image, self.image_name.split(" · step ")[0])
+        self.workspace.back_to_original()
 
     def _on_letterbox(self, on: bool) -> None:
         self.settings.set("letterbox", on)
-        if self.image is None or self.image is not self.original_image:
-            return
-        h, w = self.image.shape[:2]
-        r = self.framing.resolution
-        self.framing = Framing.letterbox(w, h, r) if on else Framing.center_crop(w, h, r)
-        self._reframe()
-
-    def _on_framing_moved(self, framing: Framing) -> None:
-        self.framing = framing
-        self._reframe()
-
-    def _reframe(self) -> None:
-        before = list(self.canvas.pokes)
-        self.canvas.set_framing(self.framing)  # emits pokesChanged (-> generate) if it dropped pokes
-        self.clear_heatmaps()
-        if self.canvas.pokes == before:
-            self._generate(self.canvas.pokes)
+        self.workspace.set_letterbox(on)
 
     # drag and drop ------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
@@ -597,6 +493,52 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         if self.open_mime(event.mimeData(), "drop"):
             event.acceptProposedAction()
+
+    # ================================================================================ the workspace
+    @property
+    def poker(self) -> Poker | None:
+        return self.workspace.poker
+
+    @property
+    def image(self) -> np.ndarray | None:
+        return self.workspace.image
+
+    @property
+    def image_name(self) -> str:
+        return self.workspace.title
+
+    @property
+    def framing(self) -> Framing | None:
+        return self.workspace.framing
+
+    @property
+    def video(self) -> Video | None:
+        return self.workspace.video
+
+    def _on_workspace(self, change: Change) -> None:
+        """Show what changed in the workspace; a new image, square, pokes or model asks for a new video."""
+        ws = self.workspace
+        if IMAGE in change:
+            self.model_lane.cancel("poke")
+            self.canvas.set_image(ws.image, ws.framing)
+            h, w = ws.image.shape[:2]
+            self.setWindowTitle(f"iPoke — {ws.title}")
+            self.statusBar().showMessage(f"{ws.title}: {w}×{h} px", 4000)
+        elif change.video_inputs:
+            self.canvas.set_framing(ws.framing)
+        if POKES in change:
+            self.canvas.show_pokes(ws.pokes)
+        if HEATMAPS in change:
+            self._show_heatmaps()
+        if VIDEO in change:
+            self._show_video()
+        if change.note:
+            self.statusBar().showMessage(change.note, 5000)
+        if change.video_inputs and IMAGE not in change:
+            self._preview_timer.stop()
+            self._preview_pokes = None
+            self._generate()
+        self._update_enabled()
 
     # ================================================================================ poking
     def set_mode(self, mode: str) -> None:
@@ -611,11 +553,11 @@ class MainWindow(QMainWindow):
             self.set_mode(mode)
 
     def undo_poke(self) -> None:
-        if not self.canvas.undo_poke():
+        if not self.workspace.undo_poke():
             self.statusBar().showMessage("No poke to undo.", 3000)
 
     def clear_pokes(self) -> None:
-        self.canvas.clear_pokes()
+        self.workspace.clear_pokes()
 
     def _on_poke_preview(self, pokes: list[Poke]) -> None:
         if not self.side.live_preview.isChecked() or self.poker is None:
@@ -629,39 +571,45 @@ class MainWindow(QMainWindow):
             self._generate(self._preview_pokes, preview=True)
         self._preview_pokes = None
 
-    def _on_pokes_changed(self, pokes: list[Poke]) -> None:
-        self._preview_timer.stop()
-        self._preview_pokes = None
-        self._generate(pokes)
-        self._update_enabled()
-
-    def _generate(self, pokes: list[Poke], preview: bool = False) -> Job | None:
-        """Ask the worker for the video of ``pokes`` (source pixels); the newest request wins."""
-        if self.poker is None or self.image is None:
+    def _generate(self, pokes: list[Poke] | None = None, preview: bool = False) -> Job | None:
+        """Ask the worker for the video of ``pokes`` (default: the workspace's); the newest request wins."""
+        request = self.workspace.poke_request(pokes, preview)
+        if request is None:
             return None
-        if not pokes:
+        if not request.pokes:  # no pokes: the video goes
             self.model_lane.cancel("poke")
-            self.model_lane.run("poke", lambda p, c: None, payload={"clear": True}, coalesce=True)
-            return None
-        poker, image, framing = self.poker, self.image, self.framing
-        pokes = list(pokes)
-        self.player.set_busy("updating preview…" if preview else "generating…")
-        return self.model_lane.run("poke", lambda progress, cancel: poker.poke(image, pokes, framing=framing),
-                                   payload={"preview": preview, "pokes": pokes, "image": image}, coalesce=True)
+        else:
+            self.player.set_busy("updating preview…" if preview else "generating…")
+        return self.model_lane.run("poke", request.run, payload=request, coalesce=True, handlers=Handlers(
+            finished=self._video_ready, failed=self._poke_failed, cancelled=lambda job: self.player.set_busy("")))
 
-    def _video_ready(self, job: Job, video: Any) -> None:
+    def _video_ready(self, job: Job, video: Video | None) -> None:
         self.player.set_busy("")
-        if job.payload.get("clear") or video is None:
-            self.player.clear()
-            self.video = None
-        elif job.payload["image"] is self.image:
-            self.video = video
-            self.last_inference_ms = float(video.elapsed_ms)
-            self.player.set_video(video.source, video.frames, video.pokes, still=video.is_still, autoplay=True)
-            if self.tabs.currentWidget() is not self.player and not job.payload["preview"]:
-                self.set_mode("poke")
+        request: PokeRequest = job.payload
+        if not self.model_lane.is_latest(job):  # stale previews are dropped
+            return
+        if (self.workspace.accept_video(request, video) and video is not None and not request.preview
+                and self.tabs.currentWidget() is not self.player):
+            self.set_mode("poke")
         self._update_status()
-        self._update_enabled()
+
+    def _show_video(self) -> None:
+        video = self.video
+        if video is None:
+            self.player.clear()
+        else:
+            self.player.set_video(video.source, video.frames, video.pokes, still=video.is_still, autoplay=True)
+
+    def _poke_failed(self, job: Job, error: BaseException, trace: str) -> None:
+        self.player.set_busy("")
+        if not self.model_lane.is_latest(job):
+            return
+        if isinstance(error, PokeError):
+            self.statusBar().showMessage(f"Poke not possible: {error}", 6000)
+        elif job.payload.preview:
+            self.statusBar().showMessage(f"Preview failed: {error}", 6000)
+        else:
+            self.show_error("Video generation failed", str(error), None if isinstance(error, UserError) else trace)
 
     # ================================================================================ heatmaps
     def _on_location_picked(self, x: float, y: float) -> None:
@@ -672,68 +620,67 @@ class MainWindow(QMainWindow):
 
     def compute_heatmap(self, x: float, y: float) -> Job:
         """Queue a correlation heatmap for source pixel ``(x, y)``."""
-        poker, image, framing = self.poker, self.image, self.framing
-        n, batch, seed = self.side.heat_n.value(), self.side.heat_batch.value(), self.side.heat_seed.value()
-        magnitude = (self.side.heat_lo.value(), self.side.heat_hi.value())
-
-        def work(progress: ProgressFn, cancel: CancelToken) -> Any:
-            from ipoke_core.analysis.heatmap import heatmap_for_image
-
-            result = heatmap_for_image(poker, image, (x, y), framing=framing, n=n, magnitude_range=magnitude,
-                                       batch_size=batch, seed=seed, progress=progress, cancel=cancel)
-            return result, result.source
-
-        self._heat_points.append((x, y))
-        self.canvas.set_markers(self._heat_points)
-        number = len(self._heat_points)
+        s = self.side
+        request = self.workspace.heatmap_request(x, y, n=s.heat_n.value(), batch_size=s.heat_batch.value(),
+                                                 seed=s.heat_seed.value(),
+                                                 magnitude_range=(s.heat_lo.value(), s.heat_hi.value()))
         self.tabs.setCurrentWidget(self.heatmaps)
-        return self.model_lane.run("heatmap", work, payload={"number": number, "image": image, "n": n,
-                                                             "point": (x, y)})
+        return self.model_lane.run("heatmap", request.run, payload=request, handlers=Handlers(
+            finished=self._heatmap_ready, failed=self._heatmap_failed, cancelled=self._heatmap_cancelled,
+            started=lambda job: self.heatmaps.start_progress(f"Heatmap #{request.number}", request.n),
+            progress=lambda job, done, total, message: self.heatmaps.set_progress(done, total)))
 
     def clear_heatmaps(self) -> None:
-        self.model_lane.cancel("heatmap")
-        self._heat_points = []
-        self.canvas.set_markers([])
-        self.heatmaps.clear()
-        self.heatmaps.stop_progress("")
+        self.workspace.clear_heatmaps()
+        self._show_heatmaps()
 
-    def _heatmap_ready(self, job: Job, value: tuple[Any, np.ndarray]) -> None:
-        if job.payload["image"] is not self.image:
+    def _show_heatmaps(self) -> None:
+        ws = self.workspace
+        self.canvas.set_markers(ws.heat_points)
+        if not ws.heat_points:  # cleared (or the last one dropped): nothing is left to compute or show
+            self.model_lane.cancel("heatmap")
+            self.heatmaps.clear()
+            self.heatmaps.stop_progress("")
+        for result in ws.heatmaps[len(self.heatmaps.panels):]:
+            self.heatmaps.add_result(result, result.source)
+
+    def _heatmap_ready(self, job: Job, result: HeatmapResult) -> None:
+        request: HeatmapRequest = job.payload
+        if not self.workspace.accept_heatmap(request, result):
             return
-        result, source = value
-        self.heatmaps.add_result(result, source)
-        self.heatmaps.stop_progress(f"Heatmap #{job.payload['number']}: {result.n} pokes in {result.elapsed_s:.1f} s")
-        self.statusBar().showMessage(f"Heatmap #{job.payload['number']} done in {result.elapsed_s:.1f} s", 5000)
+        self.heatmaps.stop_progress(f"Heatmap #{request.number}: {result.n} pokes in {result.elapsed_s:.1f} s")
+        self.statusBar().showMessage(f"Heatmap #{request.number} done in {result.elapsed_s:.1f} s", 5000)
+
+    def _heatmap_failed(self, job: Job, error: BaseException, trace: str) -> None:
+        self.workspace.drop_heatmap(job.payload)
+        self.heatmaps.stop_progress("Heatmap failed")
+        self.show_error("Heatmap failed", str(error), None if isinstance(error, UserError) else trace)
+
+    def _heatmap_cancelled(self, job: Job) -> None:
+        self.workspace.drop_heatmap(job.payload)
+        self.heatmaps.stop_progress("Cancelled")
+        self.statusBar().showMessage("Heatmap cancelled.", 4000)
 
     def save_heatmap_png(self) -> None:
         """A paper-style figure (Fig. 5): the source with numbered locations, then one overlay each."""
         path = self._save_path("Save heatmaps as PNG", "heatmaps.png", "PNG image (*.png)")
-        if not path:
-            return
-        from ipoke_core.analysis.render import render_grid
-        from ipoke_core.image import write_png
-
-        panels = self.heatmaps.panels
-        try:
-            grid = render_grid(panels[0].source, [p.result for p in panels], alpha=self.heatmaps.opacity.value() / 100,
-                               colormap=self.heatmaps.colormap_name, upscale=4,
-                               columns=min(len(panels) + 1, 4))
-            write_png(grid, Path(path))
-        except (UserError, OSError) as e:
-            self.show_error("Cannot save the heatmaps", str(e))
-            return
-        self.statusBar().showMessage(f"Saved {path}", 5000)
+        if path and self._saved(lambda: self.workspace.save_heatmap_figure(
+                path, alpha=self.heatmaps.opacity.value() / 100, colormap=self.heatmaps.colormap_name, upscale=4,
+                columns=min(len(self.workspace.heatmaps) + 1, 4))):
+            self.statusBar().showMessage(f"Saved {path}", 5000)
 
     def save_heatmap_npy(self) -> None:
         path = self._save_path("Save heatmaps as .npy", "heatmaps.npy", "NumPy array (*.npy)")
-        if path:
-            try:
-                with atomic_path(path) as tmp:
-                    np.save(tmp, self.heatmaps.heatmaps())
-            except (UserError, OSError) as e:
-                self.show_error("Cannot save the heatmaps", str(e))
-                return
-            self.statusBar().showMessage(f"Saved {path}: {len(self.heatmaps.panels)} heatmaps", 5000)
+        if path and self._saved(lambda: self.workspace.save_heatmap_stack(path)):
+            self.statusBar().showMessage(f"Saved {path}: {len(self.workspace.heatmaps)} heatmaps", 5000)
+
+    def _saved(self, save) -> bool:
+        try:
+            save()
+        except (UserError, OSError) as e:
+            self.show_error("Cannot save the heatmaps", str(e))
+            return False
+        return True
 
     def _save_path(self, title: str, name: str, filter_: str) -> str:
         path, _ = QFileDialog.getSaveFileName(self, title, str(Path(self.output_folder()) / name), filter_)
@@ -763,8 +710,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Nothing to export yet: poke the image first.", 5000)
             return
         st = self.settings
-        base = (Path(self.image_name).stem if self.image_name else "ipoke").replace(" ", "_").replace("·", "")
-        dialog = ExportDialog(self.output_folder(), f"{base}_poked", self.video.source.shape[0],
+        dialog = ExportDialog(self.output_folder(), self.workspace.export_stem, self.video.source.shape[0],
                               len(self.video.frames), st.get("export_format"), st.get("export_upscale"),
                               st.get("export_overlay"), self)
         if dialog.exec():
@@ -776,92 +722,41 @@ class MainWindow(QMainWindow):
             self.export(request)
 
     def export(self, request: ExportRequest) -> Job:
-        """Write the current video as ``request`` says, in the io worker."""
-        video = self.video
-
-        fps = self.player.fps.value()
-
-        def work(progress: ProgressFn, cancel: CancelToken) -> Path:
-            from ipoke_core.export import export_video
-
-            # the path's suffix picks the format: .mp4, .gif, .png (frame strip), none (PNG frames)
-            return export_video(video, request.path, upscale=request.upscale, overlay=request.overlay, fps=fps)
-
+        """Write the current video as ``request`` says, in the io worker (the path's suffix picks the format)."""
+        export = self.workspace.export_request(request.path, request.upscale, request.overlay, self.player.fps.value())
         self.statusBar().showMessage(f"Exporting {request.path.name}…")
-        return self.io_lane.run("export", work, payload={"request": request})
+        return self.io_lane.run("export", export.run, payload={"request": request}, handlers=Handlers(
+            finished=lambda job, path: self.statusBar().showMessage(f"Saved {path}", 8000),
+            failed=self._export_failed))
+
+    def _export_failed(self, job: Job, error: BaseException, trace: str) -> None:
+        self.statusBar().showMessage("Export failed.", 5000)
+        self.show_error("Export failed", str(error), None if isinstance(error, UserError) else trace)
 
     # ================================================================================ results
+    # a lane's signals carry every job; each goes to the handlers it was submitted with, unless closing
     def _on_finished(self, job: Job, result: Any) -> None:
-        if self._closing:
-            return
-        if job.kind == "checkpoint":
-            self._checkpoint_loaded(job, result)
-        elif job.kind == "poke":
-            if self.model_lane.is_latest(job):  # stale previews are dropped
-                self._video_ready(job, result)
-        elif job.kind == "heatmap":
-            self._heatmap_ready(job, result)
-        elif job.kind == "image":
-            if self.io_lane.is_latest(job):
-                path = job.payload["path"]
-                self.settings.set("last_folder", str(Path(path).parent))
-                self.settings.set("last_image", path)
-                self.set_image(result, Path(path).name)
-        elif job.kind == "export":
-            self.statusBar().showMessage(f"Saved {result}", 8000)
+        if job.handlers.finished and not self._closing:
+            job.handlers.finished(job, result)
 
     def _on_failed(self, job: Job, error: BaseException, trace: str) -> None:
-        if self._closing:
-            return
-        if job.kind == "checkpoint":
-            self._checkpoint_failed(job, error, trace)
-        elif job.kind == "poke":
-            self.player.set_busy("")
-            if not self.model_lane.is_latest(job):
-                return
-            if isinstance(error, PokeError):
-                self.statusBar().showMessage(f"Poke not possible: {error}", 6000)
-            elif job.payload.get("preview"):
-                self.statusBar().showMessage(f"Preview failed: {error}", 6000)
-            else:
-                self.show_error("Video generation failed", str(error), None if isinstance(error, UserError) else trace)
-        elif job.kind == "heatmap":
-            self._drop_heat_point(job)
-            self.heatmaps.stop_progress("Heatmap failed")
-            self.show_error("Heatmap failed", str(error), None if isinstance(error, UserError) else trace)
-        elif job.kind == "image":
-            self.statusBar().clearMessage()
-            self.show_error("Cannot open image", str(error), None if isinstance(error, UserError) else trace)
-        elif job.kind == "export":
-            self.statusBar().showMessage("Export failed.", 5000)
-            self.show_error("Export failed", str(error), None if isinstance(error, UserError) else trace)
+        if job.handlers.failed and not self._closing:
+            job.handlers.failed(job, error, trace)
 
     def _on_cancelled(self, job: Job) -> None:
-        if self._closing:
-            return
-        if job.kind == "heatmap":
-            self._drop_heat_point(job)
-            self.heatmaps.stop_progress("Cancelled")
-            self.statusBar().showMessage("Heatmap cancelled.", 4000)
-        elif job.kind == "poke":
-            self.player.set_busy("")
+        if job.handlers.cancelled and not self._closing:
+            job.handlers.cancelled(job)
 
-    def _drop_heat_point(self, job: Job) -> None:
-        point = job.payload["point"]
-        if job.payload["image"] is self.image and point in self._heat_points:
-            self._heat_points.remove(point)
-            self.canvas.set_markers(self._heat_points)
+    def _on_started(self, job: Job) -> None:
+        if job.handlers.started and not self._closing:
+            job.handlers.started(job)
 
     def _on_progress(self, job: Job, done: int, total: int, message: str) -> None:
-        if job.kind == "heatmap" and not self._closing:
-            self.heatmaps.set_progress(done, total)
+        if job.handlers.progress and not self._closing:
+            job.handlers.progress(job, done, total, message)
 
     def _on_model_busy(self, busy: bool) -> None:
         self.status_busy.setVisible(busy)
-
-    def _on_started(self, job: Job) -> None:
-        if job.kind == "heatmap" and not self._closing:
-            self.heatmaps.start_progress(f"Heatmap #{job.payload['number']}", job.payload["n"])
 
     # ================================================================================ chrome
     def show_error(self, title: str, text: str, details: str | None = None) -> None:
@@ -899,7 +794,7 @@ class MainWindow(QMainWindow):
         self.status_resolution.setText(f"{p.resolution}×{p.resolution} px" if p is not None else "")
         self.status_device.setText(f"Device: {p.device}" if p is not None else "")
         self.status_time.setText(
-            f"Last inference: {self.last_inference_ms:.0f} ms" if self.last_inference_ms is not None else "")
+            f"Last inference: {ms:.0f} ms" if (ms := self.workspace.last_inference_ms) is not None else "")
 
     def _update_enabled(self) -> None:
         has_model = self.poker is not None
@@ -910,13 +805,13 @@ class MainWindow(QMainWindow):
             w.setEnabled(has_video)
         for w in (self.act_continue, self.side.continue_button):
             w.setEnabled(has_video)
-        back = has_image and self.image is not self.original_image
+        back = has_image and not self.workspace.is_original
         self.act_original.setEnabled(back)
         self.side.original_button.setEnabled(back)
-        has_pokes = bool(self.canvas.pokes)
+        has_pokes = bool(self.workspace.pokes)
         for w in (self.act_undo, self.act_clear, self.side.undo, self.side.clear):
             w.setEnabled(has_pokes)
-        self.side.letterbox.setEnabled(self.image is None or self.image is self.original_image)
+        self.side.letterbox.setEnabled(self.workspace.can_letterbox)
         self._update_hint()
 
     def _update_hint(self) -> None:

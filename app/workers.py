@@ -28,13 +28,26 @@ Work = Callable[[ProgressFn, CancelToken], Any]
 _ids = itertools.count(1)
 
 
+@dataclass(frozen=True)
+class Handlers:
+    """Who hears of one job, in the UI thread: the receiver of a lane's signals calls these."""
+
+    finished: Callable[[Job, Any], object] | None = None
+    failed: Callable[[Job, BaseException, str], object] | None = None
+    cancelled: Callable[[Job], object] | None = None
+    started: Callable[[Job], object] | None = None
+    progress: Callable[[Job, int, int, str], object] | None = None
+
+
 @dataclass(eq=False)
 class Job:
-    """One request: ``kind`` groups requests that supersede each other ("poke", "heatmap", ...)."""
+    """One request: ``kind`` groups requests that supersede each other ("poke", "heatmap", ...);
+    ``handlers`` say where its result goes."""
 
     kind: str
     work: Work
     payload: Any = None  # anything the receiver needs to interpret the result
+    handlers: Handlers = field(default_factory=Handlers)
     id: int = field(default_factory=lambda: next(_ids))
     cancel: CancelToken = field(default_factory=CancelToken)
 
@@ -88,9 +101,10 @@ class Lane(QObject):
             self.dropped.emit(j)
         return job
 
-    def run(self, kind: str, work: Work, payload: Any = None, coalesce: bool = False) -> Job:
-        """Shorthand for ``submit(Job(kind, work, payload), coalesce)``."""
-        return self.submit(Job(kind, work, payload), coalesce)
+    def run(self, kind: str, work: Work, payload: Any = None, coalesce: bool = False,
+            handlers: Handlers | None = None) -> Job:
+        """Shorthand for ``submit(Job(kind, work, payload, handlers), coalesce)``."""
+        return self.submit(Job(kind, work, payload, handlers or Handlers()), coalesce)
 
     def is_latest(self, job: Job) -> bool:
         """True unless a newer job of the same kind has been submitted since ``job``."""

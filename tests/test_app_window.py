@@ -205,11 +205,11 @@ def test_heatmap_mode_with_cancel(qtbot, make_window, tmp_path, monkeypatch):
     QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, w.canvas.widget_point(32, 32))
     qtbot.waitUntil(lambda: w.heatmaps.progress.value() >= 8, timeout=5000)
     assert w.heatmaps.cancel_button.isVisible()
-    assert len(w._heat_points) == 1
+    assert len(w.workspace.heat_points) == 1
     QTest.mouseClick(w.heatmaps.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not w.model_lane.is_busy(), timeout=5000)
     qtbot.wait(20)
-    assert w.heatmaps.panels == [] and w._heat_points == []
+    assert w.heatmaps.panels == [] and w.workspace.heat_points == []
     assert not w.heatmaps.cancel_button.isVisible()
     assert fake.generate_calls < 100  # stopped long before 400 / 4 batches
     # a small one runs to the end and appears as a panel, its marker stays on the canvas
@@ -219,7 +219,7 @@ def test_heatmap_mode_with_cancel(qtbot, make_window, tmp_path, monkeypatch):
     res = w.heatmaps.panels[0].result
     assert res.heatmap.shape == (32, 32) and res.n == 8
     assert res.location == pytest.approx(w.framing.to_model(20, 40), abs=0.3)
-    assert len(w._heat_points) == 1
+    assert len(w.workspace.heat_points) == 1
     out = tmp_path / "heat.npy"
     np.save(out, w.heatmaps.heatmaps())
     assert np.load(out).shape == (1, 32, 32)
