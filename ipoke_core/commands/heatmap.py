@@ -43,17 +43,15 @@ def _pair(text: str, what: str) -> tuple[float, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     import math
 
-    import numpy as np
     from tqdm import tqdm
 
-    from ipoke_core.analysis.heatmap import HeatmapError, heatmap_for_image
-    from ipoke_core.analysis.render import COLORMAPS, render_grid, render_overlay
-    from ipoke_core.image import image_size, load_image, write_png
+    from ipoke_core.analysis.heatmap import HeatmapError
+    from ipoke_core.analysis.render import COLORMAPS
     from ipoke_core.inference import to_working
-    from ipoke_core.io_utils import atomic_path, atomic_write_text, ensure_writable_dir
+    from ipoke_core.io_utils import ensure_writable_dir
+    from ipoke_core.workspace import Workspace
 
     locations = [_pair(a, "--at") for a in args.at]
     magnitude = _pair(args.magnitude, "--magnitude") if args.magnitude else None
@@ -61,9 +59,12 @@ def run(args: argparse.Namespace) -> int:
         raise HeatmapError(f"--n must be at least 2 to measure a variance, got {args.n}")
     if args.colormap not in COLORMAPS:
         raise HeatmapError(f"unknown --colormap {args.colormap!r}; choose one of {', '.join(COLORMAPS)}")
-    image = load_image(args.image)  # at most MAX_WORKING_SIDE: --at stays in the full-size image's pixels
-    width, height = image_size(args.image)
+    ws = Workspace(letterbox=args.letterbox)
+    # at most MAX_WORKING_SIDE: --at stays in the full-size image's pixels (ws.source_size)
+    ws.open_image(args.image)
+    width, height = ws.source_size
     poker = load_poker(args)
+    ws.set_poker(poker)
     r = poker.resolution
     if magnitude is not None and magnitude[1] > math.hypot(r, r):  # like poke --by: longer is colour noise
         raise HeatmapError(f"--magnitude {args.magnitude}: poke lengths are in model pixels and must stay within "
@@ -73,43 +74,26 @@ def run(args: argparse.Namespace) -> int:
         raise HeatmapError(f"the grid of {len(locations)} location(s) at --upscale {args.upscale} would be "
                            f"{(len(locations) + 1) * side * side / 1e6:.0f} megapixels (limit "
                            f"{MAX_GRID_PIXELS / 1e6:.0f}); use a smaller --upscale or fewer --at")
-    source, framing = poker.prepare(image, letterbox=args.letterbox)
     for x, y in locations:  # refuse a bad location before spending minutes on the good ones
         inside = math.isfinite(x) and math.isfinite(y) and 0 <= x <= width - 1 and 0 <= y <= height - 1
-        if not inside or not framing.contains(*to_working(framing, (width, height), x, y)):
+        if not inside or not ws.framing.contains(*to_working(ws.framing, (width, height), x, y)):
             raise HeatmapError(f"--at {x:g},{y:g} is outside the {width}x{height} image "
                                "or the square the model sees (try --letterbox)")
     ensure_writable_dir(args.out)  # after every check: a refused command leaves no empty folder behind
-    kw = dict(n=args.n, batch_size=args.batch_size, seed=args.seed)
-    if magnitude is not None:
-        kw["magnitude_range"] = magnitude
 
-    results, summary = [], []
     for i, (x, y) in enumerate(locations, 1):
         with tqdm(total=args.n, desc=f"heatmap {i}/{len(locations)} at ({x:g}, {y:g})", unit="poke") as bar:
             def progress(done: int, total: int, message: str, bar=bar) -> None:
                 bar.update(done - bar.n)
 
-            res = heatmap_for_image(poker, image, (x, y), framing=framing, letterbox=args.letterbox,
-                                    source_size=(width, height), progress=progress, **kw)
-        results.append(res)
-        stem = args.out / f"loc{i}"
-        for name, arr in (("heatmap", res.heatmap), ("variance", res.variance)):
-            with atomic_path(f"{stem}_{name}.npy") as tmp:
-                np.save(tmp, arr)
-        write_png(render_overlay(source, res, args.alpha, args.colormap, args.upscale), Path(f"{stem}_overlay.png"))
-        lo, hi = (min(p.magnitude for p in res.pokes), max(p.magnitude for p in res.pokes))
-        summary.append({
-            "index": i, "at_image_px": [x, y], "at_model_px": list(res.location), "n": res.n, "seed": args.seed,
-            "magnitude_px_sampled": [lo, hi], "reference_variance": res.reference_variance,
-            "mean_heatmap": float(res.heatmap.mean()), "elapsed_s": res.elapsed_s,
-        })
+            res = ws.compute_heatmap(x, y, n=args.n, batch_size=args.batch_size, seed=args.seed,
+                                     magnitude_range=magnitude, progress=progress)
         print(f"location {i} ({x:g}, {y:g}) -> model ({res.location[0]:.1f}, {res.location[1]:.1f}): "
               f"{res.elapsed_s:.1f} s, mean correlation {res.heatmap.mean():.3f}")
-    write_png(render_grid(source, results, args.alpha, args.colormap, args.upscale), args.out / "grid.png")
+    # the same files as the app's Save buttons (heatmaps.npy, grid.png), and one set per location
     meta = {"checkpoint": str(args.checkpoint), "image": str(args.image), "resolution": poker.resolution,
-            "trained": poker.trained, "locations": summary}
-    atomic_write_text(args.out / "heatmaps.json", json.dumps(meta, indent=2) + "\n")
-    print(f"wrote {len(results)} heatmap(s) (loc*_heatmap.npy, loc*_variance.npy, loc*_overlay.png), "
-          f"grid.png and heatmaps.json to {args.out}")
+            "trained": poker.trained}
+    ws.save_heatmap_set(args.out, args.alpha, args.colormap, args.upscale, seed=args.seed, meta=meta)
+    print(f"wrote {len(ws.heatmaps)} heatmap(s) (loc*_heatmap.npy, loc*_variance.npy, loc*_overlay.png), "
+          f"heatmaps.npy, grid.png and heatmaps.json to {args.out}")
     return 0

@@ -29,9 +29,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ipoke_core.errors import UserError
-    from ipoke_core.export import check_frame_folder, export_video
+    from ipoke_core.export import check_frame_folder
     from ipoke_core.io_utils import OutputError
     from ipoke_core.poke import Poke
+    from ipoke_core.workspace import Workspace
 
     if len(args.at) != len(args.by):
         raise UserError(f"give one --by for every --at ({len(args.at)} --at, {len(args.by)} --by)")
@@ -52,10 +53,11 @@ def run(args: argparse.Namespace) -> int:
         if not target.suffix:
             check_frame_folder(target)
     poker = load_poker(args)
-    video = poker.poke(args.image, pokes, letterbox=args.letterbox)
-    video.fps = args.fps
-    overlay = not args.no_overlay
-    outputs = [export_video(video, t, args.upscale, overlay) for t in targets]
+    ws = Workspace(poker, letterbox=args.letterbox)
+    ws.open_image(args.image)
+    ws.set_pokes(pokes)
+    video = ws.generate()
+    outputs = [ws.export(t, args.upscale, overlay=not args.no_overlay, fps=args.fps) for t in targets]
     still = " (still: the model treats this poke as background)" if video.is_still else ""
     print(f"{video.n_frames} frames at {poker.resolution}x{poker.resolution} in {video.elapsed_ms:.0f} ms "
           f"on {poker.device}{still}")
