@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ipoke_core.errors import UserError
-from ipoke_core.quality import evaluation_lines
+from ipoke_core.quality import evaluation_lines, training_line
 
 if TYPE_CHECKING:
     from ipoke_core.inference import Poker
@@ -63,10 +63,8 @@ def model_summary(poker: Poker) -> str:
     parts = [f"{poker.resolution}×{poker.resolution} px", f"{cfg.seq_len} frames", f"{cfg.poke_mode} pokes",
              f"{cfg.dynamics}, K={cfg.depth}"]
     meta = poker.meta or {}
-    training = meta.get("training") or {}
-    steps = training.get("steps") or training.get("step")
     if poker.trained:
-        parts.append(f"trained{f' {steps} steps' if steps else ''}")
+        parts.append(training_line(meta))  # "trained 4733 steps (2224 fine-tuning)", as `ipoke info`
     text = " · ".join(html.escape(part) for part in parts)
     if not poker.trained:
         text += " · <span style='color:#d08a00'>untrained</span>"

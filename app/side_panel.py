@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.widgets import ElidedLabel
+from app.widgets import ElidedLabel, WrappedLabel
 
 THUMB = 72
 
@@ -59,8 +59,7 @@ class SidePanel(QScrollArea):
         self.open_checkpoint.setToolTip("Load a trained iPOKE checkpoint (.safetensors with its .json)")
         self.device = QComboBox()
         self.device.setToolTip("Where the model runs. CUDA is listed when a GPU is available.")
-        self.model_info = QLabel("")
-        self.model_info.setWordWrap(True)
+        self.model_info = WrappedLabel("")  # its last lines were cut when the description grew
         self.model_info.setStyleSheet("color: palette(mid);")
         form.addRow(self.checkpoint_label)
         form.addRow(self.open_checkpoint)

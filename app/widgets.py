@@ -125,3 +125,30 @@ class StableHintLabel(QLabel):
     def changeEvent(self, event) -> None:  # noqa: N802
         self._heights.clear()
         super().changeEvent(event)
+
+
+class WrappedLabel(QLabel):
+    """A word-wrapped label that is always as tall as its text at its current width.
+
+    A wrapped QLabel inside a form layout inside a scroll area gets the height of its text at its
+    *minimum* width only once; when its text grows later (a longer model description), the last
+    lines were cut off. Pinning the minimum height to ``heightForWidth`` on every text or width
+    change keeps every line visible.
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        height = self.heightForWidth(max(1, self.width())) if self.text() else 0
+        if height != self.minimumHeight():
+            self.setMinimumHeight(max(0, height))

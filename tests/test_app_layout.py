@@ -193,3 +193,14 @@ def test_gallery_thumbnails_carry_their_names(qtbot, make_window):
     for item, path in zip(items, resources.sample_images()):
         name = path.stem.replace("_", " ")
         assert item.text() == name and name in item.toolTip()
+
+
+def test_the_model_description_shows_all_its_lines_at_every_size(qtbot, make_window, tmp_path):
+    """Resized back and forth (as a user does, and as the README screenshots are taken), the model
+    description keeps every line: its last line was cut after a resize on the real window."""
+    w = realistic_window(qtbot, make_window, tmp_path)
+    info = w.side.model_info
+    for size in ("default", (800, 600), "default", (800, 600), (1024, 700)):
+        settle(qtbot, w, size)
+        needed = info.heightForWidth(info.width())
+        assert info.height() >= needed, (size, info.height(), needed)
