@@ -9,28 +9,13 @@ import torch
 
 from ipoke_core.checkpoint import load_checkpoint, read_meta
 from ipoke_core.cli import main as cli_main
-from ipoke_core.config import load_config
 from ipoke_core.train import TrainOptions, train
 from ipoke_core.train.schedule import lr_factor
 from ipoke_core.train.state import list_states
 from ipoke_core.train.trainer import TrainingError
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    from ipoke_core.data.synthetic.generate import generate_dataset
-
-    root = tmp_path_factory.mktemp("plants32ft")
-    generate_dataset(root, "plant", n=12, size=32, frames=6, seed=0, workers=1, flow_spans=(4,))
-    return root
-
-
-def tiny(**train):
-    cfg = load_config("tiny")
-    for k, v in train.items():
-        setattr(cfg.train, k, v)
-    cfg.validate()
-    return cfg
+from test_train_loop import data_dir, tiny  # noqa: F401 - the tiny synthetic set and config of the loop tests
 
 
 QUIET = dict(log_every=1, val_every=1000, sample_every=1000, ckpt_every=1000)
