@@ -40,6 +40,13 @@ def no_space_error(path: str | Path) -> OutputError:
                        "choose another output location (existing files were left as they were)")
 
 
+def write_error(path: str | Path, error: OSError) -> OutputError:
+    """The one-line error for a write of ``path`` that failed otherwise (permissions, I/O error, a
+    read-only file system): the reason in the OS's words, and that earlier files are intact."""
+    reason = error.strerror or type(error).__name__
+    return OutputError(f"cannot write {path}: {reason} (existing files were left as they were)")
+
+
 def is_no_space(error: BaseException, folder: str | Path | None = None) -> bool:
     """Whether a failed write failed for lack of space: ENOSPC or a full quota, or, for writers that wrap
     the OS error in their own, any error while ``folder``'s file system is (nearly) full. Check before

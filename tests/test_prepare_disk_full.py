@@ -159,3 +159,21 @@ def test_an_interrupted_cache_write_never_looks_complete(tmp_path, videos, monke
     assert np.load(clip / "flow_w3.npy").shape == (7, 16, 16, 2)
     assert not _leftovers(tmp_path)
     assert len(PokeDataset(tmp_path / "ds", "train", resolution=16, seq_len=3)) > 0
+
+
+@pytest.mark.parametrize("code,words", [(errno.EIO, "Input/output error"), (errno.EACCES, "Permission denied")])
+def test_other_write_errors_are_one_line_too(tmp_path, videos, monkeypatch, capsys, code, words):
+    """An I/O error or a refused write while caching flow: one line naming the output, no traceback,
+    nothing half-written left."""
+
+    def refuse(*args, **kwargs):
+        raise OSError(code, words)
+
+    monkeypatch.setattr(prepare_module, "write_window_flows", refuse)
+    assert main(_prepare(tmp_path, "--span", "4")) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("warning:")]
+    assert "Traceback" not in err and len(lines) == 1, err
+    assert lines[0] == (f"ipoke prepare: error: cannot write {tmp_path / 'ds' / 'clips' / 'clip'}: {words} "
+                        "(existing files were left as they were)"), err
+    assert not (tmp_path / "ds").exists() or not _leftovers(tmp_path / "ds")
