@@ -10,19 +10,19 @@ always shows the newest poke, and the workspace refuses a result for an image no
 """
 from __future__ import annotations
 
-import html
 import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QMimeData, QSize, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QImage, QKeySequence
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QImage
 from PySide6.QtWidgets import (
     QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter,
     QTabWidget, QVBoxLayout, QWidget,
 )
 
-from app import resources
+from app import messages, resources
+from app.actions import build_actions
 from app.canvas import PokeCanvas, qimage_to_numpy
 from app.export_dialog import ExportDialog, ExportRequest
 from app.heatmap_view import HeatmapView
@@ -35,7 +35,6 @@ from app.workers import Handlers, Job, Lane
 from ipoke_core.errors import UserError
 from ipoke_core.image import load_image
 from ipoke_core.poke import Poke, PokeError
-from ipoke_core.quality import weak_response_warning
 from ipoke_core.workspace import HEATMAPS, IMAGE, POKES, VIDEO, Change, HeatmapRequest, PokeRequest, Workspace
 
 if TYPE_CHECKING:
@@ -51,17 +50,6 @@ __all__ = ["MainWindow", "application", "load_poker", "DEFAULT_SIZE"]
 PREVIEW_INTERVAL_MS = 60
 # the window's first size; every control stays usable from 800×600 (tests/test_app_layout.py) up
 DEFAULT_SIZE = (1320, 780)
-
-# the hint under the canvas, by state
-HINTS = {
-    "no image": "Open an image (Ctrl+O), drop a file on the window, paste (Ctrl+V) or pick a sample.",
-    "loading": "The model is loading; you can poke this image as soon as it is ready.",
-    "no model": "Load a checkpoint to poke this image (Model ▸ Open checkpoint…).",
-    "heatmap": "Click a point on the object to compute its heatmap; click more points to compare. "
-               "Press P to go back to poking.",
-    "poke": "Drag on the image to poke: press on the object, drag to where it should move, release. "
-            "Shift+drag adds a poke. Drag the dimmed area to move the square the model sees.",
-}
 
 def _inside(path: Path, folder: Path) -> bool:
     try:
@@ -108,7 +96,7 @@ class MainWindow(QMainWindow):
 
         self._build_widgets()
         self.workspace.subscribe(self._on_workspace)
-        self._build_actions()
+        self.acts = build_actions(self)  # menus and shortcuts
         self._restore_settings()
         self.side.device.clear()
         for d in devices if devices is not None else available_devices():
@@ -139,7 +127,7 @@ class MainWindow(QMainWindow):
         self.canvas.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
         # as tall as the longest hint at the current width: every line is shown, whatever the window's
         # width, and a hint that changes length does not resize (and refit) the canvas
-        self.hint = StableHintLabel(HINTS.values())
+        self.hint = StableHintLabel(messages.HINTS.values())
         self.hint.setStyleSheet("color: palette(mid);")
         self.hint.setContentsMargins(4, 2, 4, 2)
         left = QWidget()
@@ -216,71 +204,6 @@ class MainWindow(QMainWindow):
             w.setToolTip(tip)
             sb.addPermanentWidget(w)
         sb.addPermanentWidget(self.status_busy)
-
-    def _build_actions(self) -> None:
-        def action(menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
-            a = QAction(text, self)
-            if shortcut is not None:
-                a.setShortcut(QKeySequence(shortcut))
-            if tip:
-                a.setStatusTip(tip)
-                a.setToolTip(tip)
-            a.triggered.connect(slot)
-            menu.addAction(a)
-            return a
-
-        mb = self.menuBar()
-        file = mb.addMenu("&File")
-        self.act_open = action(file, "&Open image…", self.open_image_dialog, QKeySequence.StandardKey.Open,
-                               "Open an image file")
-        self.act_paste = action(file, "&Paste image", self.paste_image, QKeySequence.StandardKey.Paste,
-                                "Use the image on the clipboard")
-        self.samples_menu = file.addMenu("Open &sample")
-        for p in resources.sample_images():
-            a = QAction(p.stem.replace("_", " "), self)
-            a.triggered.connect(lambda _=False, path=str(p): self.open_image(path))
-            self.samples_menu.addAction(a)
-        self.samples_menu.setEnabled(bool(self.samples_menu.actions()))
-        file.addSeparator()
-        self.act_export = action(file, "&Export video…", self.export_dialog, "Ctrl+E",
-                                 "Save the generated video (MP4, GIF, PNG frames, frame strip)")
-        file.addSeparator()
-        self.act_quit = action(file, "&Quit", self.close, "Ctrl+Q")
-
-        edit = mb.addMenu("&Edit")
-        self.act_undo = action(edit, "&Undo poke", self.undo_poke, QKeySequence.StandardKey.Undo,
-                               "Remove the last poke")
-        self.act_clear = action(edit, "&Clear pokes", self.clear_pokes, "Delete", "Remove all pokes")
-        edit.addSeparator()
-        self.act_continue = action(edit, "Continue from &last frame", self.continue_from_last_frame, "Ctrl+L",
-                                   "Make the last generated frame the new input image")
-        self.act_original = action(edit, "Back to &original image", self.back_to_original, None,
-                                   "Use the opened image again")
-
-        view = mb.addMenu("&View")
-        self.act_play = action(view, "&Play / Pause", self.player.toggle, "Space", "Play or pause the video")
-        self.act_play.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        view.addSeparator()
-        self.act_mode_poke = action(view, "&Poke mode", lambda: self.set_mode("poke"), "P",
-                                    "Drag on the image to poke")
-        self.act_mode_heat = action(view, "&Heatmap mode", lambda: self.set_mode("heatmap"), "H",
-                                    "Click on the image to compute a correlation heatmap")
-        view.addSeparator()
-        self.act_fit = action(view, "&Fit image", self.canvas.fit, "Ctrl+0", "Fit the image into the view")
-        view.addAction(self.dock.toggleViewAction())
-
-        model = mb.addMenu("&Model")
-        self.act_checkpoint = action(model, "&Open checkpoint…", self.open_checkpoint_dialog, "Ctrl+Shift+O",
-                                     "Load a trained checkpoint")
-        default = resources.default_checkpoint()
-        self.act_default_ckpt = action(model, "Load &bundled checkpoint",
-                                       lambda: default and self.load_checkpoint(str(default)), None,
-                                       "Load the checkpoint that ships with iPoke")
-        self.act_default_ckpt.setEnabled(default is not None)
-
-        helpm = mb.addMenu("&Help")
-        action(helpm, "&How to use", self.show_help, QKeySequence.StandardKey.HelpContents)
-        action(helpm, "&About iPoke", self.show_about)
 
     def _restore_settings(self) -> None:
         st = self.settings
@@ -767,84 +690,40 @@ class MainWindow(QMainWindow):
         box.exec()
 
     def _update_banner(self) -> None:
-        if self._loading_checkpoint and self.poker is None:
-            text, style = "Loading the model…", "background:#2b4a6b; color:#e8f0ff;"
-        elif self.poker is None:
-            text = ("<b>No model loaded.</b> No checkpoint is bundled in resources/checkpoints. "
-                    "Use <i>Model ▸ Open checkpoint…</i> (Ctrl+Shift+O) to load one.")
-            style = "background:#6b2b2b; color:#ffe8e8;"
-        elif not self.poker.trained:
-            text = ("<b>Untrained checkpoint:</b> this model has random weights, so its videos show noise, "
-                    "not learned motion. Open a trained checkpoint to see real dynamics.")
-            style = "background:#6b5a1b; color:#fff6d8;"
-        elif warning := weak_response_warning(self.poker.meta or {}):
-            # its own test says so: the user must not think they are poking wrong
-            text = f"<b>Weak model:</b> {html.escape(warning)}"
-            style = "background:#6b5a1b; color:#fff6d8;"
-        else:
-            self.banner.hide()
-            return
-        self.banner.setText(text)
-        self.banner.setStyleSheet(style + "padding:6px 10px; border-radius:4px;")
-        self.banner.show()
+        b = messages.banner(self.poker, self._loading_checkpoint)
+        if b is not None:
+            self.banner.setText(b.text)
+            self.banner.setStyleSheet(b.style + messages.BANNER_BOX)
+        self.banner.setVisible(b is not None)
 
     def _update_status(self) -> None:
-        p = self.poker
-        self.status_model.setText(f"Model: {Path(self.checkpoint_path).stem}" if p is not None else "Model: none")
-        self.status_resolution.setText(f"{p.resolution}×{p.resolution} px" if p is not None else "")
-        self.status_device.setText(f"Device: {p.device}" if p is not None else "")
-        self.status_time.setText(
-            f"Last inference: {ms:.0f} ms" if (ms := self.workspace.last_inference_ms) is not None else "")
+        f = messages.status_fields(self.poker, self.checkpoint_path, self.workspace.last_inference_ms)
+        for label, text in ((self.status_model, f.model), (self.status_resolution, f.resolution),
+                            (self.status_device, f.device), (self.status_time, f.time)):
+            label.setText(text)
 
     def _update_enabled(self) -> None:
         has_model = self.poker is not None
         has_image = self.image is not None
         has_video = self.video is not None
         self.canvas.enabled_poking = has_model
-        for w in (self.act_export, self.side.export_video):
+        for w in (self.acts.export, self.side.export_video):
             w.setEnabled(has_video)
-        for w in (self.act_continue, self.side.continue_button):
+        for w in (self.acts.continue_, self.side.continue_button):
             w.setEnabled(has_video)
         back = has_image and not self.workspace.is_original
-        self.act_original.setEnabled(back)
+        self.acts.original.setEnabled(back)
         self.side.original_button.setEnabled(back)
         has_pokes = bool(self.workspace.pokes)
-        for w in (self.act_undo, self.act_clear, self.side.undo, self.side.clear):
+        for w in (self.acts.undo, self.acts.clear, self.side.undo, self.side.clear):
             w.setEnabled(has_pokes)
         self.side.letterbox.setEnabled(self.workspace.can_letterbox)
         self._update_hint()
 
     def _update_hint(self) -> None:
         loading = self._loading_checkpoint and self.poker is None
-        self.canvas.disabled_message = ("The model is still loading: poke as soon as it is ready." if loading
-                                        else "Load a checkpoint first (Model ▸ Open checkpoint…).")
-        if self.image is None:
-            key = "no image"
-        elif loading:
-            key = "loading"
-        elif self.poker is None:
-            key = "no model"
-        else:
-            key = self.canvas.mode
-        self.hint.setText(HINTS[key])
-
-    def show_help(self) -> None:
-        QMessageBox.information(self, "How to use iPoke", (
-            "<p><b>Poke:</b> press on the object in the input image, drag to where that point should move and "
-            "release. The model generates a short video of the object's response, which plays on the right. "
-            "Shift+drag adds more pokes; Ctrl+Z undoes the last one.</p>"
-            "<p><b>Crop:</b> the model sees a square (bright). Drag the dimmed area to move it, or tick "
-            "<i>Fit whole image</i>.</p>"
-            "<p><b>Continue:</b> Ctrl+L makes the last frame the new input, to chain motions.</p>"
-            "<p><b>Heatmaps:</b> press H and click a point: the model is poked there many times in random "
-            "directions, and the heatmap shows which pixels move together with it (paper Fig. 5).</p>"
-            "<p><b>Export:</b> Ctrl+E saves MP4, GIF, PNG frames or a frame strip.</p>"
-            "<p>Space plays/pauses; the mouse wheel zooms the image; double-click fits it.</p>"))
-
-    def show_about(self) -> None:
-        QMessageBox.about(self, "About iPoke", (
-            "<p><b>iPoke desktop</b></p><p>Interactive image-to-video synthesis after Blattmann et al., "
-            "<i>Understanding Object Dynamics for Interactive Image-to-Video Synthesis</i>, CVPR 2021.</p>"))
+        self.canvas.disabled_message = messages.disabled_message(loading)
+        self.hint.setText(messages.hint(self.image is not None, loading, self.poker is not None, self.canvas.mode))
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(*DEFAULT_SIZE)

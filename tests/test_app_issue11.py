@@ -45,14 +45,14 @@ def test_no_ghost_arrow_after_continue_and_original(qtbot, make_window, tmp_path
     w = make_window(FakePoker(resolution=32))
     poked(qtbot, w, tmp_path, (100, 64))
     assert len(arrows(w.canvas)) == 1
-    w.act_continue.trigger()
+    w.acts.continue_.trigger()
     assert arrows(w.canvas) == []  # the old image's arrow went with it
     w.canvas.set_pokes([Poke(16, 16, 4, 0)])  # a poke on the half-scale continued image
     qtbot.waitUntil(lambda: w.video is not None, timeout=5000)
     w.back_to_original()
     assert w.image.shape == (64, 100, 3)
     assert arrows(w.canvas) == [] and w.canvas.pokes == []
-    assert not w.side.undo.isEnabled() and not w.act_clear.isEnabled()
+    assert not w.side.undo.isEnabled() and not w.acts.clear.isEnabled()
     open_array(qtbot, w, gradient_image(80, 80), tmp_path, "next.png")
     assert arrows(w.canvas) == []
 
@@ -154,7 +154,7 @@ def test_clear_resets_the_frame_slider(qtbot, make_window, tmp_path):
     w.player.pause()
     w.player.seek(4)
     assert w.player.slider.value() == 4
-    w.act_clear.trigger()
+    w.acts.clear.trigger()
     qtbot.waitUntil(lambda: w.video is None and w.player.n_frames == 0, timeout=5000)
     assert w.player.counter.text() == "– / –"
     assert (w.player.slider.value(), w.player.slider.maximum()) == (0, 0)
@@ -261,7 +261,7 @@ def test_quit_is_prompt_while_the_model_works(qtbot, make_window, tmp_path):
     qtbot.waitUntil(lambda: fake.generate_calls == 1, timeout=5000)  # a 1 s forward pass is running
     w.load_checkpoint("other.safetensors")  # waiting behind it
     t0 = time.perf_counter()
-    w.act_quit.trigger()  # Ctrl+Q
+    w.acts.quit.trigger()  # Ctrl+Q
     assert time.perf_counter() - t0 < 0.5
     assert not w.isVisible()
     # the running pass ends on its own; its result (and nothing queued) is used any more

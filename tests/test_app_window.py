@@ -104,7 +104,7 @@ def test_shift_drag_adds_pokes_and_undo_removes_them(qtbot, make_window, tmp_pat
     drag(qtbot, w.canvas, (60, 60), (60, 50), shift=True)
     qtbot.waitUntil(lambda: len(fake.calls) == 2 and len(fake.calls[-1][0]) == 2, timeout=5000)
     assert len(w.canvas.pokes) == 2
-    w.act_undo.trigger()  # Ctrl+Z
+    w.acts.undo.trigger()  # Ctrl+Z
     qtbot.waitUntil(lambda: len(fake.calls) == 3, timeout=5000)
     assert len(fake.calls[-1][0]) == 1 and fake.calls[-1][0][0].x == pytest.approx(20, abs=0.3)
     drag(qtbot, w.canvas, (40, 40), (45, 45))  # no Shift: replaces
@@ -176,7 +176,7 @@ def test_player_advances_loops_and_pauses(qtbot, make_window, tmp_path):
     p.frameChanged.connect(seen.add)
     qtbot.waitUntil(lambda: seen >= {0, 1, 2, 3, 4, 5}, timeout=3000)  # wrapped around: looping
     assert p.counter.text().endswith("/ 5")
-    w.act_play.trigger()  # Space
+    w.acts.play.trigger()  # Space
     assert not p.playing
     i = p.index
     qtbot.wait(100)
@@ -197,7 +197,7 @@ def test_heatmap_mode_with_cancel(qtbot, make_window, tmp_path, monkeypatch):
     fake = FakePoker(resolution=32, delay=0.05)
     w = make_window(fake)
     open_array(qtbot, w, gradient_image(64, 64), tmp_path)
-    w.act_mode_heat.trigger()
+    w.acts.mode_heat.trigger()
     assert w.canvas.mode == "heatmap" and w.tabs.currentWidget() is w.heatmaps
     w.side.heat_n.setValue(400)
     w.side.heat_batch.setValue(4)
@@ -266,11 +266,11 @@ def test_continue_from_last_frame_makes_it_the_new_source(qtbot, make_window, tm
     w.canvas.set_pokes([Poke(50, 30, 6, 0)])
     qtbot.waitUntil(lambda: w.video is not None, timeout=5000)
     last = w.video.frames[-1].copy()
-    w.act_continue.trigger()
+    w.acts.continue_.trigger()
     assert np.array_equal(w.image, last) and w.image.shape == (32, 32, 3)
     assert (w.framing.side, w.framing.x0, w.framing.y0) == (32.0, 0.0, 0.0)
     assert w.video is None and w.canvas.pokes == []
-    assert "step 2" in w.image_name and w.act_original.isEnabled()
+    assert "step 2" in w.image_name and w.acts.original.isEnabled()
     w.back_to_original()
     assert w.image.shape == (64, 100, 3)
 
@@ -280,7 +280,7 @@ def test_paste_from_clipboard(qtbot, make_window):
     img = gradient_image(40, 30)
     qimg = QImage(img.data, 40, 30, 120, QImage.Format.Format_RGB888).copy()
     QGuiApplication.clipboard().setImage(qimg)
-    w.act_paste.trigger()
+    w.acts.paste.trigger()
     qtbot.waitUntil(lambda: w.image is not None, timeout=5000)
     assert np.array_equal(w.image, img)
     mime = QMimeData()

@@ -1,0 +1,106 @@
+"""The window's menus, actions and keyboard shortcuts.
+
+``build_actions(window)`` fills the menu bar and connects each action to a slot of the window;
+the returned ``Actions`` holds the ones the window enables and disables as its state changes.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+from app import resources
+from app.help_text import show_about, show_help
+
+if TYPE_CHECKING:
+    from app.main_window import MainWindow
+
+
+@dataclass
+class Actions:
+    """The window's actions (each also in a menu)."""
+
+    open: QAction
+    paste: QAction
+    samples_menu: QMenu
+    export: QAction
+    quit: QAction
+    undo: QAction
+    clear: QAction
+    continue_: QAction  # continue from the last frame
+    original: QAction  # back to the original image
+    play: QAction
+    mode_poke: QAction
+    mode_heat: QAction
+    fit: QAction
+    checkpoint: QAction
+    bundled: QAction  # load the bundled checkpoint
+
+
+def build_actions(window: MainWindow) -> Actions:
+    """Fill ``window``'s menu bar: File, Edit, View, Model, Help."""
+    def action(menu: QMenu, text: str, slot: Callable, shortcut=None, tip: str = "") -> QAction:
+        a = QAction(text, window)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
+    w = window
+    mb = w.menuBar()
+    file = mb.addMenu("&File")
+    open_ = action(file, "&Open image…", w.open_image_dialog, QKeySequence.StandardKey.Open, "Open an image file")
+    paste = action(file, "&Paste image", w.paste_image, QKeySequence.StandardKey.Paste,
+                   "Use the image on the clipboard")
+    samples_menu = file.addMenu("Open &sample")
+    for p in resources.sample_images():
+        a = QAction(p.stem.replace("_", " "), w)
+        a.triggered.connect(lambda _=False, path=str(p): w.open_image(path))
+        samples_menu.addAction(a)
+    samples_menu.setEnabled(bool(samples_menu.actions()))
+    file.addSeparator()
+    export = action(file, "&Export video…", w.export_dialog, "Ctrl+E",
+                    "Save the generated video (MP4, GIF, PNG frames, frame strip)")
+    file.addSeparator()
+    quit_ = action(file, "&Quit", w.close, "Ctrl+Q")
+
+    edit = mb.addMenu("&Edit")
+    undo = action(edit, "&Undo poke", w.undo_poke, QKeySequence.StandardKey.Undo, "Remove the last poke")
+    clear = action(edit, "&Clear pokes", w.clear_pokes, "Delete", "Remove all pokes")
+    edit.addSeparator()
+    continue_ = action(edit, "Continue from &last frame", w.continue_from_last_frame, "Ctrl+L",
+                       "Make the last generated frame the new input image")
+    original = action(edit, "Back to &original image", w.back_to_original, None, "Use the opened image again")
+
+    view = mb.addMenu("&View")
+    play = action(view, "&Play / Pause", w.player.toggle, "Space", "Play or pause the video")
+    play.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    view.addSeparator()
+    mode_poke = action(view, "&Poke mode", lambda: w.set_mode("poke"), "P", "Drag on the image to poke")
+    mode_heat = action(view, "&Heatmap mode", lambda: w.set_mode("heatmap"), "H",
+                       "Click on the image to compute a correlation heatmap")
+    view.addSeparator()
+    fit = action(view, "&Fit image", w.canvas.fit, "Ctrl+0", "Fit the image into the view")
+    view.addAction(w.dock.toggleViewAction())
+
+    model = mb.addMenu("&Model")
+    checkpoint = action(model, "&Open checkpoint…", w.open_checkpoint_dialog, "Ctrl+Shift+O",
+                        "Load a trained checkpoint")
+    default = resources.default_checkpoint()
+    bundled = action(model, "Load &bundled checkpoint", lambda: default and w.load_checkpoint(str(default)), None,
+                     "Load the checkpoint that ships with iPoke")
+    bundled.setEnabled(default is not None)
+
+    helpm = mb.addMenu("&Help")
+    action(helpm, "&How to use", lambda: show_help(w), QKeySequence.StandardKey.HelpContents)
+    action(helpm, "&About iPoke", lambda: show_about(w))
+    return Actions(open_, paste, samples_menu, export, quit_, undo, clear, continue_, original, play, mode_poke,
+                   mode_heat, fit, checkpoint, bundled)
