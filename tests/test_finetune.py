@@ -55,6 +55,7 @@ def test_init_from_refuses_another_architecture(data_dir, pretrained, tmp_path):
     cfg.model.bottleneck = cfg.model.bottleneck * 2
     with pytest.raises(TrainingError, match=r"architecture differs.*model.bottleneck"):
         train(TrainOptions(cfg, data_dir, tmp_path / "ft", init_from=pretrained, progress=False))
+    assert not (tmp_path / "ft").exists()  # nothing written: the same --out works once the config is fixed
 
 
 def test_init_from_with_resume_is_a_one_line_error(data_dir, pretrained, tmp_path, capsys):

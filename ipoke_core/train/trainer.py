@@ -228,6 +228,7 @@ class Trainer:
         self.last_val: dict[str, float] = {}
         self.last_ckpt: Path | None = None
         self._resumed_from: Path | None = None
+        self._init_weights: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None  # --init-from
         self._wall_before = 0.0  # training seconds of earlier sessions of this run
         self._t_session = time.time()
         self._stop_reason: str | None = None  # set by the signal handler
@@ -293,6 +294,8 @@ class Trainer:
         workers = tc.num_workers if sys.platform != "win32" else 0
         self.stream = _Stream(train_set, tc.batch_size, self.dist, tc.seed, workers, self.dist.device.type == "cuda")
         self.val_batches = self._load_val_batches() if self.main else []
+        if self.opts.init_from is not None and not self.opts.resume:
+            self._init_weights = self._load_init_checkpoint(self.opts.init_from)
 
     def _load_val_batches(self) -> list[dict]:
         cfg = self.cfg
@@ -323,10 +326,10 @@ class Trainer:
             return [1.0, float(self.cfg.model.poke_scale)]
         return [round(float(np.percentile(mags, 5)), 3), round(float(np.percentile(mags, 95)), 3)]
 
-    def _init_from_checkpoint(self, path: Path) -> None:
-        """Start from a checkpoint's generator weights; its model section must equal this run's."""
+    def _load_init_checkpoint(self, path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The generator weights and sidecar of ``--init-from``, checked against this run's model section
+        (in ``_build``, before the run folder is written: a wrong checkpoint leaves nothing behind)."""
         from ipoke_core.checkpoint import load_checkpoint
-        from ipoke_core.quality import trained_steps
 
         model, meta = load_checkpoint(path)
         if model.cfg != self.cfg.model:
@@ -334,7 +337,14 @@ class Trainer:
             diff = ", ".join(f"model.{k}: {theirs.get(k)!r} there, {mine.get(k)!r} here"
                              for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k))
             raise TrainingError(f"--init-from {path}: its architecture differs from the config's ({diff})")
-        self.engine.load_weights(model.state_dict())
+        return model.state_dict(), meta
+
+    def _init_from_checkpoint(self, path: Path) -> None:
+        """Start from the ``--init-from`` weights loaded by ``_build``; record where the run started."""
+        from ipoke_core.quality import trained_steps
+
+        weights, meta = self._init_weights
+        self.engine.load_weights(weights)
         training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
         if self.main:
             total, _ = trained_steps(meta)
