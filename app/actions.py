@@ -92,7 +92,7 @@ def build_actions(window: MainWindow) -> Actions:
     view.addAction(w.dock.toggleViewAction())
 
     model = mb.addMenu("&Model")
-    checkpoint = action(model, "&Open checkpoint…", w.open_checkpoint_dialog, "Ctrl+Shift+O",
+    checkpoint = action(model, "&Open checkpoint…", w.checkpoints.open_dialog, "Ctrl+Shift+O",
                         "Load a trained checkpoint")
     default = resources.default_checkpoint()
     bundled = action(model, "Load &bundled checkpoint", lambda: default and w.load_checkpoint(str(default)), None,

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     app = application()
     window = MainWindow()
     if args.device:
-        window._select_device(args.device)
+        window.checkpoints.select_device(args.device)
     window.show()
     if args.checkpoint:
         window.load_checkpoint(args.checkpoint)

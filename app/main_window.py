@@ -10,11 +10,10 @@ always shows the newest poke, and the workspace refuses a result for an image no
 """
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QMimeData, QSize, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QMimeData, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QImage
 from PySide6.QtWidgets import (
     QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter,
@@ -24,14 +23,15 @@ from PySide6.QtWidgets import (
 from app import messages, resources
 from app.actions import build_actions
 from app.canvas import PokeCanvas, qimage_to_numpy
+from app.checkpoint_loader import CheckpointLoader, available_devices
 from app.export_dialog import ExportDialog, ExportRequest
 from app.heatmap_view import HeatmapView
-from app.model_info import PokerFactory, check_sidecar, load_poker, model_summary
+from app.model_info import PokerFactory, load_poker
 from app.player import VideoPlayer
-from app.settings import AppSettings
+from app.settings import AppSettings, restore_window, save_window
 from app.side_panel import SidePanel
 from app.widgets import ElidedLabel, StableHintLabel
-from app.workers import Handlers, Job, Lane
+from app.workers import Dispatcher, Handlers, Job, Lane
 from ipoke_core.errors import UserError
 from ipoke_core.image import load_image
 from ipoke_core.poke import Poke, PokeError
@@ -51,19 +51,6 @@ PREVIEW_INTERVAL_MS = 60
 # the window's first size; every control stays usable from 800×600 (tests/test_app_layout.py) up
 DEFAULT_SIZE = (1320, 780)
 
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(folder.resolve())
-    except OSError:
-        return False
-
-
-def available_devices() -> list[str]:
-    import torch
-
-    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
 class MainWindow(QMainWindow):
     """The iPoke desktop window."""
 
@@ -73,10 +60,8 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         self.poker_factory = poker_factory
         self.workspace = Workspace()  # everything the user works on; this window shows it
-        self.checkpoint_path: str = ""
+        self.checkpoints = CheckpointLoader(self)  # the loaded checkpoint and the device
         self._preview_pokes: list[Poke] | None = None
-        self._loading_checkpoint = False
-        self._closing = False  # set on close: late results from the workers are ignored
 
         self.setWindowTitle("iPoke")
         icon = resources.icon_path("ipoke.svg")
@@ -86,23 +71,15 @@ class MainWindow(QMainWindow):
 
         self.model_lane = Lane("model", self)
         self.io_lane = Lane("io", self)
-        for lane in (self.model_lane, self.io_lane):  # each job's own handlers hear of it
-            lane.finished.connect(self._on_finished)
-            lane.failed.connect(self._on_failed)
-            lane.cancelled.connect(self._on_cancelled)
-            lane.progress.connect(self._on_progress)
-            lane.started.connect(self._on_started)
+        self.dispatcher = Dispatcher([self.model_lane, self.io_lane], self)  # each job's own handlers hear of it
         self.model_lane.busyChanged.connect(self._on_model_busy)
 
         self._build_widgets()
         self.workspace.subscribe(self._on_workspace)
         self.acts = build_actions(self)  # menus and shortcuts
-        self._restore_settings()
-        self.side.device.clear()
-        for d in devices if devices is not None else available_devices():
-            self.side.device.addItem({"auto": "Auto (GPU if available)", "cpu": "CPU", "cuda": "CUDA (GPU)"}[d], d)
-        self._select_device(self.settings.get("device"))
-        self.side.device.currentIndexChanged.connect(self._on_device_changed)
+        restore_window(self, self.settings, DEFAULT_SIZE)
+        self.checkpoints.set_devices(devices if devices is not None else available_devices(),
+                                     self.settings.get("device"))
         self.side.set_samples(resources.sample_images())
         self._update_banner()
         self._update_enabled()
@@ -174,7 +151,7 @@ class MainWindow(QMainWindow):
                               | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         s = self.side
-        s.open_checkpoint.clicked.connect(self.open_checkpoint_dialog)
+        s.open_checkpoint.clicked.connect(self.checkpoints.open_dialog)
         s.open_image.clicked.connect(self.open_image_dialog)
         s.paste_image.clicked.connect(self.paste_image)
         s.sampleChosen.connect(self.open_image)
@@ -205,51 +182,8 @@ class MainWindow(QMainWindow):
             sb.addPermanentWidget(w)
         sb.addPermanentWidget(self.status_busy)
 
-    def _restore_settings(self) -> None:
-        st = self.settings
-        geometry = st.geometry("geometry")
-        if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(*DEFAULT_SIZE)
-        state = st.geometry("window_state")
-        if state is not None:
-            self.restoreState(state)
-        split = st.geometry("splitter")
-        if split is None or not self.splitter.restoreState(split):
-            self.splitter.setSizes([10_000, 10_000])  # half and half
-        self.side.letterbox.setChecked(st.get("letterbox"))
-        self.side.live_preview.setChecked(st.get("live_preview"))
-        self.side.heat_n.setValue(st.get("heatmap_n"))
-        self.side.heat_lo.setValue(st.get("heatmap_mag_lo"))
-        self.side.heat_hi.setValue(st.get("heatmap_mag_hi"))
-        self.side.heat_batch.setValue(st.get("heatmap_batch"))
-        self.heatmaps.set_opacity(st.get("heatmap_opacity"))
-        self.heatmaps.set_colormap(st.get("heatmap_colormap"))
-        self.heatmaps.shared_scale.setChecked(st.get("heatmap_shared_scale"))
-        self.player.fps.setValue(st.get("fps"))
-        self.player.loop.setChecked(st.get("loop"))
-        self.player.overlay.setChecked(st.get("show_overlay"))
-
     def save_settings(self) -> None:
-        st = self.settings
-        st.set_geometry("geometry", self.saveGeometry())
-        st.set_geometry("window_state", self.saveState())
-        st.set_geometry("splitter", self.splitter.saveState())
-        st.set("letterbox", self.side.letterbox.isChecked())
-        st.set("live_preview", self.side.live_preview.isChecked())
-        st.set("heatmap_n", self.side.heat_n.value())
-        st.set("heatmap_mag_lo", self.side.heat_lo.value())
-        st.set("heatmap_mag_hi", self.side.heat_hi.value())
-        st.set("heatmap_batch", self.side.heat_batch.value())
-        st.set("heatmap_opacity", self.heatmaps.opacity.value() / 100)
-        st.set("heatmap_colormap", self.heatmaps.colormap_name)
-        st.set("heatmap_shared_scale", self.heatmaps.shared_scale.isChecked())
-        st.set("fps", self.player.fps.value())
-        st.set("loop", self.player.loop.isChecked())
-        st.set("show_overlay", self.player.overlay.isChecked())
-        st.set("device", self.current_device())
-        if self.checkpoint_path:
-            st.set("last_checkpoint", self.checkpoint_path)
-        st.sync()
+        save_window(self, self.settings)
 
     def start(self, checkpoint: bool = True, image: bool = True) -> None:
         """After ``show()``: load the last (or bundled) checkpoint and the last image (or a sample)."""
@@ -269,76 +203,16 @@ class MainWindow(QMainWindow):
                 self.open_image(str(sample))
 
     # ================================================================================ checkpoint
+    @property
+    def checkpoint_path(self) -> str:
+        return self.checkpoints.path
+
     def current_device(self) -> str:
-        return self.side.device.currentData() or "auto"
-
-    def _select_device(self, device: str) -> None:
-        i = self.side.device.findData(device)
-        self.side.device.setCurrentIndex(i if i >= 0 else 0)
-
-    def open_checkpoint_dialog(self) -> None:
-        start = self.checkpoint_path or str(resources.CHECKPOINTS)
-        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", start,
-                                              "iPOKE checkpoints (*.safetensors *.json);;All files (*)")
-        if path:
-            self.load_checkpoint(path)
+        return self.checkpoints.current_device()
 
     def load_checkpoint(self, path: str, device: str | None = None) -> Job:
         """Load a checkpoint in the worker; on failure an error dialog, and the current model stays."""
-        device = device or self.current_device()
-        factory = self.poker_factory
-        self._loading_checkpoint = True
-        self._update_banner()
-        self._update_hint()
-        self.statusBar().showMessage(f"Loading checkpoint {Path(path).name} on {device}…")
-        # the sidecar is checked in the worker too, so a bad one fails like a bad file: dialog, old model kept
-        return self.model_lane.run("checkpoint", lambda progress, cancel: check_sidecar(factory(path, device), path),
-                                   payload={"path": path, "device": device},
-                                   handlers=Handlers(finished=self._checkpoint_loaded, failed=self._checkpoint_failed))
-
-    def _checkpoint_loaded(self, job: Job, poker: Poker) -> None:
-        # everything read from the new model is read before it replaces the current one
-        try:
-            summary = model_summary(poker)
-            lo, hi = poker.magnitude_range()
-        except Exception as e:  # noqa: BLE001 - whatever the check missed must not swap the model half-way
-            self._checkpoint_failed(job, e, traceback.format_exc())
-            return
-        self._loading_checkpoint = False
-        self.checkpoint_path = job.payload["path"]
-        self.settings.set("last_checkpoint", self.checkpoint_path)
-        name = Path(self.checkpoint_path).name
-        self.side.checkpoint_label.setText(name)
-        self.side.checkpoint_label.setToolTip(self.checkpoint_path)
-        self.side.model_info.setText(summary)
-        self.statusBar().showMessage(f"Loaded {name} ({poker.resolution}×{poker.resolution}, {poker.device})", 5000)
-        # heatmap pokes default to the lengths the model saw in training
-        self.side.heat_lo.setValue(lo)
-        self.side.heat_hi.setValue(hi)
-        # the model's resolution may have changed: same window, new pixel grid, a new video
-        self.workspace.set_poker(poker)
-        self._update_banner()
-        self._update_enabled()
-        self._update_status()
-
-    def _checkpoint_failed(self, job: Job, error: BaseException, trace: str) -> None:
-        """The current model stays; a checkpoint that failed is never the one loaded at the next start."""
-        self._loading_checkpoint = False
-        path = job.payload["path"]
-        if self.settings.get("last_checkpoint") == path:
-            self.settings.set("last_checkpoint", self.checkpoint_path)
-        self._update_banner()
-        self._update_hint()
-        kept = f"\n\nStill using {Path(self.checkpoint_path).name}." if self.poker is not None else ""
-        self.statusBar().showMessage("Could not load the checkpoint.", 5000)
-        self.show_error("Cannot load checkpoint", f"{path}\n\n{error}{kept}",
-                        None if isinstance(error, UserError) else trace)
-
-    def _on_device_changed(self) -> None:
-        device = self.current_device()
-        self.settings.set("device", device)
-        if self.checkpoint_path:
-            self.load_checkpoint(self.checkpoint_path, device)
+        return self.checkpoints.load(path, device)
 
     # ================================================================================ images
     def open_image_dialog(self) -> None:
@@ -606,26 +480,10 @@ class MainWindow(QMainWindow):
         return True
 
     def _save_path(self, title: str, name: str, filter_: str) -> str:
-        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(self.output_folder()) / name), filter_)
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(self.settings.output_folder()) / name), filter_)
         if path:
             self.settings.set("export_folder", str(Path(path).parent))
         return path
-
-    def output_folder(self) -> str:
-        """Where exports and saved heatmaps are suggested: the last one's folder, else Videos, Pictures or home.
-
-        Never the install tree: the last *opened* folder is often the bundled samples, which is no
-        place for a user's files.
-        """
-        last = self.settings.get("export_folder")
-        if last and Path(last).is_dir():
-            return last
-        for kind in (QStandardPaths.StandardLocation.MoviesLocation, QStandardPaths.StandardLocation.PicturesLocation,
-                     QStandardPaths.StandardLocation.HomeLocation):
-            folder = QStandardPaths.writableLocation(kind)
-            if folder and Path(folder).is_dir() and not _inside(Path(folder), resources.ROOT):
-                return folder
-        return str(Path.home())
 
     # ================================================================================ export
     def export_dialog(self) -> None:
@@ -633,7 +491,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Nothing to export yet: poke the image first.", 5000)
             return
         st = self.settings
-        dialog = ExportDialog(self.output_folder(), self.workspace.export_stem, self.video.source.shape[0],
+        dialog = ExportDialog(self.settings.output_folder(), self.workspace.export_stem, self.video.source.shape[0],
                               len(self.video.frames), st.get("export_format"), st.get("export_upscale"),
                               st.get("export_overlay"), self)
         if dialog.exec():
@@ -656,32 +514,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Export failed.", 5000)
         self.show_error("Export failed", str(error), None if isinstance(error, UserError) else trace)
 
-    # ================================================================================ results
-    # a lane's signals carry every job; each goes to the handlers it was submitted with, unless closing
-    def _on_finished(self, job: Job, result: Any) -> None:
-        if job.handlers.finished and not self._closing:
-            job.handlers.finished(job, result)
-
-    def _on_failed(self, job: Job, error: BaseException, trace: str) -> None:
-        if job.handlers.failed and not self._closing:
-            job.handlers.failed(job, error, trace)
-
-    def _on_cancelled(self, job: Job) -> None:
-        if job.handlers.cancelled and not self._closing:
-            job.handlers.cancelled(job)
-
-    def _on_started(self, job: Job) -> None:
-        if job.handlers.started and not self._closing:
-            job.handlers.started(job)
-
-    def _on_progress(self, job: Job, done: int, total: int, message: str) -> None:
-        if job.handlers.progress and not self._closing:
-            job.handlers.progress(job, done, total, message)
-
+    # ================================================================================ chrome
     def _on_model_busy(self, busy: bool) -> None:
         self.status_busy.setVisible(busy)
 
-    # ================================================================================ chrome
     def show_error(self, title: str, text: str, details: str | None = None) -> None:
         """A modal error dialog (tests replace ``QMessageBox.critical``-like calls through this method)."""
         box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok, self)
@@ -690,7 +526,7 @@ class MainWindow(QMainWindow):
         box.exec()
 
     def _update_banner(self) -> None:
-        b = messages.banner(self.poker, self._loading_checkpoint)
+        b = messages.banner(self.poker, self.checkpoints.loading)
         if b is not None:
             self.banner.setText(b.text)
             self.banner.setStyleSheet(b.style + messages.BANNER_BOX)
@@ -721,7 +557,7 @@ class MainWindow(QMainWindow):
         self._update_hint()
 
     def _update_hint(self) -> None:
-        loading = self._loading_checkpoint and self.poker is None
+        loading = self.checkpoints.loading and self.poker is None
         self.canvas.disabled_message = messages.disabled_message(loading)
         self.hint.setText(messages.hint(self.image is not None, loading, self.poker is not None, self.canvas.mode))
 
@@ -737,7 +573,7 @@ class MainWindow(QMainWindow):
     def stop_workers(self) -> None:
         """Cancel all jobs and tell both worker threads to end, without waiting; results still on
         their way are ignored from now on."""
-        self._closing = True
+        self.dispatcher.close()  # results still on their way are ignored
         self._preview_timer.stop()
         self.player.pause()
         self.model_lane.stop()

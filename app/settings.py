@@ -4,13 +4,22 @@ A thin typed layer over ``QSettings``: values come back with the type of their d
 value of the wrong type (hand-edited file, older version) falls back to the default instead of
 crashing the app. Tests pass their own ``QSettings`` (an ini file in a temporary folder) so they
 never touch the user's settings.
+
+``restore_window`` and ``save_window`` carry the main window's geometry and tool settings over
+a restart; ``AppSettings.output_folder`` is where saved files are suggested.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
+
+from app.resources import ROOT
+
+if TYPE_CHECKING:
+    from app.main_window import MainWindow
 
 ORGANIZATION = "iPoke"
 APPLICATION = "iPoke desktop"
@@ -72,3 +81,73 @@ class AppSettings:
 
     def sync(self) -> None:
         self.q.sync()
+
+    def output_folder(self) -> str:
+        """Where exports and saved heatmaps are suggested: the last one's folder, else Videos, Pictures or home.
+
+        Never the install tree: the last *opened* folder is often the bundled samples, which is no
+        place for a user's files.
+        """
+        last = self.get("export_folder")
+        if last and Path(last).is_dir():
+            return last
+        for kind in (QStandardPaths.StandardLocation.MoviesLocation, QStandardPaths.StandardLocation.PicturesLocation,
+                     QStandardPaths.StandardLocation.HomeLocation):
+            folder = QStandardPaths.writableLocation(kind)
+            if folder and Path(folder).is_dir() and not _inside(Path(folder), ROOT):
+                return folder
+        return str(Path.home())
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
+def _tool_settings(w: MainWindow) -> list[tuple[str, Callable[[], Any], Callable[[Any], object]]]:
+    """(key, read the widget, set the widget) for each remembered control, in restore order."""
+    s, h, p = w.side, w.heatmaps, w.player
+    return [
+        ("letterbox", s.letterbox.isChecked, s.letterbox.setChecked),
+        ("live_preview", s.live_preview.isChecked, s.live_preview.setChecked),
+        ("heatmap_n", s.heat_n.value, s.heat_n.setValue),
+        ("heatmap_mag_lo", s.heat_lo.value, s.heat_lo.setValue),
+        ("heatmap_mag_hi", s.heat_hi.value, s.heat_hi.setValue),
+        ("heatmap_batch", s.heat_batch.value, s.heat_batch.setValue),
+        ("heatmap_opacity", lambda: h.opacity.value() / 100, h.set_opacity),
+        ("heatmap_colormap", lambda: h.colormap_name, h.set_colormap),
+        ("heatmap_shared_scale", h.shared_scale.isChecked, h.shared_scale.setChecked),
+        ("fps", p.fps.value, p.fps.setValue),
+        ("loop", p.loop.isChecked, p.loop.setChecked),
+        ("show_overlay", p.overlay.isChecked, p.overlay.setChecked),
+    ]
+
+
+def restore_window(w: MainWindow, st: AppSettings, default_size: tuple[int, int]) -> None:
+    """Geometry, dock state, splitter and tool settings as they were at the last close."""
+    geometry = st.geometry("geometry")
+    if geometry is None or not w.restoreGeometry(geometry):
+        w.resize(*default_size)
+    state = st.geometry("window_state")
+    if state is not None:
+        w.restoreState(state)
+    split = st.geometry("splitter")
+    if split is None or not w.splitter.restoreState(split):
+        w.splitter.setSizes([10_000, 10_000])  # half and half
+    for key, _, set_value in _tool_settings(w):
+        set_value(st.get(key))
+
+
+def save_window(w: MainWindow, st: AppSettings) -> None:
+    """What ``restore_window`` reads, plus the device and the loaded checkpoint."""
+    st.set_geometry("geometry", w.saveGeometry())
+    st.set_geometry("window_state", w.saveState())
+    st.set_geometry("splitter", w.splitter.saveState())
+    for key, value, _ in _tool_settings(w):
+        st.set(key, value())
+    st.set("device", w.current_device())
+    if w.checkpoint_path:
+        st.set("last_checkpoint", w.checkpoint_path)
+    st.sync()

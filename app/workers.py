@@ -175,3 +175,43 @@ class Lane(QObject):
                     idle = not self._queue
                 if idle:
                     self.busyChanged.emit(False)
+
+
+class Dispatcher(QObject):
+    """Hears every job the lanes report on and calls that job's own ``Handlers``, in the UI thread.
+
+    After ``close()`` (the window is closing) late results are ignored.
+    """
+
+    def __init__(self, lanes: list[Lane], parent: QObject | None = None) -> None:
+        super().__init__(parent)  # lives in the UI thread: the lanes' signals are queued to it
+        self.closed = False
+        for lane in lanes:
+            lane.finished.connect(self._on_finished)
+            lane.failed.connect(self._on_failed)
+            lane.cancelled.connect(self._on_cancelled)
+            lane.progress.connect(self._on_progress)
+            lane.started.connect(self._on_started)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def _on_finished(self, job: Job, result: Any) -> None:
+        if job.handlers.finished and not self.closed:
+            job.handlers.finished(job, result)
+
+    def _on_failed(self, job: Job, error: BaseException, trace: str) -> None:
+        if job.handlers.failed and not self.closed:
+            job.handlers.failed(job, error, trace)
+
+    def _on_cancelled(self, job: Job) -> None:
+        if job.handlers.cancelled and not self.closed:
+            job.handlers.cancelled(job)
+
+    def _on_started(self, job: Job) -> None:
+        if job.handlers.started and not self.closed:
+            job.handlers.started(job)
+
+    def _on_progress(self, job: Job, done: int, total: int, message: str) -> None:
+        if job.handlers.progress and not self.closed:
+            job.handlers.progress(job, done, total, message)
