@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QMimeData, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QImage
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter,
+    QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter,
     QTabWidget, QVBoxLayout, QWidget,
 )
 
@@ -25,22 +25,23 @@ from app.actions import build_actions
 from app.canvas import PokeCanvas, qimage_to_numpy
 from app.checkpoint_loader import CheckpointLoader, available_devices
 from app.export_dialog import ExportDialog, ExportRequest
+from app.heatmap_flow import HeatmapFlow
 from app.heatmap_view import HeatmapView
 from app.model_info import PokerFactory, load_poker
 from app.player import VideoPlayer
 from app.settings import AppSettings, restore_window, save_window
 from app.side_panel import SidePanel
-from app.widgets import ElidedLabel, StableHintLabel
+from app.status_bar import ModelStatus
+from app.widgets import StableHintLabel
 from app.workers import Dispatcher, Handlers, Job, Lane
 from ipoke_core.errors import UserError
 from ipoke_core.image import load_image
 from ipoke_core.poke import Poke, PokeError
-from ipoke_core.workspace import HEATMAPS, IMAGE, POKES, VIDEO, Change, HeatmapRequest, PokeRequest, Workspace
+from ipoke_core.workspace import HEATMAPS, IMAGE, POKES, VIDEO, Change, PokeRequest, Workspace
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from ipoke_core.analysis.heatmap import HeatmapResult
     from ipoke_core.image import Framing
     from ipoke_core.inference import Poker, Video
 
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
         self.poker_factory = poker_factory
         self.workspace = Workspace()  # everything the user works on; this window shows it
         self.checkpoints = CheckpointLoader(self)  # the loaded checkpoint and the device
+        self.heatmap_flow = HeatmapFlow(self)  # heatmap jobs and files
         self._preview_pokes: list[Poke] | None = None
 
         self.setWindowTitle("iPoke")
@@ -72,7 +74,7 @@ class MainWindow(QMainWindow):
         self.model_lane = Lane("model", self)
         self.io_lane = Lane("io", self)
         self.dispatcher = Dispatcher([self.model_lane, self.io_lane], self)  # each job's own handlers hear of it
-        self.model_lane.busyChanged.connect(self._on_model_busy)
+        self.model_lane.busyChanged.connect(self._on_model_busy)  # a window slot: queued to the UI thread
 
         self._build_widgets()
         self.workspace.subscribe(self._on_workspace)
@@ -99,7 +101,7 @@ class MainWindow(QMainWindow):
         self.canvas = PokeCanvas()
         self.canvas.pokesChanged.connect(self.workspace.set_pokes)
         self.canvas.pokePreview.connect(self._on_poke_preview)
-        self.canvas.locationPicked.connect(self._on_location_picked)
+        self.canvas.locationPicked.connect(self.heatmap_flow.on_location_picked)
         self.canvas.framingChanged.connect(self.workspace.set_framing)
         self.canvas.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
         # as tall as the longest hint at the current width: every line is shown, whatever the window's
@@ -119,9 +121,9 @@ class MainWindow(QMainWindow):
         self.player = VideoPlayer()
         self.heatmaps = HeatmapView()
         self.heatmaps.cancelRequested.connect(lambda: self.model_lane.cancel("heatmap"))
-        self.heatmaps.savePngRequested.connect(self.save_heatmap_png)
-        self.heatmaps.saveNpyRequested.connect(self.save_heatmap_npy)
-        self.heatmaps.clearRequested.connect(self.clear_heatmaps)
+        self.heatmaps.savePngRequested.connect(self.heatmap_flow.save_png)
+        self.heatmaps.saveNpyRequested.connect(self.heatmap_flow.save_npy)
+        self.heatmaps.clearRequested.connect(self.heatmap_flow.clear)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.player, "Generated video")
         self.tabs.addTab(self.heatmaps, "Heatmaps")
@@ -164,23 +166,7 @@ class MainWindow(QMainWindow):
         s.clear.clicked.connect(self.clear_pokes)
         s.export_video.clicked.connect(self.export_dialog)
 
-        sb = self.statusBar()
-        self.status_model = ElidedLabel()  # a long checkpoint name is cut, its tooltip has all of it
-        self.status_resolution = QLabel()
-        self.status_device = QLabel()
-        self.status_time = QLabel()
-        self.status_busy = QProgressBar()
-        self.status_busy.setRange(0, 0)
-        self.status_busy.setMaximumWidth(90)
-        self.status_busy.setMaximumHeight(14)
-        self.status_busy.setToolTip("The model is working")
-        self.status_busy.hide()
-        for w, tip in ((self.status_model, "Loaded checkpoint"), (self.status_resolution, "Model resolution"),
-                       (self.status_device, "Device the model runs on"),
-                       (self.status_time, "Time of the last video generation")):
-            w.setToolTip(tip)
-            sb.addPermanentWidget(w)
-        sb.addPermanentWidget(self.status_busy)
+        self.status = ModelStatus(self.statusBar())
 
     def save_settings(self) -> None:
         save_window(self, self.settings)
@@ -326,7 +312,7 @@ class MainWindow(QMainWindow):
         if POKES in change:
             self.canvas.show_pokes(ws.pokes)
         if HEATMAPS in change:
-            self._show_heatmaps()
+            self.heatmap_flow.show()
         if VIDEO in change:
             self._show_video()
         if change.note:
@@ -409,81 +395,9 @@ class MainWindow(QMainWindow):
             self.show_error("Video generation failed", str(error), None if isinstance(error, UserError) else trace)
 
     # ================================================================================ heatmaps
-    def _on_location_picked(self, x: float, y: float) -> None:
-        if self.poker is None or self.image is None or self.framing is None:
-            self.statusBar().showMessage("Load a checkpoint first.", 5000)
-            return
-        self.compute_heatmap(x, y)
-
     def compute_heatmap(self, x: float, y: float) -> Job:
         """Queue a correlation heatmap for source pixel ``(x, y)``."""
-        s = self.side
-        request = self.workspace.heatmap_request(x, y, n=s.heat_n.value(), batch_size=s.heat_batch.value(),
-                                                 seed=s.heat_seed.value(),
-                                                 magnitude_range=(s.heat_lo.value(), s.heat_hi.value()))
-        self.tabs.setCurrentWidget(self.heatmaps)
-        return self.model_lane.run("heatmap", request.run, payload=request, handlers=Handlers(
-            finished=self._heatmap_ready, failed=self._heatmap_failed, cancelled=self._heatmap_cancelled,
-            started=lambda job: self.heatmaps.start_progress(f"Heatmap #{request.number}", request.n),
-            progress=lambda job, done, total, message: self.heatmaps.set_progress(done, total)))
-
-    def clear_heatmaps(self) -> None:
-        self.workspace.clear_heatmaps()
-        self._show_heatmaps()
-
-    def _show_heatmaps(self) -> None:
-        ws = self.workspace
-        self.canvas.set_markers(ws.heat_points)
-        if not ws.heat_points:  # cleared (or the last one dropped): nothing is left to compute or show
-            self.model_lane.cancel("heatmap")
-            self.heatmaps.clear()
-            self.heatmaps.stop_progress("")
-        for result in ws.heatmaps[len(self.heatmaps.panels):]:
-            self.heatmaps.add_result(result, result.source)
-
-    def _heatmap_ready(self, job: Job, result: HeatmapResult) -> None:
-        request: HeatmapRequest = job.payload
-        if not self.workspace.accept_heatmap(request, result):
-            return
-        self.heatmaps.stop_progress(f"Heatmap #{request.number}: {result.n} pokes in {result.elapsed_s:.1f} s")
-        self.statusBar().showMessage(f"Heatmap #{request.number} done in {result.elapsed_s:.1f} s", 5000)
-
-    def _heatmap_failed(self, job: Job, error: BaseException, trace: str) -> None:
-        self.workspace.drop_heatmap(job.payload)
-        self.heatmaps.stop_progress("Heatmap failed")
-        self.show_error("Heatmap failed", str(error), None if isinstance(error, UserError) else trace)
-
-    def _heatmap_cancelled(self, job: Job) -> None:
-        self.workspace.drop_heatmap(job.payload)
-        self.heatmaps.stop_progress("Cancelled")
-        self.statusBar().showMessage("Heatmap cancelled.", 4000)
-
-    def save_heatmap_png(self) -> None:
-        """A paper-style figure (Fig. 5): the source with numbered locations, then one overlay each."""
-        path = self._save_path("Save heatmaps as PNG", "heatmaps.png", "PNG image (*.png)")
-        if path and self._saved(lambda: self.workspace.save_heatmap_figure(
-                path, alpha=self.heatmaps.opacity.value() / 100, colormap=self.heatmaps.colormap_name, upscale=4,
-                columns=min(len(self.workspace.heatmaps) + 1, 4))):
-            self.statusBar().showMessage(f"Saved {path}", 5000)
-
-    def save_heatmap_npy(self) -> None:
-        path = self._save_path("Save heatmaps as .npy", "heatmaps.npy", "NumPy array (*.npy)")
-        if path and self._saved(lambda: self.workspace.save_heatmap_stack(path)):
-            self.statusBar().showMessage(f"Saved {path}: {len(self.workspace.heatmaps)} heatmaps", 5000)
-
-    def _saved(self, save) -> bool:
-        try:
-            save()
-        except (UserError, OSError) as e:
-            self.show_error("Cannot save the heatmaps", str(e))
-            return False
-        return True
-
-    def _save_path(self, title: str, name: str, filter_: str) -> str:
-        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(self.settings.output_folder()) / name), filter_)
-        if path:
-            self.settings.set("export_folder", str(Path(path).parent))
-        return path
+        return self.heatmap_flow.compute(x, y)
 
     # ================================================================================ export
     def export_dialog(self) -> None:
@@ -516,7 +430,7 @@ class MainWindow(QMainWindow):
 
     # ================================================================================ chrome
     def _on_model_busy(self, busy: bool) -> None:
-        self.status_busy.setVisible(busy)
+        self.status.set_busy(busy)
 
     def show_error(self, title: str, text: str, details: str | None = None) -> None:
         """A modal error dialog (tests replace ``QMessageBox.critical``-like calls through this method)."""
@@ -533,10 +447,7 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(b is not None)
 
     def _update_status(self) -> None:
-        f = messages.status_fields(self.poker, self.checkpoint_path, self.workspace.last_inference_ms)
-        for label, text in ((self.status_model, f.model), (self.status_resolution, f.resolution),
-                            (self.status_device, f.device), (self.status_time, f.time)):
-            label.setText(text)
+        self.status.show(messages.status_fields(self.poker, self.checkpoint_path, self.workspace.last_inference_ms))
 
     def _update_enabled(self) -> None:
         has_model = self.poker is not None

@@ -177,7 +177,7 @@ def test_a_long_checkpoint_name_is_elided_with_its_full_name_in_the_tooltip(qtbo
     qtbot.waitUntil(lambda: w.checkpoint_path.endswith(name), timeout=5000)
     settle(qtbot, w, (800, 600))
     assert (w.width(), w.height()) == (800, 600)  # the name does not make the window wider
-    for label in (w.side.checkpoint_label, w.status_model):
+    for label in (w.side.checkpoint_label, w.status.model):
         assert label.text().endswith(name.removesuffix(".safetensors")) or label.text() == name
         assert label.is_elided() and "…" in label.shown_text()
         assert name.removesuffix(".safetensors") in label.toolTip()

@@ -92,7 +92,7 @@ def test_drag_on_canvas_pokes_the_right_image_pixel(qtbot, make_window, tmp_path
     # the video plays at once and the status bar shows the inference time
     assert w.player.n_frames == fake.config.seq_len + 1
     qtbot.waitUntil(lambda: w.player.playing)
-    assert w.status_time.text().startswith("Last inference:")
+    assert w.status.time.text().startswith("Last inference:")
 
 
 def test_shift_drag_adds_pokes_and_undo_removes_them(qtbot, make_window, tmp_path):
@@ -323,7 +323,7 @@ def test_banner_says_when_no_model_or_an_untrained_one_is_loaded(qtbot, make_win
     assert w2.banner.isVisible() and "Untrained" in w2.banner.text()
     w3 = make_window(FakePoker(trained=True))
     assert not w3.banner.isVisible()
-    assert w3.status_resolution.text() == "32×32 px" and w3.status_device.text() == "Device: cpu"
+    assert w3.status.resolution.text() == "32×32 px" and w3.status.device.text() == "Device: cpu"
 
 
 def test_real_checkpoint_loads_and_a_corrupt_one_keeps_the_old_model(qtbot, make_window, tmp_path, monkeypatch):
