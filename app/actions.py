@@ -57,8 +57,8 @@ def build_actions(window: MainWindow) -> Actions:
     w = window
     mb = w.menuBar()
     file = mb.addMenu("&File")
-    open_ = action(file, "&Open image…", w.open_image_dialog, QKeySequence.StandardKey.Open, "Open an image file")
-    paste = action(file, "&Paste image", w.paste_image, QKeySequence.StandardKey.Paste,
+    open_ = action(file, "&Open image…", w.images.open_dialog, QKeySequence.StandardKey.Open, "Open an image file")
+    paste = action(file, "&Paste image", w.images.paste, QKeySequence.StandardKey.Paste,
                    "Use the image on the clipboard")
     samples_menu = file.addMenu("Open &sample")
     for p in resources.sample_images():

@@ -7,26 +7,32 @@ touches the model runs in the ``model`` lane (one worker thread, so the network 
 two threads at once); file loading and export run in the ``io`` lane. Each job carries its own
 result handlers; a poke result that is no longer the latest request is dropped, so the player
 always shows the newest poke, and the workspace refuses a result for an image no longer shown.
+
+Cohesive pieces live in their own modules: the menus (``app.actions``), what the window says
+(``app.messages``), opening images (``app.image_input``), loading checkpoints
+(``app.checkpoint_loader``), heatmaps (``app.heatmap_flow``), the status bar (``app.status_bar``)
+and the remembered window state (``app.settings``).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QMimeData, QSize, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QImage
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter,
+    QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QSplitter,
     QTabWidget, QVBoxLayout, QWidget,
 )
 
 from app import messages, resources
 from app.actions import build_actions
-from app.canvas import PokeCanvas, qimage_to_numpy
+from app.canvas import PokeCanvas
 from app.checkpoint_loader import CheckpointLoader, available_devices
 from app.export_dialog import ExportDialog, ExportRequest
 from app.heatmap_flow import HeatmapFlow
 from app.heatmap_view import HeatmapView
+from app.image_input import ImageInput
 from app.model_info import PokerFactory, load_poker
 from app.player import VideoPlayer
 from app.settings import AppSettings, restore_window, save_window
@@ -35,7 +41,6 @@ from app.status_bar import ModelStatus
 from app.widgets import StableHintLabel
 from app.workers import Dispatcher, Handlers, Job, Lane
 from ipoke_core.errors import UserError
-from ipoke_core.image import load_image
 from ipoke_core.poke import Poke, PokeError
 from ipoke_core.workspace import HEATMAPS, IMAGE, POKES, VIDEO, Change, PokeRequest, Workspace
 
@@ -63,6 +68,7 @@ class MainWindow(QMainWindow):
         self.workspace = Workspace()  # everything the user works on; this window shows it
         self.checkpoints = CheckpointLoader(self)  # the loaded checkpoint and the device
         self.heatmap_flow = HeatmapFlow(self)  # heatmap jobs and files
+        self.images = ImageInput(self)  # opening, pasting and dropping images
         self._preview_pokes: list[Poke] | None = None
 
         self.setWindowTitle("iPoke")
@@ -154,8 +160,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         s = self.side
         s.open_checkpoint.clicked.connect(self.checkpoints.open_dialog)
-        s.open_image.clicked.connect(self.open_image_dialog)
-        s.paste_image.clicked.connect(self.paste_image)
+        s.open_image.clicked.connect(self.images.open_dialog)
+        s.paste_image.clicked.connect(self.images.paste)
         s.sampleChosen.connect(self.open_image)
         s.letterbox.toggled.connect(self._on_letterbox)
         s.continue_button.clicked.connect(self.continue_from_last_frame)
@@ -201,52 +207,9 @@ class MainWindow(QMainWindow):
         return self.checkpoints.load(path, device)
 
     # ================================================================================ images
-    def open_image_dialog(self) -> None:
-        folder = self.settings.get("last_folder")
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open image", folder,
-            "Images (" + " ".join("*" + s for s in resources.IMAGE_SUFFIXES) + ");;All files (*)")
-        if path:
-            self.open_image(path)
-
     def open_image(self, path: str) -> Job:
         """Decode ``path`` in the io worker, then show it."""
-        self.statusBar().showMessage(f"Opening {Path(path).name}…")
-        return self.io_lane.run("image", lambda progress, cancel: load_image(path), payload={"path": path},
-                                coalesce=True, handlers=Handlers(finished=self._image_loaded, failed=self._image_failed))
-
-    def _image_loaded(self, job: Job, image: np.ndarray) -> None:
-        if self.io_lane.is_latest(job):
-            path = job.payload["path"]
-            self.settings.set("last_folder", str(Path(path).parent))
-            self.settings.set("last_image", path)
-            self.set_image(image, Path(path).name)
-
-    def _image_failed(self, job: Job, error: BaseException, trace: str) -> None:
-        self.statusBar().clearMessage()
-        self.show_error("Cannot open image", str(error), None if isinstance(error, UserError) else trace)
-
-    def paste_image(self) -> None:
-        self.open_mime(QGuiApplication.clipboard().mimeData(), "clipboard")
-
-    def open_mime(self, mime: QMimeData | None, where: str) -> bool:
-        """An image from a drop or the clipboard: a local file URL or image data."""
-        if mime is None:
-            return False
-        for url in mime.urls() if mime.hasUrls() else []:
-            if url.isLocalFile():
-                self.open_image(url.toLocalFile())
-                return True
-        if mime.hasImage():
-            image = mime.imageData()
-            if isinstance(image, QImage) and not image.isNull():
-                try:
-                    self.set_image(qimage_to_numpy(image), f"pasted from {where}")
-                except UserError as e:
-                    self.show_error("Cannot use this image", str(e))
-                return True
-        self.statusBar().showMessage(f"There is no image on the {where}.", 5000)
-        return False
+        return self.images.open(path)
 
     def set_image(self, image: np.ndarray, name: str) -> None:
         """Make ``image`` (H, W, 3) uint8 the opened image: new framing, no pokes, no video, no heatmaps."""
@@ -269,12 +232,11 @@ class MainWindow(QMainWindow):
 
     # drag and drop ------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        mime = event.mimeData()
-        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+        if self.images.accepts(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        if self.open_mime(event.mimeData(), "drop"):
+        if self.images.open_mime(event.mimeData(), "drop"):
             event.acceptProposedAction()
 
     # ================================================================================ the workspace

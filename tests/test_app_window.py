@@ -285,7 +285,7 @@ def test_paste_from_clipboard(qtbot, make_window):
     assert np.array_equal(w.image, img)
     mime = QMimeData()
     mime.setText("hello")
-    assert not w.open_mime(mime, "drop")
+    assert not w.images.open_mime(mime, "drop")
 
 
 def test_moving_the_crop_changes_what_the_model_sees(qtbot, make_window, tmp_path):
