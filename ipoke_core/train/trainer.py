@@ -183,6 +183,9 @@ class _LossMeter:
     """Sums the step losses between two log rows; ``take`` returns their means (averaged over ranks)."""
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self.sums: dict[str, torch.Tensor] = {}
         self.steps = 0
         self.t0 = time.time()
@@ -200,7 +203,7 @@ class _LossMeter:
             vec = distributed.all_reduce_mean(torch.stack([self.sums[k] / self.steps for k in keys]), dist)
             values = dict(zip(keys, vec.tolist()))
         out = (values, self.steps, time.time() - self.t0)
-        self.__init__()
+        self._reset()
         return out
 
 
@@ -546,8 +549,6 @@ class Trainer:
         try:
             return self._run()
         finally:
-            if self._pbar is not None:
-                self._pbar.close()
             if self._log_file is not None:
                 self._log_file.close()
             distributed.cleanup(self.dist)
@@ -559,7 +560,7 @@ class Trainer:
         state = self._prepare_run_dir()
         self._open_run_files()
         start = self._restore(state) if state else self._start_fresh()
-        self._announce(start, resumed=bool(state))
+        self._announce()
         self.stream.start(start)
         meter = _LossMeter()
         status, step = "finished", start
@@ -593,7 +594,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop's pieces
     def _open_run_files(self) -> None:
-        """train.log, config.toml and run.json (rank 0)."""
+        """train.log, config.toml and run.json (rank 0), and what the checkpoints record beside them:
+        the data's poke range and the best validation so far."""
         if self.main:
             self._log_file = open(self.run_dir / "train.log", "a")
             self.cfg.save(self.run_dir / "config.toml")
@@ -630,7 +632,7 @@ class Trainer:
             self.log(f"resumed from {self._resumed_from.relative_to(self.run_dir)} at step {start} of {self.total}")
         return start
 
-    def _announce(self, start: int, resumed: bool) -> None:
+    def _announce(self) -> None:
         """What is about to run: schedule, batch, device, losses, validation set."""
         cfg, tc = self.cfg, self.cfg.train
         self.log(
@@ -683,12 +685,17 @@ class Trainer:
 
     @contextlib.contextmanager
     def _progress(self, start: int):
-        """A tqdm bar on rank 0 (unless --quiet); ``run`` closes it."""
+        """A tqdm bar on rank 0 (unless --quiet), closed when the loop ends."""
         if self.main and self.opts.progress:
             from tqdm import tqdm
 
             self._pbar = tqdm(total=self.total, initial=start, unit="step", dynamic_ncols=True, file=sys.stderr)
-        yield
+        try:
+            yield
+        finally:
+            if self._pbar is not None:
+                self._pbar.close()
+                self._pbar = None
 
     def _finish(self, status: str, step: int) -> TrainResult:
         distributed.barrier(self.dist)
