@@ -60,7 +60,8 @@ def train_args(preset: str, data: Path, runs: Path, settings: list[str]) -> list
 
 def steps_per_second(run: Path) -> float:
     """Training steps per second from metrics.csv (the rows after the first, which holds start-up)."""
-    rows = [r for r in csv.DictReader(open(run / "metrics.csv")) if r.get("samples_per_s")]
+    with open(run / "metrics.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("samples_per_s")]
     walls = [(int(r["step"]), float(r["wall_s"])) for r in rows]
     if len(walls) < 3:
         return 0.0
