@@ -10,7 +10,7 @@ import torch
 from ipoke_core.checkpoint import load_checkpoint, read_meta
 from ipoke_core.cli import main as cli_main
 from ipoke_core.train import TrainOptions, train
-from ipoke_core.train.schedule import lr_factor
+from ipoke_core.train.schedule import ema_model, lr_factor
 from ipoke_core.train.state import list_states
 from ipoke_core.train.trainer import TrainingError
 
@@ -107,3 +107,29 @@ def test_trained_steps_add_up_over_fine_tuning():
     twice = {"training": {"steps": 100, "init_from": {"steps": 2224, "total_steps": 4733}}}
     assert trained_steps(twice) == (4833, 100)
     assert trained_steps({"training": "garbage"}) == (None, None) and training_line({}) == "trained"
+
+
+def test_ema_follows_its_warm_up_formula_across_a_resume():
+    """The average is avg <- d * avg + (1 - d) * w with d = min(decay, (1 + n) / (10 + n)) after n updates,
+    also when a new average is loaded from a saved one mid-way (a resumed run)."""
+    model = torch.nn.Linear(1, 1, bias=False)
+    weights = [1.0, 3.0, -2.0, 5.0, 0.5]
+    expected, avg = [], None
+    for n, w in enumerate(weights):
+        if avg is None:
+            avg = w  # the first update copies the weights
+        else:
+            d = min(0.5, (1.0 + n) / (10.0 + n))
+            avg = d * avg + (1 - d) * w
+        expected.append(avg)
+
+    ema, got = ema_model(model, 0.5), []
+    for i, w in enumerate(weights):
+        if i == 3:  # resume: a fresh average loaded from the saved one
+            saved = ema.state_dict()
+            ema = ema_model(model, 0.5)
+            ema.load_state_dict(saved)
+        model.weight.data.fill_(w)
+        ema.update_parameters(model)
+        got.append(ema.module.weight.item())
+    assert got == pytest.approx(expected, abs=1e-6)

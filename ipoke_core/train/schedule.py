@@ -38,9 +38,16 @@ def ema_model(model: nn.Module, decay: float) -> AveragedModel:
     (a few hundred steps) is not dominated by its random initial weights.
     """
 
+    # AveragedModel's update count lives on the model's device; reading it every step would stall the
+    # GPU once a step, so it is read once (the first update, also after a resume) and counted here.
+    count: list[int] = []
+
     @torch.no_grad()
     def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
-        n = float(num_averaged)
+        if not count:
+            count.append(int(num_averaged))
+        n = count[0]
+        count[0] += 1
         d = min(decay, (1.0 + n) / (10.0 + n))
         torch._foreach_lerp_(averaged, current, 1.0 - d)
 
