@@ -15,8 +15,8 @@ Without ``--data``/``--test`` it generates the training set and a test set of an
 scored in one ``ipoke eval --baselines --ablation ...`` table. Rows (``--set`` overrides of the
 preset, README "Ablations and overrides"): the default twice (seeds 0 and 1: the run-to-run
 spread), a single ConvGRU, depth K 1, 2, 4, no latent loss, single-stage training, the paper's pixel
-decoder, and the poke only through phi. ``OUT/ablation.md`` holds the table, ``OUT/ablation.tar.gz``
-the checkpoints and logs. A row that would overrun ``--budget-s`` is stopped with a resumable state
+decoder, and the poke only through phi. ``OUT/ablation.md`` holds the table, ``OUT/NAME.json``
+each row's sidecar, ``OUT/ablation.tar.gz`` the checkpoints and logs. A row that would overrun ``--budget-s`` is stopped with a resumable state
 and marked in the table by its step.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -119,10 +120,15 @@ def main() -> int:
                 "--out", str(args.out / "eval"))
     for name in others:
         cmd += ["--ablation", f"{name}={runs / slug(name) / 'checkpoints' / 'last'}"]
-    with open(args.out / "ablation.md", "w") as f:
-        f.write(f"first row: {first}; every row {args.steps} iterations of {args.preset} (see each train.log)\n\n")
+    with open(args.out / "ablation.md", "w") as f, open(args.out / "eval.log", "w") as progress:
+        f.write(f"first row (iPoke (last)): {first}; every row {args.steps} iterations of {args.preset} "
+                "(see each NAME.json's training section)\n\n")
         f.flush()
-        subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
+        subprocess.run(cmd, stdout=f, stderr=progress)
+    for name in rows:  # each row's sidecar (training command, steps, wall time) beside the table
+        sidecar = runs / slug(name) / "checkpoints" / "last.json"
+        if sidecar.is_file():
+            shutil.copyfile(sidecar, args.out / f"{slug(name)}.json")
     with tarfile.open(args.out / "ablation.tar.gz", "w:gz") as tar:
         for name in rows:
             run = runs / slug(name)
