@@ -1,9 +1,10 @@
-"""Inference benchmarks: median latency of one poke and of a 64-poke batch, parameters, GFLOPs.
+"""Inference benchmarks: latency of one poke and of a 64-poke batch, parameters, GFLOPs.
 
-Numbers are medians over repeats after warm-up; CUDA timings synchronise the device.
+Numbers are median (min-max) over interleaved rounds after warm-up; CUDA timings synchronise the device.
 """
 from __future__ import annotations
 
+import copy
 import statistics
 import time
 from collections.abc import Callable
@@ -19,38 +20,74 @@ from ipoke_core.model import IPoke
 from ipoke_core.poke import Poke
 
 
+@dataclass(frozen=True)
+class Timing:
+    """Wall times of one operation over interleaved rounds, in ms."""
+
+    times_ms: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times_ms)
+
+    def __str__(self) -> str:
+        """``median (min-max)``, the way the README quotes timings."""
+        return f"{self.median:.{_digits(self.median)}f} ({min(self.times_ms):.{_digits(self.median)}f}-" \
+               f"{max(self.times_ms):.{_digits(self.median)}f})"
+
+
+def _digits(ms: float) -> int:
+    return 0 if ms >= 10 else 1 if ms >= 1 else 2
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How one model is run: its autocast setting (``Poker`` amp) and whether it is ``torch.compile``d."""
+
+    amp: str
+    compiled: bool = False
+
+
 @dataclass
 class InferenceBench:
     name: str
     resolution: int
     params_m: float
     gflops_per_video: float
-    one_poke_ms: float
-    batch_ms: float
+    variant: str  # e.g. "fp32", "bf16", "bf16 compiled"
+    one_poke: Timing
+    batch: Timing
     batch_size: int
     device: str
 
     def row(self) -> str:
         return (f"| {self.name} | {self.resolution} | {self.params_m:.2f} | {self.gflops_per_video:.2f} | "
-                f"{self.one_poke_ms:.0f} | {self.batch_ms:.0f} | {self.batch_ms / self.batch_size:.1f} | {self.device} |")
+                f"{self.variant} | {self.one_poke} | {self.batch} | {self.batch.median / self.batch_size:.2f} | "
+                f"{self.device} |")
 
 
-HEADER = ("| model | res | params (M) | GFLOPs / video | 1 poke (ms) | 64 pokes (ms) | ms / video in batch | device |\n"
-          "|---|---|---|---|---|---|---|---|")
+HEADER = ("| model | res | params (M) | GFLOPs / video | precision | 1 poke, ms: median (min-max) | "
+          "64 pokes in one batch, ms: median (min-max) | ms / video in batch | device |\n"
+          "|---|---|---|---|---|---|---|---|---|")
 
 
-def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 1, device: torch.device | None = None) -> float:
+def interleaved_ms(fns: list[Callable[[], object]], rounds: int, warmup: int = 1,
+                   device: torch.device | None = None) -> list[Timing]:
+    """Time every ``fns[i]`` once per round, round after round, so that a change of machine load or
+    clock during the run falls on all of them alike (rather than on whichever ran last)."""
     sync = torch.cuda.synchronize if device is not None and device.type == "cuda" else (lambda: None)
-    for _ in range(warmup):
-        fn()
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
     sync()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            times[i].append((time.perf_counter() - t0) * 1000)
+    return [Timing(tuple(t)) for t in times]
 
 
 def forward_gflops(cfg: ModelConfig) -> float:
@@ -62,22 +99,33 @@ def forward_gflops(cfg: ModelConfig) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def bench_inference(name: str, cfg: ModelConfig, device: str = "auto", batch: int = 64, repeats: int = 10,
-                    compile_model: bool = False, amp: str = "auto") -> InferenceBench:
-    """Latency of one poke and of ``batch`` pokes through ``Poker`` (``amp``: its autocast setting)."""
+def bench_inference(name: str, cfg: ModelConfig, variants: list[Variant], device: str = "auto", batch: int = 64,
+                    repeats: int = 7) -> list[InferenceBench]:
+    """Latency of one poke and of ``batch`` pokes in one forward pass through ``Poker``, for each variant
+    of the same weights, timed in interleaved rounds (``repeats`` rounds of one poke, a third as many of
+    the batch, at least 3). Compiled variants are warmed up (compiled) before the first round."""
     torch.manual_seed(0)
     model = IPoke(cfg)
-    poker = Poker(model, {"trained": False}, device, amp)
-    if compile_model:
-        poker.model = torch.compile(poker.model)
+    pokers = []
+    for v in variants:
+        poker = Poker(copy.deepcopy(model), {"trained": False}, device, v.amp)
+        if v.compiled:
+            poker.model = torch.compile(poker.model)
+        pokers.append(poker)
     r = cfg.resolution
     rng = np.random.default_rng(0)
     source = rng.integers(0, 256, (r, r, 3), dtype=np.uint8)
     one = [[Poke(r / 2, r / 2, 4.0, -3.0)]]
     many = [[Poke(float(rng.uniform(4, r - 5)), float(rng.uniform(4, r - 5)), 5.0, 2.0)] for _ in range(batch)]
-    one_ms = median_ms(lambda: poker.generate(source, one), repeats, 2, poker.device)
-    batch_ms = median_ms(lambda: poker.generate(source, many), max(3, repeats // 3), 1, poker.device)
+    dev = pokers[0].device
+    one_ms = interleaved_ms([lambda p=p: p.generate(source, one) for p in pokers], repeats, 2, dev)
+    batch_ms = interleaved_ms([lambda p=p: p.generate(source, many, batch_size=batch) for p in pokers],
+                              max(3, repeats // 3), 1, dev)
     params = sum(p.numel() for p in model.parameters()) / 1e6
-    precision = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[poker.amp_dtype]
-    return InferenceBench(name, r, params, forward_gflops(cfg), one_ms, batch_ms, batch,
-                          f"{poker.device} {precision}")
+    gflops = forward_gflops(cfg)
+    out = []
+    for v, poker, t1, tb in zip(variants, pokers, one_ms, batch_ms):
+        precision = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[poker.amp_dtype]
+        out.append(InferenceBench(name, r, params, gflops, precision + (" compiled" if v.compiled else ""), t1, tb,
+                                  batch, str(poker.device)))
+    return out

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ipoke_core.commands._common import add_device_argument, parse_int_list, positive_float, positive_int
 
-HELP = ("benchmark: median latency of one poke and of 64 batched pokes (or, instead, --train, --heatmap, --data DIR, "
+HELP = ("benchmark: latency of one poke and of 64 batched pokes, fp32 and bf16 (or, instead, --train, --heatmap, --data DIR, "
         "--learn DIR)")
 
 
@@ -14,8 +14,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_device_argument(p)
     p.add_argument("--paper", action="store_true", help="also measure the paper's widths (paper64, paper128)")
     p.add_argument("--resolutions", default="64,128", help="comma-separated model resolutions")
-    p.add_argument("--repeats", type=positive_int, default=10)
-    p.add_argument("--compile", action="store_true", help="torch.compile the model first")
+    p.add_argument("--repeats", type=positive_int, default=7, help="timed rounds (default 7)")
+    p.add_argument("--compile", action="store_true", help="also time the torch.compiled model (inference, --train)")
     p.add_argument("--train", action="store_true", help="training samples/s at 64x64, batch 32")
     p.add_argument("--heatmap", action="store_true", help="seconds per heatmap location (N=64, 64x64)")
     p.add_argument("--data", type=Path, default=None, help="data-loader samples/s over a prepared data set")
@@ -69,8 +69,9 @@ def _run(args: argparse.Namespace) -> int:
     resolutions = _resolutions(args.resolutions)  # before importing torch: a typo fails at once
     import torch
 
-    from ipoke_core.benchmark import HEADER, bench_inference
+    from ipoke_core.benchmark import HEADER, Variant, bench_inference
     from ipoke_core.config import default_model_config, paper_model_config
+    from ipoke_core.device import cpu_has_bf16_units, resolve_device
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
           f"CUDA: {torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}")
@@ -87,22 +88,21 @@ def _run(args: argparse.Namespace) -> int:
                            n_clips=args.n_clips, overrides=args.set, device=args.device)
     if args.train or args.heatmap or args.data is not None or args.learn is not None:
         return 0
-    from ipoke_core.device import cpu_has_bf16_units, resolve_device
 
-    # on the CPU, fp32 and bf16 autocast side by side in the same run (issue 14); on a GPU what Poker uses
-    on_cpu = resolve_device(args.device).type == "cpu"
-    precisions = ("off", "bf16") if on_cpu else ("auto",)
-    if on_cpu:
+    # fp32 and bf16 autocast side by side in the same run (issue 14), and with --compile the compiled
+    # model at the precision Poker uses by default (`--amp auto`) beside them
+    if resolve_device(args.device).type == "cpu":
         print(f"CPU bf16 units (AMX / AVX512-BF16): {'yes' if cpu_has_bf16_units() else 'no: bf16 is emulated'}; "
               f"`--amp auto` uses {'bf16' if cpu_has_bf16_units() else 'fp32'} here")
+    variants = [Variant("off"), Variant("bf16")] + ([Variant("auto", compiled=True)] if args.compile else [])
+    print(f"{args.repeats} interleaved rounds per model (one poke), {max(3, args.repeats // 3)} of the batch", flush=True)
     rows = []
     for r in resolutions:
         models = [(f"default{r}", default_model_config(r))]
         if args.paper and r in (64, 128):
             models.append((f"paper{r}", paper_model_config(r)))
         for name, cfg in models:
-            for amp in precisions:
-                b = bench_inference(name, cfg, args.device, repeats=args.repeats, compile_model=args.compile, amp=amp)
+            for b in bench_inference(name, cfg, variants, args.device, repeats=args.repeats):
                 rows.append(b.row())
                 print(b.row(), flush=True)
     print()
