@@ -23,7 +23,7 @@ from ipoke_core.errors import UserError
 from ipoke_core.image import write_png
 from ipoke_core.inference import Video
 from ipoke_core.io_utils import (
-    OutputError, atomic_path, current_umask, ensure_writable_dir, is_no_space, no_space_error,
+    OutputError, atomic_path, current_umask, ensure_writable_dir, is_no_space, no_space_error, output_error,
 )
 from ipoke_core.poke import POKE_COLOR, Poke
 
@@ -120,9 +120,7 @@ def write_png_frames(frames: np.ndarray, folder: Path) -> None:
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
     except OSError as e:  # a folder that takes no new entries (/proc, /sys), or a full disk
-        if is_no_space(e):
-            raise no_space_error(folder) from None
-        raise OutputError(f"cannot write {folder}: {e.strerror or e}") from None
+        raise output_error(folder, e) from None
     os.chmod(tmp, 0o777 & ~current_umask())
     try:
         try:

@@ -40,11 +40,14 @@ def no_space_error(path: str | Path) -> OutputError:
                        "choose another output location (existing files were left as they were)")
 
 
-def write_error(path: str | Path, error: OSError) -> OutputError:
-    """The one-line error for a write of ``path`` that failed otherwise (permissions, I/O error, a
-    read-only file system): the reason in the OS's words, and that earlier files are intact."""
-    reason = error.strerror or type(error).__name__
-    return OutputError(f"cannot write {path}: {reason} (existing files were left as they were)")
+def output_error(path: str | Path, error: OSError, doing: str = "write") -> OutputError:
+    """The one-line error for a failed write (or ``doing``, e.g. "create output folder") of ``path``:
+    a full disk, or else the reason in the OS's words (permissions, I/O error, a read-only file
+    system); either way earlier files are intact."""
+    if is_no_space(error):
+        return no_space_error(path)
+    reason = error.strerror or str(error) or type(error).__name__
+    return OutputError(f"cannot {doing} {path}: {reason} (existing files were left as they were)")
 
 
 def is_no_space(error: BaseException, folder: str | Path | None = None) -> bool:
@@ -66,9 +69,7 @@ def ensure_writable_dir(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        if is_no_space(e):
-            raise no_space_error(folder) from None
-        raise OutputError(f"cannot create output folder {folder}: {e.strerror or e}") from None
+        raise output_error(folder, e, "create output folder") from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"output folder {folder} is not writable")
 
@@ -91,9 +92,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     except OSError as e:  # e.g. /proc or /sys: the folder exists, is "writable", but takes no new files
-        if is_no_space(e):
-            raise no_space_error(path) from None
-        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+        raise output_error(path, e) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:

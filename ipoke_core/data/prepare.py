@@ -39,7 +39,7 @@ from ipoke_core.data.sources import discover
 from ipoke_core.data.video import VideoError, read_frame_folder, read_video_file
 from ipoke_core.errors import UserError
 from ipoke_core.flow import make_dis
-from ipoke_core.io_utils import atomic_write_text, ensure_writable_dir, is_no_space, no_space_error, write_error
+from ipoke_core.io_utils import atomic_write_text, ensure_writable_dir, is_no_space, no_space_error, output_error
 from ipoke_core.progress import CancelToken, ProgressFn, check, report
 
 WarnFn = Callable[[str], None]
@@ -125,7 +125,7 @@ def _write_flow_cache(path: Path, frames: np.ndarray, span: int, starts: list[in
     except OSError as e:
         if isinstance(e, UserError):
             raise
-        raise (no_space_error(path) if is_no_space(e) else write_error(path, e)) from None
+        raise output_error(path, e) from None
 
 
 def _failed_writing(error: BaseException, folder: Path) -> bool:
@@ -348,7 +348,7 @@ def _prepare_one(src, final: Path, size: int, frame_step: int, spans: tuple[int,
         if full:
             raise no_space_error(final) from None
         if _failed_writing(e, tmp):  # EIO, EACCES, EROFS, ... on our own output: one line too
-            raise write_error(final, e) from None
+            raise output_error(final, e) from None
         raise
     return info
 
