@@ -32,12 +32,8 @@ class Timing:
 
     def __str__(self) -> str:
         """``median (min-max)``, the way the README quotes timings."""
-        return f"{self.median:.{_digits(self.median)}f} ({min(self.times_ms):.{_digits(self.median)}f}-" \
-               f"{max(self.times_ms):.{_digits(self.median)}f})"
-
-
-def _digits(ms: float) -> int:
-    return 0 if ms >= 10 else 1 if ms >= 1 else 2
+        d = 0 if self.median >= 10 else 1 if self.median >= 1 else 2  # the same digits for all three
+        return f"{self.median:.{d}f} ({min(self.times_ms):.{d}f}-{max(self.times_ms):.{d}f})"
 
 
 @dataclass(frozen=True)

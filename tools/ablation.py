@@ -16,8 +16,8 @@ scored in one ``ipoke eval --baselines --ablation ...`` table. Rows (``--set`` o
 preset, README "Ablations and overrides"): the default twice (seeds 0 and 1: the run-to-run
 spread), a single ConvGRU, depth K 1, 2, 4, no latent loss, single-stage training, the paper's pixel
 decoder, and the poke only through phi. ``OUT/ablation.md`` holds the table, ``OUT/NAME.json``
-each row's sidecar, ``OUT/ablation.tar.gz`` the checkpoints and logs. A row that would overrun ``--budget-s`` is stopped with a resumable state
-and marked in the table by its step.
+each row's sidecar, ``OUT/ablation.tar.gz`` the checkpoints and logs. A row that would overrun
+``--budget-s`` is stopped with a resumable state and marked in the table by its step.
 """
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from ipoke_core.commands._common import add_device_argument, parse_int_list, positive_float, positive_int
 
-HELP = ("benchmark: latency of one poke and of 64 batched pokes, fp32 and bf16 (or, instead, --train, --heatmap, --data DIR, "
-        "--learn DIR)")
+HELP = ("benchmark: latency of one poke and of 64 batched pokes, fp32 and bf16 (or, instead, --train, --heatmap, "
+        "--data DIR, --learn DIR)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -95,7 +95,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"CPU bf16 units (AMX / AVX512-BF16): {'yes' if cpu_has_bf16_units() else 'no: bf16 is emulated'}; "
               f"`--amp auto` uses {'bf16' if cpu_has_bf16_units() else 'fp32'} here")
     variants = [Variant("off"), Variant("bf16")] + ([Variant("auto", compiled=True)] if args.compile else [])
-    print(f"{args.repeats} interleaved rounds per model (one poke), {max(3, args.repeats // 3)} of the batch", flush=True)
+    print(f"{args.repeats} interleaved rounds per model (one poke), {max(3, args.repeats // 3)} of the batch",
+          flush=True)
     rows = []
     for r in resolutions:
         models = [(f"default{r}", default_model_config(r))]
