@@ -86,6 +86,11 @@ def interleaved_ms(fns: list[Callable[[], object]], rounds: int, warmup: int = 1
     return [Timing(tuple(t)) for t in times]
 
 
+def batch_rounds(repeats: int) -> int:
+    """Rounds of the batch for ``repeats`` rounds of one poke: a third as many (a batch takes longer), at least 3."""
+    return max(3, repeats // 3)
+
+
 def forward_gflops(cfg: ModelConfig) -> float:
     """Forward FLOPs of one video (one poke) counted by torch.utils.flop_counter, in GFLOPs."""
     model = IPoke(cfg).eval()
@@ -116,7 +121,7 @@ def bench_inference(name: str, cfg: ModelConfig, variants: list[Variant], device
     dev = pokers[0].device
     one_ms = interleaved_ms([lambda p=p: p.generate(source, one) for p in pokers], repeats, 2, dev)
     batch_ms = interleaved_ms([lambda p=p: p.generate(source, many, batch_size=batch) for p in pokers],
-                              max(3, repeats // 3), 1, dev)
+                              batch_rounds(repeats), 1, dev)
     params = sum(p.numel() for p in model.parameters()) / 1e6
     gflops = forward_gflops(cfg)
     out = []

@@ -69,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
     resolutions = _resolutions(args.resolutions)  # before importing torch: a typo fails at once
     import torch
 
-    from ipoke_core.benchmark import HEADER, Variant, bench_inference
+    from ipoke_core.benchmark import HEADER, Variant, batch_rounds, bench_inference
     from ipoke_core.config import default_model_config, paper_model_config
     from ipoke_core.device import cpu_has_bf16_units, resolve_device
 
@@ -95,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"CPU bf16 units (AMX / AVX512-BF16): {'yes' if cpu_has_bf16_units() else 'no: bf16 is emulated'}; "
               f"`--amp auto` uses {'bf16' if cpu_has_bf16_units() else 'fp32'} here")
     variants = [Variant("off"), Variant("bf16")] + ([Variant("auto", compiled=True)] if args.compile else [])
-    print(f"{args.repeats} interleaved rounds per model (one poke), {max(3, args.repeats // 3)} of the batch",
+    print(f"{args.repeats} interleaved rounds per model (one poke), {batch_rounds(args.repeats)} of the batch",
           flush=True)
     rows = []
     for r in resolutions:
