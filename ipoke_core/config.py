@@ -124,6 +124,9 @@ class DataConfig:
     # parts 2-3x, so flow pokes understate the motion the flow targets show); "auto" = the truth
     # where the data set has it, else flow
     poke_source: Literal["flow", "ground_truth", "auto"] = "flow"
+    # synthetic data only: the fraction of object pokes placed where the simulated force acted (the
+    # causal poke) instead of at any moving pixel; see PokeDataset._applied_poke
+    applied_fraction: float = 0.0
 
     def validate(self) -> None:
         if self.poke_source not in ("flow", "ground_truth", "auto"):
@@ -132,6 +135,8 @@ class DataConfig:
             raise ConfigError("data.frame_step must be >= 1")
         if not 0.0 <= self.background_fraction < 1.0:
             raise ConfigError("data.background_fraction must be in [0, 1)")
+        if not 0.0 <= self.applied_fraction <= 1.0:
+            raise ConfigError("data.applied_fraction must be in [0, 1]")
 
 
 @dataclass

@@ -66,6 +66,31 @@ def test_background_pokes_have_still_targets_and_foreground_pokes_sit_on_the_obj
     assert 0 < n_bg < 3 * len(ds)
 
 
+def test_applied_pokes_sit_where_the_force_acted_and_carry_its_true_displacement(plants):
+    """applied_fraction=1: every object poke is on the poked part, within poke_radius of the force's
+    point, with that pixel's true displacement; background pokes stay as they were."""
+    ds = PokeDataset(plants, "train", resolution=32, background_fraction=0.2, poke_source="ground_truth",
+                     applied_fraction=1.0)
+    plain = PokeDataset(plants, "train", resolution=32, background_fraction=0.2, poke_source="ground_truth")
+    applied = 0
+    for i in range(len(ds)):
+        poke, _ = ds.sample_poke(i)
+        old, _ = plain.sample_poke(i)
+        assert poke.is_background == old.is_background  # the background share is untouched
+        if poke.is_background:
+            assert poke == old
+            continue
+        gt = load_ground_truth(plants, ds.items[i][0], resolution=32)
+        fx, fy = gt["poke"][:2]
+        assert gt["parts"][poke.y, poke.x] == gt["poke_part"]
+        assert abs(poke.x - fx) <= 2.5 and abs(poke.y - fy) <= 2.5
+        assert np.allclose([poke.dx, poke.dy], gt["motion"][10, poke.y, poke.x], atol=1e-3)
+        applied += 1
+    assert applied >= len(ds) // 2
+    with pytest.raises(DatasetError, match="ground_truth"):
+        PokeDataset(plants, "train", poke_source="flow", applied_fraction=0.5)
+
+
 def test_flow_pokes_follow_the_paper_rule(plants):
     """Foreground: flow magnitude above the mean, displacement = flow; background: clearly still pixels."""
     ds = PokeDataset(plants, "train", resolution=64, background_fraction=0.3)

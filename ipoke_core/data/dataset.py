@@ -73,6 +73,7 @@ class PokeDataset(Dataset):
         poke_source: str = "flow",
         window_stride: int | None = None,
         flow_targets: bool = False,
+        applied_fraction: float = 0.0,
     ) -> None:
         self.root = Path(root)
         self.meta = read_dataset_meta(self.root)
@@ -88,6 +89,12 @@ class PokeDataset(Dataset):
         self.has_gt = bool(self.meta.get("has_ground_truth"))
         if poke_source == "ground_truth" and not self.has_gt:
             raise DatasetError(f"{self.root} has no ground truth (real videos); use poke_source='flow'")
+        if not 0.0 <= applied_fraction <= 1.0:
+            raise DatasetError(f"applied_fraction must be in [0, 1], got {applied_fraction}")
+        if applied_fraction > 0 and poke_source != "ground_truth":
+            raise DatasetError("applied_fraction needs poke_source='ground_truth' (the point where the force "
+                               "acted is known only on synthetic data)")
+        self.applied_fraction = float(applied_fraction)
         self.stored = int(self.meta["resolution"])
         if resolution > self.stored:
             raise DatasetError(f"{self.root} is stored at {self.stored}x{self.stored}; cannot serve {resolution}x"
@@ -225,7 +232,8 @@ class PokeDataset(Dataset):
         return small * self.scale
 
     def _gt_field(self, cid: str) -> tuple[np.ndarray, np.ndarray]:
-        """True motion of frame-0 pixels to frame ``span`` and the object mask, at model resolution."""
+        """True motion ``(r, r, 2)`` of frame-0 pixels to frame ``span`` and the part map ``(r, r)``
+        (-1 = background), at model resolution."""
         path = clip_dir(self.root, cid) / GT
         with np.load(path) as z:
             parts, starts, angles = z["parts"], z["starts"], z["angles"]
@@ -240,18 +248,46 @@ class PokeDataset(Dataset):
             m = object_motion(pr[ys, xs].astype(int), xx[ys, xs], yy[ys, xs], starts[sel].astype(np.float64),
                               angles[sel].astype(np.float64))
             field[ys, xs] = m[1] * (r / size)
-        return field, pr >= 0
+        return field, pr
 
     def _rng(self, index: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, self.epoch if self.train else _EVAL_EPOCH, int(index)])
+
+    def _applied_poke(self, cid: str, field: np.ndarray, parts: np.ndarray,
+                      rng: np.random.Generator) -> SampledPoke | None:
+        """A poke where the simulated force acted: a pixel of the poked part within ``poke_radius`` of
+        the force's point (model px), its true displacement as the poke; None if that part is not
+        visible there at this resolution or did not move.
+
+        Why: a poke sampled at any moving pixel pairs, say, a leaf that swung because its stem was
+        pushed with the stem's response, teaching that poking a leaf moves its parent. At the point
+        the force acted the pairing is causal: the poked part and what hangs off it follow, the
+        heavier parents barely move (the structure the Fig.-5 heatmaps should show).
+        """
+        with np.load(clip_dir(self.root, cid) / GT) as z:
+            x0, y0 = (float(v) for v in z["poke"][:2])
+            part = int(z["poke_part"])
+        cx, cy = (x0 + 0.5) * self.scale - 0.5, (y0 + 0.5) * self.scale - 0.5
+        r = self.poke_radius
+        ys, xs = np.nonzero(parts == part)
+        near = (np.abs(xs - cx) <= r + 0.5) & (np.abs(ys - cy) <= r + 0.5)
+        if not near.any():
+            return None
+        i = int(rng.choice(np.flatnonzero(near)))
+        x, y = int(xs[i]), int(ys[i])
+        dx, dy = (float(v) for v in field[y, x])
+        if dx == 0.0 and dy == 0.0:
+            return None
+        return SampledPoke(x, y, dx, dy, False)
 
     def sample_poke(self, index: int) -> tuple[SampledPoke, np.ndarray]:
         """The poke of item ``index`` (model pixels) and the field it was sampled from ``(r, r, 2)``."""
         cid, start = self.items[index]
         rng = self._rng(index)
+        parts = None
         if self.poke_source == "ground_truth":
-            field, mask = self._gt_field(cid)
-            regions = mask_regions(field, mask, margin=self.poke_radius + 1)
+            field, parts = self._gt_field(cid)
+            regions = mask_regions(field, parts >= 0, margin=self.poke_radius + 1)
         else:
             row = 0 if self.meta["window_starts"] == "first" else start
             flow = load_flow(self.root, cid, self.span, self.stored)
@@ -260,6 +296,10 @@ class PokeDataset(Dataset):
                                    f"window {row} asked; delete the cache and prepare again")
             field, regions = self._resize_field(flow[row]), None
         poke = sample_poke(field, rng, self.background_fraction, regions, still_magnitude=self.mean_poke_px)
+        # drawn after sample_poke so that applied_fraction = 0 keeps every earlier run's pokes
+        if parts is not None and self.applied_fraction > 0 and not poke.is_background \
+                and rng.random() < self.applied_fraction:
+            poke = self._applied_poke(cid, field, parts, rng) or poke
         if self.poke_mode == "impulse":
             sm = np.load(clip_dir(self.root, cid) / STEP_MOTION)
             poke = impulse_poke(poke, window_motion(sm, start, self.seq_len, self.frame_step),
