@@ -73,7 +73,8 @@ class EvalClip:
 
     source: ``(R, R, 3) uint8`` frame 0; target: ``(T, R, R, 3) uint8`` the true frames 1..T;
     poke: the clip's poke; motion: ``(R, R, 2)`` true displacement of every source pixel at
-    frame T (None without ground truth); parts ``(R, R)`` (-1 background) and parents ``(P,)``.
+    frame T (None without ground truth); parts ``(R, R)`` (-1 background) and parents ``(P,)``;
+    clip_id: the clip's folder name in the data set.
     """
 
     index: int
@@ -83,6 +84,7 @@ class EvalClip:
     motion: np.ndarray | None = None
     parts: np.ndarray | None = None
     parents: np.ndarray | None = None
+    clip_id: str = ""
 
     @property
     def has_gt(self) -> bool:
@@ -392,7 +394,7 @@ def load_eval_clips(root: Path, cfg: Any, n_clips: int | None = None, seed: int 
     for i in sorted(int(k) for k in order):
         item = ds[i]
         x, y, dx, dy = (float(v) for v in item["poke"])
-        clip = EvalClip(i, _uint8(item["source"]), _uint8(item["frames"]), Poke(x, y, dx, dy))
+        clip = EvalClip(i, _uint8(item["source"]), _uint8(item["frames"]), Poke(x, y, dx, dy), clip_id=item["clip_id"])
         if has_gt:
             gt = ds.ground_truth(i)
             clip.motion = np.asarray(gt["motion"][-1], np.float32)

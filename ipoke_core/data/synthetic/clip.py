@@ -114,9 +114,25 @@ def _choose_poke(rng: np.random.Generator, body: Body, labels: np.ndarray, start
     return None, None
 
 
-def make_clip(kind: str, seed: int, index: int, size: int = 128, n_frames: int = 30, fps: float = DEFAULT_FPS,
-              wind: float = 0.0) -> SyntheticClip:
-    """Generate clip ``index`` of the data set with ``seed`` (see module docstring)."""
+@dataclass
+class PosedObject:
+    """Clip ``index`` before it moves: the body (with its dynamics), the rest pose, the frame-0 labels
+    (part id + 1 per pixel, 0 = background), the chosen poke and the generator state that follows.
+    ``make_clip`` simulates and renders it; ``tools/true_dynamics_heatmaps.py`` pokes it elsewhere."""
+
+    rng: np.random.Generator
+    body: Body
+    drawing: Drawing
+    background: np.ndarray
+    labels: np.ndarray
+    starts0: np.ndarray
+    angles0: np.ndarray
+    poke: PokeForce
+    point: tuple[float, float]
+
+
+def posed_object(kind: str, seed: int, index: int, size: int = 128) -> PosedObject:
+    """The object of clip ``index`` of the data set with ``seed``, posed and poked but not yet simulated."""
     if kind not in KINDS:
         raise ValueError(f"unknown synthetic kind {kind!r}; choose from {', '.join(KINDS)}")
     rng = np.random.default_rng([int(seed), int(index), KINDS.index(kind)])
@@ -136,17 +152,23 @@ def make_clip(kind: str, seed: int, index: int, size: int = 128, n_frames: int =
         drawing.draw_labels(labels, drawing.pose(starts0, angles0))
         poke, point = _choose_poke(rng, body, labels, starts0, angles0, size)
         if poke is not None:
-            break
-    else:
-        raise RuntimeError(f"no pokeable {kind} found for clip {index} at size {size}")
-    phase = rng.uniform(0, 2 * np.pi, body.n_parts)
+            return PosedObject(rng, body, drawing, background, labels, starts0, angles0, poke, point)
+    raise RuntimeError(f"no pokeable {kind} found for clip {index} at size {size}")
+
+
+def make_clip(kind: str, seed: int, index: int, size: int = 128, n_frames: int = 30, fps: float = DEFAULT_FPS,
+              wind: float = 0.0) -> SyntheticClip:
+    """Generate clip ``index`` of the data set with ``seed`` (see module docstring)."""
+    obj = posed_object(kind, seed, index, size)
+    body, poke, point = obj.body, obj.poke, obj.point
+    phase = obj.rng.uniform(0, 2 * np.pi, body.n_parts)
     q, _ = simulate(body, poke, n_frames, fps, wind=wind, wind_phase=phase)
     starts, angles = body.kinematics(q)
     frames = np.empty((n_frames, size, size, 3), np.uint8)
     for t in range(n_frames):
         img = frames[t]
-        img[...] = background
-        drawing.draw(img, drawing.pose(starts[t], angles[t]))
+        img[...] = obj.background
+        obj.drawing.draw(img, obj.drawing.pose(starts[t], angles[t]))
     end = body.points(starts[-1], angles[-1], poke.part, np.array([[poke.u, poke.v]]))[0]
     poke_info = {
         "x": point[0], "y": point[1], "fx": poke.force[0], "fy": poke.force[1], "part": poke.part,
@@ -155,7 +177,7 @@ def make_clip(kind: str, seed: int, index: int, size: int = 128, n_frames: int =
     }
     return SyntheticClip(
         frames=frames,
-        parts=(labels.astype(np.int32) - 1).astype(np.int16),
+        parts=(obj.labels.astype(np.int32) - 1).astype(np.int16),
         parents=body.parent.astype(np.int32),
         part_kinds=body.kind.astype(np.int8),
         starts=starts.astype(np.float32),

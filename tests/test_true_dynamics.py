@@ -1,0 +1,61 @@
+"""tools/true_dynamics_heatmaps.py: the simulator rebuilt from (kind, seed, index) and poked again."""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ipoke_core.data import load_ground_truth
+from ipoke_core.data.synthetic.clip import make_clip, posed_object
+from ipoke_core.data.synthetic.generate import generate_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("true_dynamics_heatmaps", ROOT / "tools" / "true_dynamics_heatmaps.py")
+tool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tool)
+
+
+@pytest.mark.parametrize("kind", ["plant", "figure"])
+def test_a_clip_rebuilds_to_its_own_first_pose(kind):
+    clip = make_clip(kind, 3, 2, 64, 12)
+    obj = posed_object(kind, 3, 2, 64)
+    assert np.array_equal(obj.labels.astype(np.int32) - 1, clip.parts)
+    assert (obj.poke.part, obj.point) == (clip.poke["part"], (clip.poke["x"], clip.poke["y"]))
+
+
+def test_the_clips_own_push_gives_back_the_clips_own_motion(tmp_path):
+    """Pushed as the clip was (its force, along its direction), the rebuilt object moves exactly as the
+    stored clip; and the heatmap of random pushes is 1 at the pushed point, which follows every poke."""
+    root = tmp_path / "plants"
+    generate_dataset(root, "plant", n=4, size=64, frames=12, seed=5, workers=1)
+    for index in range(3):
+        cid = f"{index:06d}"
+        with np.load(root / "clips" / cid / "gt.npz") as z:
+            duration, force, parts = float(z["poke_duration"]), z["poke"][2:4].astype(float), z["parts"]
+        gt = load_ground_truth(root, cid)
+        x, y = (float(v) for v in gt["poke"][:2])
+        rng = _Along(np.arctan2(force[1], force[0]))
+        scale = float(np.hypot(*force))
+        pokes, motions = tool.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 1, rng)
+        mask = parts >= 0
+        assert np.abs(motions[0][mask] - gt["motion"][10][mask]).max() < 0.01
+        assert np.allclose([pokes[0].dx, pokes[0].dy], gt["motion"][10, int(y), int(x)], atol=0.01)
+        pokes, motions = tool.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 8)
+        heat = tool.true_heatmap(pokes, motions)
+        assert heat[int(y), int(x)] > 0.95 and heat[~mask].max() < 1e-6
+
+
+class _Along:
+    """A stand-in generator: every push along one angle, at exactly the clip's force."""
+
+    def __init__(self, angle: float):
+        self.angle = angle
+
+    def uniform(self, lo, hi, n):
+        return np.full(n, self.angle) if hi > 6 else np.ones(n)
+
+
+def test_a_part_map_from_elsewhere_is_refused():
+    parts = make_clip("plant", 3, 2, 64, 12).parts
+    with pytest.raises(ValueError, match="does not rebuild"):
+        tool.true_responses("plant", 4, 2, parts, (30.0, 30.0), 10, 15.0, 1.0, 1.0)

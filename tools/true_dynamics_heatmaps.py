@@ -1,0 +1,120 @@
+"""Fig.-5 heatmaps of the simulator itself: what the structure score gives the data's own dynamics.
+
+A synthetic clip is a pure function of (kind, seed, index), so its object can be rebuilt exactly
+(``data.synthetic.clip.posed_object``) and pushed again with the physics that made the data set.
+At a heatmap location l, ``true_responses`` pushes the point at l N times, in uniformly random
+directions, with forces from a quarter to one and a half times the clip's own push, held as long
+as the clip's; each poke is then what the physics made of it: the point's displacement p_i after
+the window, and the motion of every frame-0 pixel. The Fig.-5 heatmap of those pokes and motions
+(``analysis.heatmap.distance_variance`` / ``normalise_variance``, as for a model) is what a model
+that had learnt the data's dynamics exactly would show, and its structure AUC is scored like a
+model's in ``ipoke eval``.
+
+Pushes, not displacements, because the physics cannot make every displacement: a point of a rigid
+part moves along the part only when the joints above it turn, so the poke lengths and directions
+here are the ones the object allows, not the uniform ones a model is asked for.
+
+    python tools/true_dynamics_heatmaps.py --data data/plants64_seed7 \
+        --checkpoint resources/checkpoints/plants64 --structure-clips 48
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ipoke_core.analysis.heatmap import distance_variance, normalise_variance
+from ipoke_core.analysis.structure import poked_part, structure_defined, structure_score
+from ipoke_core.data import read_dataset_meta
+from ipoke_core.data.layout import GT, clip_dir
+from ipoke_core.data.synthetic.clip import object_motion, posed_object
+from ipoke_core.data.synthetic.physics import PokeForce, simulate
+from ipoke_core.evaluate import load_eval_clips
+from ipoke_core.inference import load_poker
+from ipoke_core.poke import Poke
+
+FORCE_RANGE = (0.25, 1.5)  # push lengths, as multiples of the clip's own
+
+
+def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location: tuple[float, float], span: int,
+                   fps: float, duration: float, force_scale: float, n: int = 16,
+                   rng: np.random.Generator | None = None) -> tuple[list[Poke], np.ndarray]:
+    """N random pushes at ``location`` of clip ``index``: the pokes they make and ``(N, S, S, 2)`` motions.
+
+    ``parts (S, S)`` is the clip's stored part map (S = stored size; ``location`` is in its pixels);
+    it is checked against the rebuilt object. Poke i is the pushed point's displacement after
+    ``span`` frames; motion i is where every frame-0 object pixel is then (zero on the background).
+    With ``force_scale`` the clip's own force and a push along it, this is the clip's own motion.
+    """
+    size = parts.shape[0]
+    obj = posed_object(kind, seed, index, size)
+    if not np.array_equal(obj.labels.astype(np.int32) - 1, np.asarray(parts, np.int32)):
+        raise ValueError(f"clip {index} of {kind} seed {seed} does not rebuild to its stored part map "
+                         "(made by another generator version?)")
+    part = poked_part(parts, location)
+    if part < 0:
+        raise ValueError(f"location {location} is not on the object")
+    body = obj.body
+    x, y = location
+    a, (sx, sy) = obj.angles0[part], obj.starts0[part]
+    uv = np.array([(x - sx) * np.cos(a) + (y - sy) * np.sin(a), -(x - sx) * np.sin(a) + (y - sy) * np.cos(a)])
+    ys, xs = np.nonzero(parts >= 0)
+    pid = parts[ys, xs].astype(int)
+    rng = rng or np.random.default_rng(0)
+    angle = rng.uniform(0, 2 * np.pi, n)
+    length = force_scale * rng.uniform(*FORCE_RANGE, n)
+    pokes, motions = [], np.zeros((n, size, size, 2), np.float32)
+    for i in range(n):
+        force = (float(length[i] * np.cos(angle[i])), float(length[i] * np.sin(angle[i])))
+        q, _ = simulate(body, PokeForce(part, float(uv[0]), float(uv[1]), force, duration), span + 1, fps)
+        starts, angles = body.kinematics(q[[0, span]])
+        a0, a1 = (body.points(starts[k], angles[k], part, uv[None])[0] for k in (0, 1))
+        pokes.append(Poke(float(x), float(y), float(a1[0] - a0[0]), float(a1[1] - a0[1])))
+        motions[i, ys, xs] = object_motion(pid, xs.astype(np.float64), ys.astype(np.float64), starts, angles)[1]
+    return pokes, motions
+
+
+def true_heatmap(pokes: list[Poke], motions: np.ndarray) -> np.ndarray:
+    """The Fig.-5 heatmap ``(S, S)`` of the physics' own pokes and motions (see module doc)."""
+    return normalise_variance(distance_variance(motions, pokes), float(np.var([p.magnitude for p in pokes])))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, required=True, help="a synthetic test set (ipoke synth)")
+    ap.add_argument("--checkpoint", default="resources/checkpoints/plants64",
+                    help="whose resolution, clip length and heatmap poke lengths to use, as ipoke eval does")
+    ap.add_argument("--n-clips", type=int, default=100)
+    ap.add_argument("--structure-clips", type=int, default=48)
+    ap.add_argument("--heatmap-n", type=int, default=16)
+    args = ap.parse_args(argv)
+
+    meta = read_dataset_meta(args.data)
+    if not meta.get("has_ground_truth"):
+        raise SystemExit(f"{args.data} is not a synthetic data set")
+    poker = load_poker(args.checkpoint, device="cpu")
+    cfg = poker.config
+    if int(meta["resolution"]) != cfg.resolution:
+        raise SystemExit(f"{args.data} is stored at {meta['resolution']} px, the checkpoint works at {cfg.resolution} px")
+    clips, _ = load_eval_clips(args.data, cfg, args.n_clips, 0)
+    clips = [c for c in clips if structure_defined(c.parts, c.parents, (c.poke.x, c.poke.y))][: args.structure_clips]
+    scores, lengths = [], []
+    for c in clips:
+        with np.load(clip_dir(args.data, c.clip_id) / GT) as z:
+            duration, force, parts = float(z["poke_duration"]), z["poke"][2:4], z["parts"]
+        pokes, motions = true_responses(meta["kind"], int(meta["seed"]), int(c.clip_id), parts, (c.poke.x, c.poke.y),
+                                        cfg.seq_len, float(meta["fps"]), duration, float(np.hypot(*force)),
+                                        args.heatmap_n, np.random.default_rng(c.index))
+        lengths += [p.magnitude for p in pokes]
+        scores.append(structure_score(true_heatmap(pokes, motions), c.parts, c.parents, (c.poke.x, c.poke.y)))
+    print(f"{args.data}: the simulator's own heatmaps ({args.heatmap_n} random pushes at each clip's poke location, "
+          f"{len(scores)} clips): structure AUC {np.mean(scores):.3f}")
+    print(f"  the pokes they made: {np.percentile(lengths, 5):.2f}-{np.percentile(lengths, 95):.2f} px (5th-95th "
+          f"percentile; median {np.median(lengths):.2f} px)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
