@@ -60,6 +60,11 @@ def tile(img: np.ndarray, upscale: int, caption: str, pokes: list[Poke] | None =
     return np.concatenate([big, band], 0)
 
 
+def gap(upscale: int, resolution: int) -> np.ndarray:
+    """A white 4-px column as tall as a tile with its caption."""
+    return np.full((resolution * upscale + 20, 4, 3), 255, np.uint8)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--image", required=True, type=Path)
@@ -103,14 +108,25 @@ def main(argv: list[str] | None = None) -> int:
             mag = np.hypot(flow[0, -1, ..., 0], flow[0, -1, ..., 1])
             row.append(tile(colorize(mag / max(p.magnitude, 1e-6)), up, "model motion / poke"))
         row.append(tile(colorize(heat.heatmap), up, f"heatmap N={args.heatmap_n}"))
-        rows.append(np.concatenate([np.concatenate([t, np.full((t.shape[0], 4, 3), 255, np.uint8)], 1)
-                                    for t in row], 1))
+        rows.append(np.concatenate([np.concatenate([t, gap(up, r)], 1) for t in row], 1))
     if args.background:
         bx, by = parse_numbers(args.background, 2, "--background")
         q = Poke(bx * (r - 1), by * (r - 1), pokes[0].dx, pokes[0].dy)
-        still = poker.generate(source, [[q]])[0]
-        print(f"  background poke at ({q.x:.1f}, {q.y:.1f}): mean change {float(grey_change(source, still[-1]).mean()):.2f} "
-              "grey levels over the image")
+        moved = ""
+        if poker.predicts_motion:
+            video, flow = poker.generate(source, [[q]], with_flow=True)
+            moved = (f"; the model's own motion averages "
+                     f"{float(np.hypot(flow[0, -1, ..., 0], flow[0, -1, ..., 1]).mean()):.2f} px over the image")
+        else:
+            video = poker.generate(source, [[q]])
+        still = video[0]
+        change = grey_change(source, still[-1])
+        print(f"  background poke at ({q.x:.1f}, {q.y:.1f}): mean change {float(change.mean()):.2f} "
+              f"grey levels over the image{moved}")
+        rows.append(np.concatenate([
+            tile(source, up, "background poke", [q]), gap(up, r),
+            tile(still[-1], up, "last frame"), gap(up, r),
+            tile(colorize(np.clip(change * 4 / 255, 0, 1), "gray"), up, f"|change| x4, mean {float(change.mean()):.2f}")], 1))
     width = max(row.shape[1] for row in rows)
     rows = [np.pad(row, ((0, 4), (0, width - row.shape[1]), (0, 0)), constant_values=255) for row in rows]
     args.out.parent.mkdir(parents=True, exist_ok=True)
