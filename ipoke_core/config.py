@@ -127,6 +127,10 @@ class DataConfig:
     # synthetic data only: the fraction of object pokes placed where the simulated force acted (the
     # causal poke) instead of at any moving pixel; see PokeDataset._applied_poke
     applied_fraction: float = 0.0
+    # the share of background pokes drawn within near_background_px of the object (the pot, the floor
+    # beside it) instead of anywhere: those pixels must stay still too; see sampling.near_background_poke
+    near_background_fraction: float = 0.0
+    near_background_px: int = 12
 
     def validate(self) -> None:
         if self.poke_source not in ("flow", "ground_truth", "auto"):
@@ -137,6 +141,8 @@ class DataConfig:
             raise ConfigError("data.background_fraction must be in [0, 1)")
         if not 0.0 <= self.applied_fraction <= 1.0:
             raise ConfigError("data.applied_fraction must be in [0, 1]")
+        if not 0.0 <= self.near_background_fraction <= 1.0 or self.near_background_px < 1:
+            raise ConfigError("data.near_background_fraction must be in [0, 1] and data.near_background_px >= 1")
 
 
 @dataclass

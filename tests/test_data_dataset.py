@@ -91,6 +91,35 @@ def test_applied_pokes_sit_where_the_force_acted_and_carry_its_true_displacement
         PokeDataset(plants, "train", poke_source="flow", applied_fraction=0.5)
 
 
+def test_near_background_pokes_land_beside_the_object_and_keep_still_targets(plants):
+    """near_background_fraction=1: every background poke lies on the background within the band of
+    the object; object pokes are exactly the usual ones."""
+    import cv2
+
+    kw = dict(resolution=64, background_fraction=0.5, poke_source="ground_truth")
+    near = PokeDataset(plants, "train", near_background_fraction=1.0, near_background_px=6, **kw)
+    plain = PokeDataset(plants, "train", **kw)
+    n_bg = 0
+    for epoch in range(3):
+        near.set_epoch(epoch)
+        plain.set_epoch(epoch)
+        for i in range(len(near)):
+            poke, old = near.sample_poke(i)[0], plain.sample_poke(i)[0]
+            assert poke.is_background == old.is_background
+            if not poke.is_background:
+                assert poke == old
+                continue
+            n_bg += 1
+            mask = load_ground_truth(plants, near.items[i][0], resolution=64)["mask"]
+            # chessboard distance, as the square dilations that define the margin and the band
+            distance = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_C, 3)[poke.y, poke.x]
+            # off the object and its 3-px margin, within the 6-px band beyond that margin
+            assert not mask[poke.y, poke.x] and 3 < distance <= 3 + 6
+            item = near[i]
+            assert torch.equal(item["frames"], item["source"].expand(10, -1, -1, -1))
+    assert n_bg > 0
+
+
 def test_flow_pokes_follow_the_paper_rule(plants):
     """Foreground: flow magnitude above the mean, displacement = flow; background: clearly still pixels."""
     ds = PokeDataset(plants, "train", resolution=64, background_fraction=0.3)

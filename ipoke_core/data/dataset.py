@@ -45,7 +45,8 @@ from ipoke_core.data.layout import (
     GT, STEP_MOTION, DatasetError, clip_dir, load_flow, load_frames, read_dataset_meta, read_info, read_split,
 )
 from ipoke_core.data.flow_targets import backward_flow, dis_backward_flow
-from ipoke_core.data.sampling import SampledPoke, impulse_poke, mask_regions, sample_poke, window_motion
+from ipoke_core.data.sampling import (SampledPoke, flow_regions, impulse_poke, mask_regions, near_background_poke,
+                                      sample_poke, window_motion)
 from ipoke_core.data.synthetic.clip import object_motion
 from ipoke_core.io_utils import atomic_path
 from ipoke_core.poke import Poke, rasterize
@@ -74,6 +75,8 @@ class PokeDataset(Dataset):
         window_stride: int | None = None,
         flow_targets: bool = False,
         applied_fraction: float = 0.0,
+        near_background_fraction: float = 0.0,
+        near_background_px: int = 12,
     ) -> None:
         self.root = Path(root)
         self.meta = read_dataset_meta(self.root)
@@ -95,6 +98,10 @@ class PokeDataset(Dataset):
             raise DatasetError("applied_fraction needs poke_source='ground_truth' (the point where the force "
                                "acted is known only on synthetic data)")
         self.applied_fraction = float(applied_fraction)
+        if not 0.0 <= near_background_fraction <= 1.0 or near_background_px < 1:
+            raise DatasetError(f"near_background_fraction must be in [0, 1] and near_background_px >= 1, got "
+                               f"{near_background_fraction} and {near_background_px}")
+        self.near_background_fraction, self.near_background_px = float(near_background_fraction), int(near_background_px)
         self.stored = int(self.meta["resolution"])
         if resolution > self.stored:
             raise DatasetError(f"{self.root} is stored at {self.stored}x{self.stored}; cannot serve {resolution}x"
@@ -294,8 +301,11 @@ class PokeDataset(Dataset):
             if row >= flow.shape[0]:
                 raise DatasetError(f"{clip_dir(self.root, cid)}: flow cache has {flow.shape[0]} windows, "
                                    f"window {row} asked; delete the cache and prepare again")
-            field, regions = self._resize_field(flow[row]), None
+            field = self._resize_field(flow[row])
+            regions = flow_regions(field)
         poke = sample_poke(field, rng, self.background_fraction, regions, still_magnitude=self.mean_poke_px)
+        if poke.is_background and self.near_background_fraction > 0 and rng.random() < self.near_background_fraction:
+            poke = near_background_poke(poke, regions, rng, self.near_background_px)
         # drawn after sample_poke so that applied_fraction = 0 keeps every earlier run's pokes
         if parts is not None and self.applied_fraction > 0 and not poke.is_background \
                 and rng.random() < self.applied_fraction:

@@ -95,6 +95,21 @@ def sample_poke(
     return SampledPoke(fx, fy, dx, dy, False)
 
 
+def near_background_poke(poke: SampledPoke, regions: tuple[np.ndarray, np.ndarray], rng: np.random.Generator,
+                         band_px: int) -> SampledPoke:
+    """``poke`` (a background poke) moved to a background pixel within ``band_px`` of the object:
+    the pot, the floor and the wall right beside the object, which a uniformly drawn background
+    poke rarely hits and which must stay still as well. Unchanged if that band is empty."""
+    _, bg = regions
+    k = 2 * band_px + 1
+    # ~bg is the object (with its margin) or, from flow, everything not clearly still
+    near = bg & (cv2.dilate((~bg).astype(np.uint8), np.ones((k, k), np.uint8)) > 0)
+    if not near.any():
+        return poke
+    x, y = _pick(rng, near)
+    return SampledPoke(x, y, poke.dx, poke.dy, True)
+
+
 def window_motion(step_motion: np.ndarray, start: int, seq_len: int, frame_step: int) -> float:
     """Average motion per model step in a window (App. B, Eq. 10): the mean over the window's
     frame pairs of the spatially averaged flow magnitude, ``frame_step`` source frames per step."""

@@ -117,6 +117,7 @@ def open_dataset(data_dir: Path, cfg: Config, split: str, train: bool):
         seed=cfg.train.seed, train=train, flow_targets=cfg.model.decoder == "warp", poke_source=source,
         # real videos carry no force point: the option is a no-op there, so one config trains on both
         applied_fraction=cfg.data.applied_fraction if source == "ground_truth" and has_gt else 0.0,
+        near_background_fraction=cfg.data.near_background_fraction, near_background_px=cfg.data.near_background_px,
     )
 
 
