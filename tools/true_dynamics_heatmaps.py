@@ -23,6 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ipoke_core.analysis.heatmap import distance_variance, normalise_variance
@@ -31,7 +32,8 @@ from ipoke_core.data import read_dataset_meta
 from ipoke_core.data.layout import GT, clip_dir
 from ipoke_core.data.synthetic.clip import object_motion, posed_object
 from ipoke_core.data.synthetic.physics import PokeForce, simulate
-from ipoke_core.evaluate import load_eval_clips
+from ipoke_core.evaluate import flow_warp_method, load_eval_clips, model_method
+from ipoke_core.flow import make_dis
 from ipoke_core.inference import load_poker
 from ipoke_core.poke import Poke
 
@@ -40,13 +42,16 @@ FORCE_RANGE = (0.25, 1.5)  # push lengths, as multiples of the clip's own
 
 def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location: tuple[float, float], span: int,
                    fps: float, duration: float, force_scale: float, n: int = 16,
-                   rng: np.random.Generator | None = None) -> tuple[list[Poke], np.ndarray]:
+                   rng: np.random.Generator | None = None,
+                   lengths: tuple[float, float] | None = None) -> tuple[list[Poke], np.ndarray]:
     """N random pushes at ``location`` of clip ``index``: the pokes they make and ``(N, S, S, 2)`` motions.
 
     ``parts (S, S)`` is the clip's stored part map (S = stored size; ``location`` is in its pixels);
     it is checked against the rebuilt object. Poke i is the pushed point's displacement after
     ``span`` frames; motion i is where every frame-0 object pixel is then (zero on the background).
     With ``force_scale`` the clip's own force and a push along it, this is the clip's own motion.
+    ``lengths (lo, hi)``: scale each push (keeping its direction) so that its poke is about a length
+    drawn uniformly from the range, the lengths a model's heatmap is asked for.
     """
     size = parts.shape[0]
     obj = posed_object(kind, seed, index, size)
@@ -65,20 +70,42 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
     rng = rng or np.random.default_rng(0)
     angle = rng.uniform(0, 2 * np.pi, n)
     length = force_scale * rng.uniform(*FORCE_RANGE, n)
-    pokes, motions = [], np.zeros((n, size, size, 2), np.float32)
-    for i in range(n):
-        force = (float(length[i] * np.cos(angle[i])), float(length[i] * np.sin(angle[i])))
-        q, _ = simulate(body, PokeForce(part, float(uv[0]), float(uv[1]), force, duration), span + 1, fps)
+    wanted = rng.uniform(*lengths, n) if lengths else None
+
+    def push(force: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        q, _ = simulate(body, PokeForce(part, float(uv[0]), float(uv[1]), (float(force[0]), float(force[1])), duration),
+                        span + 1, fps)
         starts, angles = body.kinematics(q[[0, span]])
         a0, a1 = (body.points(starts[k], angles[k], part, uv[None])[0] for k in (0, 1))
-        pokes.append(Poke(float(x), float(y), float(a1[0] - a0[0]), float(a1[1] - a0[1])))
+        return a1 - a0, starts, angles
+
+    pokes, motions = [], np.zeros((n, size, size, 2), np.float32)
+    for i in range(n):
+        force = length[i] * np.array([np.cos(angle[i]), np.sin(angle[i])])
+        moved, starts, angles = push(force)
+        for _ in range(3 if wanted is not None else 0):  # the length grows about linearly with the force
+            got = float(np.hypot(*moved))
+            if got < 1e-9 or abs(got - wanted[i]) < 0.01 * wanted[i]:
+                break
+            force = force * wanted[i] / got
+            moved, starts, angles = push(force)
+        pokes.append(Poke(float(x), float(y), float(moved[0]), float(moved[1])))
         motions[i, ys, xs] = object_motion(pid, xs.astype(np.float64), ys.astype(np.float64), starts, angles)[1]
     return pokes, motions
 
 
 def true_heatmap(pokes: list[Poke], motions: np.ndarray) -> np.ndarray:
-    """The Fig.-5 heatmap ``(S, S)`` of the physics' own pokes and motions (see module doc)."""
+    """The Fig.-5 heatmap ``(S, S)`` of pokes and the ``(N, S, S, 2)`` motions they caused (see module doc)."""
     return normalise_variance(distance_variance(motions, pokes), float(np.var([p.magnitude for p in pokes])))
+
+
+def dis_heatmap(source: np.ndarray, videos: np.ndarray, pokes: list[Poke]) -> np.ndarray:
+    """A method's heatmap for given pokes, its motion measured as ``ipoke eval`` does: DIS flow from the
+    source to each video's last frame. ``videos (N, T, S, S, 3) uint8``."""
+    dis = make_dis("medium", small=max(source.shape[:2]) <= 160)
+    grey = cv2.cvtColor(source, cv2.COLOR_RGB2GRAY)
+    flows = np.stack([dis.calc(grey, cv2.cvtColor(v[-1], cv2.COLOR_RGB2GRAY), None) for v in videos])
+    return true_heatmap(pokes, flows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-clips", type=int, default=100)
     ap.add_argument("--structure-clips", type=int, default=48)
     ap.add_argument("--heatmap-n", type=int, default=16)
+    ap.add_argument("--compare", action="store_true",
+                    help="also the checkpoint's and the flow-warp baseline's heatmaps for the SAME pokes (lengths in "
+                         "the checkpoint's range), each against the simulator's: mean |difference|, correlation, AUC")
     args = ap.parse_args(argv)
 
     meta = read_dataset_meta(args.data)
@@ -101,18 +131,34 @@ def main(argv: list[str] | None = None) -> int:
     clips, _ = load_eval_clips(args.data, cfg, args.n_clips, 0)
     clips = [c for c in clips if structure_defined(c.parts, c.parents, (c.poke.x, c.poke.y))][: args.structure_clips]
     scores, lengths = [], []
+    magnitudes = poker.magnitude_range() if args.compare else None
+    methods = [model_method(Path(args.checkpoint).name, poker), flow_warp_method(cfg.seq_len)] if args.compare else []
+    versus = {m.name: {"difference": [], "correlation": [], "auc": []} for m in methods}
     for c in clips:
         with np.load(clip_dir(args.data, c.clip_id) / GT) as z:
             duration, force, parts = float(z["poke_duration"]), z["poke"][2:4], z["parts"]
         pokes, motions = true_responses(meta["kind"], int(meta["seed"]), int(c.clip_id), parts, (c.poke.x, c.poke.y),
                                         cfg.seq_len, float(meta["fps"]), duration, float(np.hypot(*force)),
-                                        args.heatmap_n, np.random.default_rng(c.index))
+                                        args.heatmap_n, np.random.default_rng(c.index), magnitudes)
         lengths += [p.magnitude for p in pokes]
-        scores.append(structure_score(true_heatmap(pokes, motions), c.parts, c.parents, (c.poke.x, c.poke.y)))
-    print(f"{args.data}: the simulator's own heatmaps ({args.heatmap_n} random pushes at each clip's poke location, "
+        truth = true_heatmap(pokes, motions)
+        location = (c.poke.x, c.poke.y)
+        scores.append(structure_score(truth, c.parts, c.parents, location))
+        on_object = c.parts >= 0
+        for m in methods:
+            heat = dis_heatmap(c.source, m.generate(c.source, [[p] for p in pokes]), pokes)
+            versus[m.name]["difference"].append(float(np.abs(heat - truth)[on_object].mean()))
+            versus[m.name]["correlation"].append(float(np.corrcoef(heat[on_object], truth[on_object])[0, 1]))
+            versus[m.name]["auc"].append(structure_score(heat, c.parts, c.parents, location))
+    how = (f"pushes scaled to pokes of {magnitudes[0]:.2f}-{magnitudes[1]:.2f} px" if magnitudes
+           else "random pushes")
+    print(f"{args.data}: the simulator's own heatmaps ({args.heatmap_n} {how} at each clip's poke location, "
           f"{len(scores)} clips): structure AUC {np.mean(scores):.3f}")
     print(f"  the pokes they made: {np.percentile(lengths, 5):.2f}-{np.percentile(lengths, 95):.2f} px (5th-95th "
           f"percentile; median {np.median(lengths):.2f} px)")
+    for name, v in versus.items():
+        print(f"  {name}, same pokes: mean |heatmap - simulator's| over the object {np.mean(v['difference']):.3f}, "
+              f"correlation {np.nanmean(v['correlation']):.3f}, structure AUC {np.mean(v['auc']):.3f}")
     return 0
 
 
