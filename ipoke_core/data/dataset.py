@@ -304,9 +304,9 @@ class PokeDataset(Dataset):
             field = self._resize_field(flow[row])
             regions = flow_regions(field)
         poke = sample_poke(field, rng, self.background_fraction, regions, still_magnitude=self.mean_poke_px)
+        # both options draw after sample_poke, and only when on, so that off they keep every earlier run's pokes
         if poke.is_background and self.near_background_fraction > 0 and rng.random() < self.near_background_fraction:
             poke = near_background_poke(poke, regions, rng, self.near_background_px)
-        # drawn after sample_poke so that applied_fraction = 0 keeps every earlier run's pokes
         if parts is not None and self.applied_fraction > 0 and not poke.is_background \
                 and rng.random() < self.applied_fraction:
             poke = self._applied_poke(cid, field, parts, rng) or poke
