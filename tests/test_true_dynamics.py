@@ -43,6 +43,10 @@ def test_the_clips_own_push_gives_back_the_clips_own_motion(tmp_path):
         pokes, motions = tool.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 8)
         heat = tool.true_heatmap(pokes, motions)
         assert heat[int(y), int(x)] > 0.95 and heat[~mask].max() < 1e-6
+        # asked for the lengths a model's heatmap uses, the pushes make pokes of those lengths
+        pokes, _ = tool.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 8,
+                                       np.random.default_rng(1), (1.0, 4.0))
+        assert all(0.9 <= p.magnitude <= 4.4 for p in pokes)
 
 
 class _Along:
@@ -51,11 +55,5 @@ class _Along:
     def __init__(self, angle: float):
         self.angle = angle
 
-    def uniform(self, lo, hi, n):
-        return np.full(n, self.angle) if hi > 6 else np.ones(n)
-
-
-def test_a_part_map_from_elsewhere_is_refused():
-    parts = make_clip("plant", 3, 2, 64, 12).parts
-    with pytest.raises(ValueError, match="does not rebuild"):
-        tool.true_responses("plant", 4, 2, parts, (30.0, 30.0), 10, 15.0, 1.0, 1.0)
+    def uniform(self, lo, hi):
+        return self.angle if hi > 6 else 1.0

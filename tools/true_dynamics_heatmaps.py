@@ -38,6 +38,7 @@ from ipoke_core.inference import load_poker
 from ipoke_core.poke import Poke
 
 FORCE_RANGE = (0.25, 1.5)  # push lengths, as multiples of the clip's own
+LENGTH_STEPS = 10  # rescalings of a push towards a wanted poke length
 
 
 def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location: tuple[float, float], span: int,
@@ -51,7 +52,8 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
     ``span`` frames; motion i is where every frame-0 object pixel is then (zero on the background).
     With ``force_scale`` the clip's own force and a push along it, this is the clip's own motion.
     ``lengths (lo, hi)``: scale each push (keeping its direction) so that its poke is about a length
-    drawn uniformly from the range, the lengths a model's heatmap is asked for.
+    drawn uniformly from the range, the lengths a model's heatmap is asked for; a push that cannot
+    make a length within 10 % of the range is replaced by another.
     """
     size = parts.shape[0]
     obj = posed_object(kind, seed, index, size)
@@ -68,9 +70,6 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
     ys, xs = np.nonzero(parts >= 0)
     pid = parts[ys, xs].astype(int)
     rng = rng or np.random.default_rng(0)
-    angle = rng.uniform(0, 2 * np.pi, n)
-    length = force_scale * rng.uniform(*FORCE_RANGE, n)
-    wanted = rng.uniform(*lengths, n) if lengths else None
 
     def push(force: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         q, _ = simulate(body, PokeForce(part, float(uv[0]), float(uv[1]), (float(force[0]), float(force[1])), duration),
@@ -80,17 +79,26 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
         return a1 - a0, starts, angles
 
     pokes, motions = [], np.zeros((n, size, size, 2), np.float32)
-    for i in range(n):
-        force = length[i] * np.array([np.cos(angle[i]), np.sin(angle[i])])
+    for _attempt in range(n if lengths is None else 8 * n):
+        if len(pokes) == n:
+            break
+        angle = rng.uniform(0, 2 * np.pi)
+        force = force_scale * rng.uniform(*FORCE_RANGE) * np.array([np.cos(angle), np.sin(angle)])
         moved, starts, angles = push(force)
-        for _ in range(3 if wanted is not None else 0):  # the length grows about linearly with the force
-            got = float(np.hypot(*moved))
-            if got < 1e-9 or abs(got - wanted[i]) < 0.01 * wanted[i]:
-                break
-            force = force * wanted[i] / got
-            moved, starts, angles = push(force)
+        if lengths is not None:
+            wanted = rng.uniform(*lengths)
+            for _ in range(LENGTH_STEPS):  # the length grows about linearly with the force
+                got = float(np.hypot(*moved))
+                if got < 1e-9 or abs(got - wanted) < 0.01 * wanted:
+                    break
+                force = force * wanted / got
+                moved, starts, angles = push(force)
+            if not lengths[0] * 0.9 <= np.hypot(*moved) <= lengths[1] * 1.1:
+                continue  # a length this push cannot make: draw another
+        motions[len(pokes), ys, xs] = object_motion(pid, xs.astype(np.float64), ys.astype(np.float64), starts, angles)[1]
         pokes.append(Poke(float(x), float(y), float(moved[0]), float(moved[1])))
-        motions[i, ys, xs] = object_motion(pid, xs.astype(np.float64), ys.astype(np.float64), starts, angles)[1]
+    if len(pokes) < n:
+        raise ValueError(f"only {len(pokes)} of {n} pushes at {location} made pokes of {lengths[0]:g}-{lengths[1]:g} px")
     return pokes, motions
 
 
