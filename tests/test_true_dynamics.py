@@ -57,3 +57,9 @@ class _Along:
 
     def uniform(self, lo, hi):
         return self.angle if hi > 6 else 1.0
+
+
+def test_a_part_map_from_elsewhere_is_refused():
+    parts = make_clip("plant", 3, 2, 64, 12).parts
+    with pytest.raises(ValueError, match="does not rebuild"):
+        tool.true_responses("plant", 4, 2, parts, (30.0, 30.0), 10, 15.0, 1.0, 1.0)
