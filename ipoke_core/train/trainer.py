@@ -102,6 +102,10 @@ def schedule_lengths(cfg: Config) -> tuple[int, int]:
     return tc.stage1_steps, tc.stage1_steps + tc.stage2_steps
 
 
+# what a fine-tuning run copies from its parent's training record (``init_from`` nests the chain)
+PARENT_RECORD = ("command", "resumed_with", "data_command", "wall_time_s", "device", "init_from")
+
+
 def open_dataset(data_dir: Path, cfg: Config, split: str, train: bool):
     """The data package's PokeDataset for this config (poke sampling as in Sec. 3.2 / App. E.2)."""
     from ipoke_core.data import PokeDataset, read_dataset_meta
@@ -355,8 +359,10 @@ class Trainer:
         training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
         if self.main:
             total, _ = trained_steps(meta)
+            # with how the parent was made, so that the sidecar alone reproduces the whole chain
             self.run_info["init_from"] = {"checkpoint": str(Path(path).resolve()), "steps": training.get("steps"),
-                                          "total_steps": total, "weights_sha256": meta.get("weights_sha256")}
+                                          "total_steps": total, "weights_sha256": meta.get("weights_sha256"),
+                                          **{k: training[k] for k in PARENT_RECORD if k in training}}
             atomic_write_text(self.run_dir / "run.json", json.dumps(self.run_info, indent=2))
         self.log(f"generator initialised from {path} ({training.get('steps', '?')} steps trained)")
 
