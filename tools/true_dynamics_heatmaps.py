@@ -11,11 +11,14 @@ that had learnt the data's dynamics exactly would show, and its structure AUC is
 model's in ``ipoke eval``.
 
 Pushes, not displacements, because the physics cannot make every displacement: a point of a rigid
-part moves along the part only when the joints above it turn, so the poke lengths and directions
-here are the ones the object allows, not the uniform ones a model is asked for.
+part moves along the part only when the joints above it turn, so the poke directions here are the
+ones the object allows, not the uniform ones a model is asked for. With ``--compare`` each push is
+scaled until its poke has a length from the checkpoint's range, and the checkpoint and the
+flow-warp baseline are given exactly those pokes: their heatmaps are scored on their own and
+against the simulator's (mean |difference| over the object, correlation). The README's table:
 
     python tools/true_dynamics_heatmaps.py --data data/plants64_seed7 \
-        --checkpoint resources/checkpoints/plants64 --structure-clips 48
+        --checkpoint resources/checkpoints/plants64 --structure-clips 48 --compare
 """
 from __future__ import annotations
 
