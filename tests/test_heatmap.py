@@ -68,6 +68,17 @@ def test_heatmap_high_on_rectangle_low_elsewhere(scene):
     assert 0.0 <= res.heatmap.min() and res.heatmap.max() <= 1.0
 
 
+def test_given_pokes_are_used_as_they_are(scene):
+    """``pokes=`` replaces the random draw: the same pokes give the same map, and they must sit at the location."""
+    source, gen = _render(scene, 0, 0), rigid_rectangle_model(scene)
+    drawn = correlation_heatmap(gen, source, (28.0, 32.0), n=8, magnitude_range=(2, 6), seed=5)
+    given = correlation_heatmap(gen, source, (28.0, 32.0), pokes=drawn.pokes)
+    assert given.pokes == drawn.pokes and given.n == 8
+    np.testing.assert_array_equal(given.heatmap, drawn.heatmap)
+    with pytest.raises(HeatmapError, match="at the heatmap location"):
+        correlation_heatmap(gen, source, (28.0, 32.0), pokes=[Poke(28.0, 32.0, 3, 0), Poke(20.0, 32.0, 3, 0)])
+
+
 def test_variance_matches_numpy_on_tiny_case(rng):
     flows = rng.normal(size=(5, 3, 4, 2)).astype(np.float32)
     pokes = [Poke(1, 1, float(dx), float(dy)) for dx, dy in rng.normal(size=(5, 2))]

@@ -26,17 +26,15 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from ipoke_core.analysis.heatmap import distance_variance, normalise_variance
+from ipoke_core.analysis.heatmap import correlation_heatmap, distance_variance, normalise_variance
 from ipoke_core.analysis.structure import poked_part, structure_defined, structure_score
 from ipoke_core.data import read_dataset_meta
 from ipoke_core.data.layout import GT, clip_dir
 from ipoke_core.data.synthetic.clip import object_motion, posed_object
 from ipoke_core.data.synthetic.physics import PokeForce, simulate
 from ipoke_core.evaluate import flow_warp_method, load_eval_clips, model_method
-from ipoke_core.flow import make_dis
 from ipoke_core.inference import load_poker
 from ipoke_core.poke import Poke
 
@@ -106,17 +104,8 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
 
 
 def true_heatmap(pokes: list[Poke], motions: np.ndarray) -> np.ndarray:
-    """The Fig.-5 heatmap ``(S, S)`` of pokes and the ``(N, S, S, 2)`` motions they caused (see module doc)."""
+    """The Fig.-5 heatmap ``(S, S)`` of the physics' own pokes and motions (see module doc)."""
     return normalise_variance(distance_variance(motions, pokes), float(np.var([p.magnitude for p in pokes])))
-
-
-def dis_heatmap(source: np.ndarray, videos: np.ndarray, pokes: list[Poke]) -> np.ndarray:
-    """A method's heatmap for given pokes, its motion measured as ``ipoke eval`` does: DIS flow from the
-    source to each video's last frame. ``videos (N, T, S, S, 3) uint8``."""
-    dis = make_dis("medium", small=max(source.shape[:2]) <= 160)
-    grey = cv2.cvtColor(source, cv2.COLOR_RGB2GRAY)
-    flows = np.stack([dis.calc(grey, cv2.cvtColor(v[-1], cv2.COLOR_RGB2GRAY), None) for v in videos])
-    return true_heatmap(pokes, flows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         scores.append(structure_score(truth, c.parts, c.parents, location))
         on_object = c.parts >= 0
         for m in methods:
-            heat = dis_heatmap(c.source, m.generate(c.source, [[p] for p in pokes]), pokes)
+            heat = correlation_heatmap(lambda pk, m=m, c=c: m.generate(c.source, [[p] for p in pk]), c.source,
+                                       location, pokes=pokes).heatmap
             versus[m.name]["difference"].append(float(np.abs(heat - truth)[on_object].mean()))
             versus[m.name]["correlation"].append(float(np.corrcoef(heat[on_object], truth[on_object])[0, 1]))
             versus[m.name]["auc"].append(structure_score(heat, c.parts, c.parents, location))

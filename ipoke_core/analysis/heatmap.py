@@ -127,6 +127,7 @@ def correlation_heatmap(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     motion: MotionFn | None = None,
+    pokes: Sequence[Poke] | None = None,
 ) -> HeatmapResult:
     """The Figure-5 correlation heatmap of poke location ``location`` (model px) on ``source``.
 
@@ -139,13 +140,22 @@ def correlation_heatmap(
         motion: optional, pokes -> ``(len(pokes), R, R, 2)`` float motion of every source pixel at
             the last frame (:func:`poker_motion_fn`); when given, ``generate`` is not called and no
             optical flow is computed.
+        pokes: optional, the pokes to use (all at ``location``) instead of ``n`` random ones with
+            lengths in ``magnitude_range``; e.g. to compare methods, or a method with a simulator,
+            on exactly the same pokes.
     Raises:
-        HeatmapError: location outside the image, n < 2, bad magnitude range.
+        HeatmapError: location outside the image, n < 2, bad magnitude range, a given poke
+            elsewhere than ``location``.
         Cancelled: ``cancel`` was set (checked between batches).
     """
+    if pokes is not None:
+        pokes, n = list(pokes), len(pokes)
+        if any(abs(p.x - location[0]) > 1e-6 or abs(p.y - location[1]) > 1e-6 for p in pokes):
+            raise HeatmapError(f"every given poke must be at the heatmap location {location}")
     _check_inputs(source, location, n, magnitude_range)
     t_start = time.perf_counter()
-    pokes = random_pokes(location, n, magnitude_range, seed)
+    if pokes is None:
+        pokes = random_pokes(location, n, magnitude_range, seed)
     dis = make_dis("medium", small=max(source.shape[:2]) <= 160)
     src_gray = cv2.cvtColor(source, cv2.COLOR_RGB2GRAY)
     flows = np.empty((n,) + source.shape[:2] + (2,), np.float32)

@@ -238,12 +238,14 @@ class PokeDataset(Dataset):
         small = cv2.resize(flow, (self.resolution, self.resolution), interpolation=cv2.INTER_AREA)
         return small * self.scale
 
-    def _gt_field(self, cid: str) -> tuple[np.ndarray, np.ndarray]:
-        """True motion ``(r, r, 2)`` of frame-0 pixels to frame ``span`` and the part map ``(r, r)``
-        (-1 = background), at model resolution."""
+    def _gt_field(self, cid: str) -> tuple[np.ndarray, np.ndarray, tuple[float, float, int]]:
+        """True motion ``(r, r, 2)`` of frame-0 pixels to frame ``span``, the part map ``(r, r)``
+        (-1 = background) and where the simulated force acted ``(x, y, part)``, at model resolution."""
         path = clip_dir(self.root, cid) / GT
         with np.load(path) as z:
             parts, starts, angles = z["parts"], z["starts"], z["angles"]
+            x0, y0 = (float(v) for v in z["poke"][:2])
+            force_point = ((x0 + 0.5) * self.scale - 0.5, (y0 + 0.5) * self.scale - 0.5, int(z["poke_part"]))
         r, size = self.resolution, parts.shape[0]
         coords = (np.arange(r) + 0.5) * size / r - 0.5
         yy, xx = np.meshgrid(coords, coords, indexing="ij")
@@ -255,12 +257,12 @@ class PokeDataset(Dataset):
             m = object_motion(pr[ys, xs].astype(int), xx[ys, xs], yy[ys, xs], starts[sel].astype(np.float64),
                               angles[sel].astype(np.float64))
             field[ys, xs] = m[1] * (r / size)
-        return field, pr
+        return field, pr, force_point
 
     def _rng(self, index: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, self.epoch if self.train else _EVAL_EPOCH, int(index)])
 
-    def _applied_poke(self, cid: str, field: np.ndarray, parts: np.ndarray,
+    def _applied_poke(self, field: np.ndarray, parts: np.ndarray, force_point: tuple[float, float, int],
                       rng: np.random.Generator) -> SampledPoke | None:
         """A poke where the simulated force acted: a pixel of the poked part within ``poke_radius`` of
         the force's point (model px), its true displacement as the poke; None if that part is not
@@ -271,10 +273,7 @@ class PokeDataset(Dataset):
         the force acted the pairing is causal: the poked part and what hangs off it follow, the
         heavier parents barely move (the structure the Fig.-5 heatmaps should show).
         """
-        with np.load(clip_dir(self.root, cid) / GT) as z:
-            x0, y0 = (float(v) for v in z["poke"][:2])
-            part = int(z["poke_part"])
-        cx, cy = (x0 + 0.5) * self.scale - 0.5, (y0 + 0.5) * self.scale - 0.5
+        cx, cy, part = force_point
         r = self.poke_radius
         ys, xs = np.nonzero(parts == part)
         near = (np.abs(xs - cx) <= r + 0.5) & (np.abs(ys - cy) <= r + 0.5)
@@ -293,7 +292,7 @@ class PokeDataset(Dataset):
         rng = self._rng(index)
         parts = None
         if self.poke_source == "ground_truth":
-            field, parts = self._gt_field(cid)
+            field, parts, force_point = self._gt_field(cid)
             regions = mask_regions(field, parts >= 0, margin=self.poke_radius + 1)
         else:
             row = 0 if self.meta["window_starts"] == "first" else start
@@ -309,7 +308,7 @@ class PokeDataset(Dataset):
             poke = near_background_poke(poke, regions, rng, self.near_background_px)
         if parts is not None and self.applied_fraction > 0 and not poke.is_background \
                 and rng.random() < self.applied_fraction:
-            poke = self._applied_poke(cid, field, parts, rng) or poke
+            poke = self._applied_poke(field, parts, force_point, rng) or poke
         if self.poke_mode == "impulse":
             sm = np.load(clip_dir(self.root, cid) / STEP_MOTION)
             poke = impulse_poke(poke, window_motion(sm, start, self.seq_len, self.frame_step),

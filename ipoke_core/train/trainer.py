@@ -111,16 +111,15 @@ def open_dataset(data_dir: Path, cfg: Config, split: str, train: bool):
     from ipoke_core.data import PokeDataset, read_dataset_meta
 
     source = cfg.data.poke_source
-    has_gt = bool(read_dataset_meta(data_dir).get("has_ground_truth"))
     if source == "auto":
-        source = "ground_truth" if has_gt else "flow"
+        source = "ground_truth" if read_dataset_meta(data_dir).get("has_ground_truth") else "flow"
     return PokeDataset(
         data_dir, split=split, resolution=cfg.model.resolution, seq_len=cfg.model.seq_len,
         frame_step=cfg.data.frame_step, background_fraction=cfg.data.background_fraction,
         poke_mode=cfg.model.poke_mode, poke_radius=cfg.model.poke_radius, poke_scale=cfg.model.poke_scale,
         seed=cfg.train.seed, train=train, flow_targets=cfg.model.decoder == "warp", poke_source=source,
         # real videos carry no force point: the option is a no-op there, so one config trains on both
-        applied_fraction=cfg.data.applied_fraction if source == "ground_truth" and has_gt else 0.0,
+        applied_fraction=cfg.data.applied_fraction if source == "ground_truth" else 0.0,
         near_background_fraction=cfg.data.near_background_fraction, near_background_px=cfg.data.near_background_px,
     )
 
