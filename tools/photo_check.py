@@ -30,8 +30,8 @@ import cv2
 import numpy as np
 
 from ipoke_core.analysis.heatmap import correlation_heatmap, poker_generate_fn, poker_motion_fn
-from ipoke_core.analysis.render import colorize
-from ipoke_core.export import draw_pokes
+from ipoke_core.analysis.render import LABEL_H, caption, colorize
+from ipoke_core.export import draw_pokes, upscale_frames
 from ipoke_core.inference import load_poker
 from ipoke_core.metrics.poke_accuracy import poke_accuracy
 from ipoke_core.poke import Poke
@@ -51,18 +51,14 @@ def grey_change(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(gb - ga)
 
 
-def tile(img: np.ndarray, upscale: int, caption: str, pokes: list[Poke] | None = None) -> np.ndarray:
-    big = cv2.resize(img, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
-    if pokes:
-        big = draw_pokes(big, pokes, float(upscale))
-    band = np.full((20, big.shape[1], 3), 255, np.uint8)
-    cv2.putText(band, caption, (4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
-    return np.concatenate([big, band], 0)
+def tile(img: np.ndarray, upscale: int, text: str, pokes: list[Poke] | None = None) -> np.ndarray:
+    big = upscale_frames(img, upscale)
+    return caption(draw_pokes(big, pokes, float(upscale)) if pokes else big, text)
 
 
 def gap(upscale: int, resolution: int) -> np.ndarray:
     """A white 4-px column as tall as a tile with its caption."""
-    return np.full((resolution * upscale + 20, 4, 3), 255, np.uint8)
+    return np.full((resolution * upscale + LABEL_H, 4, 3), 255, np.uint8)
 
 
 def main(argv: list[str] | None = None) -> int:

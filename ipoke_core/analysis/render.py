@@ -17,7 +17,7 @@ COLORMAPS = {
     "plasma": cv2.COLORMAP_PLASMA, "turbo": cv2.COLORMAP_TURBO, "jet": cv2.COLORMAP_JET, "hot": cv2.COLORMAP_HOT,
     "cividis": cv2.COLORMAP_CIVIDIS, "gray": None,
 }
-_LABEL_H = 22  # height of the caption band under each grid tile
+LABEL_H = 22  # height of the caption band under each grid tile
 
 
 def colorize(values: np.ndarray, colormap: str = "inferno") -> np.ndarray:
@@ -87,9 +87,10 @@ def render_overlay(
     return out
 
 
-def _caption(tile: np.ndarray, text: str) -> np.ndarray:
-    band = np.full((_LABEL_H, tile.shape[1], 3), 255, np.uint8)
-    cv2.putText(band, text, (4, _LABEL_H - 7), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
+def caption(tile: np.ndarray, text: str) -> np.ndarray:
+    """``tile (H, W, 3) uint8`` with ``text`` on a white band of ``LABEL_H`` px underneath."""
+    band = np.full((LABEL_H, tile.shape[1], 3), 255, np.uint8)
+    cv2.putText(band, text, (4, LABEL_H - 7), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
     return np.concatenate([tile, band], axis=0)
 
 
@@ -125,11 +126,11 @@ def render_grid(
     for i, res in enumerate(results):
         x, y, s = _to_canvas(res, first)
         _marker(first, x, y, int(round(1.5 * s)), label=str(i + 1))
-    tiles = [_caption(first, "source") if captions else first]
+    tiles = [caption(first, "source") if captions else first]
     for i, res in enumerate(results):
         tile = render_overlay(source, res, alpha, colormap, upscale, mark=True)
         if captions:
-            tile = _caption(tile, f"{i + 1}: ({res.location[0]:.0f}, {res.location[1]:.0f})  N={res.n}")
+            tile = caption(tile, f"{i + 1}: ({res.location[0]:.0f}, {res.location[1]:.0f})  N={res.n}")
         tiles.append(tile)
     cols = columns or len(tiles)
     th, tw = tiles[0].shape[:2]
