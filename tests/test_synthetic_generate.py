@@ -70,6 +70,40 @@ def test_generate_resumes_and_refuses_a_different_data_set(tmp_path):
         generate_dataset(tmp_path / "junk", "plant", n=1, size=32, frames=12)
 
 
+def test_pushes_show_each_object_pushed_at_several_points(tmp_path):
+    """``--pushes 3``: clips 3o..3o+2 are object o (single-push clip o exactly for the first), pushed at
+    different points so that they move differently; an object's clips are all train or all test."""
+    out = tmp_path / "pushed"
+    assert main(["synth", "--kind", "figure", "--n", "6", "--size", "64", "--frames", "12", "--seed", "3",
+                 "--pushes", "3", "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    meta = read_dataset_meta(out)
+    assert meta["pushes"] == 3 and meta["source"].endswith("--pushes 3")
+    assert read_split(out, "train") == ["000000", "000001", "000002"]
+    assert read_split(out, "test") == ["000003", "000004", "000005"]
+    for obj in range(2):
+        frames = [np.load(out / "clips" / f"{3 * obj + k:06d}" / "frames.npy") for k in range(3)]
+        gts = [load_ground_truth(out, f"{3 * obj + k:06d}") for k in range(3)]
+        assert np.array_equal(frames[0], make_clip("figure", seed=3, index=obj, size=64, n_frames=12).frames)
+        assert all(np.array_equal(f[0], frames[0][0]) for f in frames)  # one object, one first frame
+        assert len({tuple(g["poke"][:2]) for g in gts}) == 3  # pushed at three points
+        assert all(np.abs(g["motion"][-1] - gts[0]["motion"][-1]).max() > 1.0 for g in gts[1:])
+    with pytest.raises(SynthError, match="different data set.*pushes"):
+        generate_dataset(out, "figure", n=6, size=64, frames=12, seed=3, workers=1)
+    with pytest.raises(SynthError, match="--pushes"):
+        generate_dataset(tmp_path / "y", "plant", n=2, size=32, frames=12, pushes=3)
+
+
+def test_a_data_set_from_before_pushes_resumes(tmp_path):
+    out = tmp_path / "old"
+    generate_dataset(out, "plant", n=2, size=32, frames=12, seed=0, workers=1)
+    meta = json.loads((out / "dataset.json").read_text())
+    del meta["pushes"]  # written before the field existed: one clip per object
+    meta["complete"] = False
+    (out / "dataset.json").write_text(json.dumps(meta))
+    generate_dataset(out, "plant", n=2, size=32, frames=12, seed=0, workers=1)
+    assert read_dataset_meta(out)["complete"]
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"kind": "tree"}, "unknown kind"), ({"n": 0}, "--n"), ({"frames": 8}, "flow spans"), ({"size": 8}, "--size"),
 ])

@@ -23,11 +23,13 @@ def test_a_clip_rebuilds_to_its_own_first_pose(kind):
     assert (obj.poke.part, obj.point) == (clip.poke["part"], (clip.poke["x"], clip.poke["y"]))
 
 
-def test_the_clips_own_push_gives_back_the_clips_own_motion(tmp_path):
+@pytest.mark.parametrize("pushes", [1, 2])
+def test_the_clips_own_push_gives_back_the_clips_own_motion(tmp_path, pushes):
     """Pushed as the clip was (its force, along its direction), the rebuilt object moves exactly as the
-    stored clip; and the heatmap of random pushes is 1 at the pushed point, which follows every poke."""
+    stored clip (also a second push of an object, with ``pushes`` clips per object); and the heatmap
+    of random pushes is 1 at the pushed point, which follows every poke."""
     root = tmp_path / "plants"
-    generate_dataset(root, "plant", n=4, size=64, frames=12, seed=5, workers=1)
+    generate_dataset(root, "plant", n=4, size=64, frames=12, seed=5, workers=1, pushes=pushes)
     for index in range(3):
         cid = f"{index:06d}"
         with np.load(root / "clips" / cid / "gt.npz") as z:
@@ -36,16 +38,18 @@ def test_the_clips_own_push_gives_back_the_clips_own_motion(tmp_path):
         x, y = (float(v) for v in gt["poke"][:2])
         rng = _Along(np.arctan2(force[1], force[0]))
         scale = float(np.hypot(*force))
-        pokes, motions = tool.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 1, rng)
+        pokes, motions = tool.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 1, rng,
+                                             pushes=pushes)
         mask = parts >= 0
         assert np.abs(motions[0][mask] - gt["motion"][10][mask]).max() < 0.01
         assert np.allclose([pokes[0].dx, pokes[0].dy], gt["motion"][10, int(y), int(x)], atol=0.01)
-        pokes, motions = tool.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 8)
+        pokes, motions = tool.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 8,
+                                             pushes=pushes)
         heat = tool.true_heatmap(pokes, motions)
         assert heat[int(y), int(x)] > 0.95 and heat[~mask].max() < 1e-6
         # asked for the lengths a model's heatmap uses, the pushes make pokes of those lengths
         pokes, _ = tool.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 8,
-                                       np.random.default_rng(1), (1.0, 4.0))
+                                       np.random.default_rng(1), (1.0, 4.0), pushes)
         assert all(0.9 <= p.magnitude <= 4.4 for p in pokes)
 
 

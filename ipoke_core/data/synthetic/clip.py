@@ -4,6 +4,13 @@
 generator is seeded with ``(seed, index, kind)``, so clip i of a data set never depends on how
 many clips were asked for or in which order workers made them.
 
+Pushes per object (``pushes=K``): clips ``o*K .. o*K + K-1`` show the same object ``o`` (the object,
+scene and light of single-push clip ``o``), each pushed at its own point. Push 0 is single-push
+clip ``o`` exactly; the others draw their poke from a generator seeded with ``(seed, index, kind, 1)``.
+Why: with one clip per object every poke on an image is trained towards the same video, so poking
+a leaf and poking the trunk cannot be told apart; the paper's data sets hold many clips of each
+plant or person, pushed in different places.
+
 Ground truth (``SyntheticClip``): the poke (point, force, duration, and the poked point's actual
 displacement at the last frame), the pose of every part in every frame (joint position and
 absolute angle; the dense motion of every object pixel follows from it, see ``dense_motion``),
@@ -11,7 +18,7 @@ the part map of frame 0 (-1 = background) with the kinematic tree (``parents``),
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -131,10 +138,25 @@ class PosedObject:
     point: tuple[float, float]
 
 
-def posed_object(kind: str, seed: int, index: int, size: int = 128) -> PosedObject:
-    """The object of clip ``index`` of the data set with ``seed``, posed and poked but not yet simulated."""
+def posed_object(kind: str, seed: int, index: int, size: int = 128, pushes: int = 1) -> PosedObject:
+    """The object of clip ``index`` of the data set with ``seed`` (``pushes`` clips per object, see the
+    module docstring), posed and poked but not yet simulated."""
     if kind not in KINDS:
         raise ValueError(f"unknown synthetic kind {kind!r}; choose from {', '.join(KINDS)}")
+    if pushes < 1:
+        raise ValueError(f"pushes must be >= 1, got {pushes}")
+    obj = _posed_object(kind, seed, index // pushes, size)
+    if index % pushes == 0:
+        return obj
+    rng = np.random.default_rng([int(seed), int(index), KINDS.index(kind), 1])
+    for _attempt in range(10):
+        poke, point = _choose_poke(rng, obj.body, obj.labels, obj.starts0, obj.angles0, size)
+        if poke is not None:
+            return replace(obj, rng=rng, poke=poke, point=point)
+    return replace(obj, rng=rng)  # no other pokeable point found (rare): the object's own poke
+
+
+def _posed_object(kind: str, seed: int, index: int, size: int) -> PosedObject:
     rng = np.random.default_rng([int(seed), int(index), KINDS.index(kind)])
     for _attempt in range(100):  # a new object when no visible poke point was found (rare)
         body, scene = make_plant(rng, size) if kind == "plant" else make_figure(rng, size)
@@ -157,9 +179,9 @@ def posed_object(kind: str, seed: int, index: int, size: int = 128) -> PosedObje
 
 
 def make_clip(kind: str, seed: int, index: int, size: int = 128, n_frames: int = 30, fps: float = DEFAULT_FPS,
-              wind: float = 0.0) -> SyntheticClip:
-    """Generate clip ``index`` of the data set with ``seed`` (see module docstring)."""
-    obj = posed_object(kind, seed, index, size)
+              wind: float = 0.0, pushes: int = 1) -> SyntheticClip:
+    """Generate clip ``index`` of the data set with ``seed`` and ``pushes`` clips per object (see module docstring)."""
+    obj = posed_object(kind, seed, index, size, pushes)
     body, poke, point = obj.body, obj.poke, obj.point
     phase = obj.rng.uniform(0, 2 * np.pi, body.n_parts)
     q, _ = simulate(body, poke, n_frames, fps, wind=wind, wind_phase=phase)
