@@ -14,11 +14,16 @@ timings (``ipoke bench``) to ``OUT/bench.txt``.
 
 The checkpoints are judged afterwards, where they are bundled: ``ipoke eval --baselines`` on a test
 set of another seed. Nothing here decides to bundle them.
+
+First it checks that the Python packages training needs import on that machine (a GPU image with
+PyTorch may lack a small one, e.g. ``tomli_w``): one line naming them, before any minute is spent;
+carry their wheels (``pip download --no-deps --only-binary=:all: NAME``) and put them on the path.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import os
 import subprocess
 import sys
@@ -28,6 +33,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 KIND = {"plants64": "plant", "figures64": "figure"}
+
+
+# what ``ipoke synth`` and ``ipoke train`` import, beyond the standard library
+NEEDED = ("numpy", "cv2", "torch", "safetensors", "tomli_w", "tqdm", "PIL")
+
+
+def missing_packages() -> list[str]:
+    missing = []
+    for name in NEEDED:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
 
 
 def ipoke(*args: str) -> list[str]:
@@ -80,6 +99,10 @@ def main() -> int:
     ap.add_argument("--bench", action="store_true", help="GPU timings after training, if time is left")
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     args = ap.parse_args()
+    missing = missing_packages()
+    if missing:
+        raise SystemExit(f"missing Python packages on this machine: {', '.join(missing)} (carry their wheels and "
+                         "put them on PYTHONPATH; nothing was trained)")
     t0 = time.time()
     deadline = t0 + args.budget_s
     presets = args.presets.split(",")
