@@ -329,7 +329,9 @@ def evaluate(
             row[key] = None
     if "structure_auc" not in unavailable:
         if structure_set:
-            notes.append(f"structure: ROC-AUC of {s.heatmap_n}-poke correlation heatmaps at the clip's poke location "
+            lo, hi = s.magnitude_range
+            notes.append(f"structure: ROC-AUC of {s.heatmap_n}-poke correlation heatmaps (poke lengths "
+                         f"{lo:.2f}-{hi:.2f} px) at the clip's poke location "
                          f"over {len(structure_set)} clips (subtree of the poked part vs. the other object pixels; "
                          "clips poked on the root part have no negatives and are not used); 0.5 = no structure")
         else:

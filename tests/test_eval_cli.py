@@ -91,3 +91,21 @@ def test_eval_bad_flags(tiny, capsys):
     assert "no such file" in capsys.readouterr().err
     assert main(base + ["--ablation", "nocheckpoint"]) == 2
     assert "NAME=CHECKPOINT" in capsys.readouterr().err
+
+
+def test_eval_heatmap_lengths_can_be_fixed_to_compare_checkpoints(tiny, capsys):
+    """Structure heatmaps use the checkpoint's training range unless --heatmap-magnitude fixes it (so two
+    checkpoints trained on different ranges are scored on the same pokes); eval.md says which."""
+    base = ["eval", "-c", str(tiny / "tiny"), "--data", str(tiny / "data"), "--n-clips", "4", "--structure-clips", "2",
+            "--heatmap-n", "4", "--device", "cpu"]
+    assert main(base + ["--out", str(tiny / "o5"), "--heatmap-magnitude", "0.5,3"]) == 0
+    assert "poke lengths 0.50-3.00 px" in (tiny / "o5" / "eval.md").read_text()
+    from ipoke_core.inference import Poker
+
+    lo, hi = Poker.from_checkpoint(tiny / "tiny", "cpu", allow_unverified=True).magnitude_range()
+    assert main(base + ["--out", str(tiny / "o6")]) == 0
+    assert f"poke lengths {lo:.2f}-{hi:.2f} px" in (tiny / "o6" / "eval.md").read_text()
+    capsys.readouterr()
+    for bad in ("3,0.5", "0,2", "nan,2", "2"):
+        assert main(base + ["--out", str(tiny / "o7"), "--heatmap-magnitude", bad]) == 2
+        assert "--heatmap-magnitude" in capsys.readouterr().err

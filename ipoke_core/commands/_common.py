@@ -75,6 +75,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def length_range(text: str) -> tuple[float, float]:
+    """``type=`` for a range of lengths ``LO,HI``: two finite numbers with ``0 < LO < HI``."""
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two numbers LO,HI like 0.1,4.2, got {text!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
+        raise argparse.ArgumentTypeError(f"needs 0 < LO < HI, got {text!r}")
+    return lo, hi
+
+
 def float_in(lo: float, hi: float) -> Callable[[str], float]:
     """``type=`` for a bounded real number: ``lo <= value <= hi``."""
     def parse(text: str) -> float:

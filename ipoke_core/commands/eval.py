@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ipoke_core.commands._common import add_checkpoint_argument, allow_unverified, non_negative_int, positive_int
+from ipoke_core.commands._common import (
+    add_checkpoint_argument, allow_unverified, length_range, non_negative_int, positive_int,
+)
 
 HELP = "evaluate a checkpoint (and baselines, ablations) on a test set: LPIPS, PSNR, SSIM, FVD, poke accuracy, motion error, structure"
 
@@ -20,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--structure-clips", type=int, default=8,
                    help="clips whose correlation heatmap is scored for structure (default 8; 0 = skip)")
     p.add_argument("--heatmap-n", type=int, default=16, help="pokes per structure heatmap (default 16)")
+    p.add_argument("--heatmap-magnitude", type=length_range, default=None, metavar="LO,HI",
+                   help="poke lengths of the structure heatmaps in model pixels (default: the checkpoint's training "
+                        "range); give two checkpoints the same range to compare their structure scores")
     p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument("--lpips-vgg", type=Path, default=None, help="VGG16 weights (torchvision state dict) for LPIPS")
     p.add_argument("--lpips-lin", type=Path, default=None, help="LPIPS linear-layer weights (official lpips vgg.pth)")
@@ -98,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     if args.baselines:
         methods += [static_method(cfg.seq_len), flow_warp_method(cfg.seq_len)]
     settings = EvalSettings(seed=args.seed, heatmap_n=args.heatmap_n, structure_clips=args.structure_clips,
-                            magnitude_range=poker.magnitude_range(), batch_size=args.batch_size)
+                            magnitude_range=args.heatmap_magnitude or poker.magnitude_range(),
+                            batch_size=args.batch_size)
     with tqdm(total=1, desc="eval", unit="step") as bar:
         def progress(done: int, total: int, message: str) -> None:
             bar.total = total
