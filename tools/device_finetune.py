@@ -4,6 +4,8 @@ Used with a lent GPU machine that has PyTorch but none of our data::
 
     python3 tools/device_finetune.py --budget-s 520 --out "$OUT"
 
+With ``--from-scratch`` it trains new models instead (``--stage1-steps`` of the autoencoder first).
+
 It generates the training sets on all CPU cores (``ipoke synth``, the same seeds and sizes as the
 bundled runs), then fine-tunes every preset in ``--presets`` from ``resources/checkpoints/<preset>``
 in parallel on the one GPU (``ipoke train --init-from``) with a cosine learning rate and a weight
@@ -69,18 +71,20 @@ def synth_all(presets: list[str], data: Path, n: int, workers: int, pushes: int 
             raise SystemExit(f"synth failed ({p.args})")
 
 
-def train_args(preset: str, data: Path, runs: Path, settings: list[str]) -> list[str]:
+def train_args(preset: str, data: Path, runs: Path, settings: list[str], init: bool = True) -> list[str]:
     sets = []
     for s in settings:
         sets += ["--set", s]
+    start = ["--init-from", str(ROOT / "resources" / "checkpoints" / preset)] if init else []
     return ipoke("train", "--config", preset, "--data", str(data / preset), "--out", str(runs / preset),
-                 "--init-from", str(ROOT / "resources" / "checkpoints" / preset), "--quiet", *sets)
+                 *start, "--quiet", *sets)
 
 
 def steps_per_second(run: Path) -> float:
-    """Training steps per second from metrics.csv (the rows after the first, which holds start-up)."""
+    """Stage-2 training steps per second from metrics.csv (the rows after the first, which holds start-up;
+    stage-1 rows are left out: the autoencoder alone runs faster)."""
     with open(run / "metrics.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("samples_per_s")]
+        rows = [r for r in csv.DictReader(f) if r.get("samples_per_s") and r.get("stage") == "2"]
     walls = [(int(r["step"]), float(r["wall_s"])) for r in rows]
     if len(walls) < 3:
         return 0.0
@@ -95,7 +99,10 @@ def main() -> int:
     ap.add_argument("--presets", default="plants64,figures64")
     ap.add_argument("--clips", type=int, default=2000)
     ap.add_argument("--pushes", type=int, default=1, help="clips per object (ipoke synth --pushes)")
-    ap.add_argument("--probe-steps", type=int, default=150, help="first leg: steps that measure the rate")
+    ap.add_argument("--probe-steps", type=int, default=150, help="first leg: stage-2 steps that measure the rate")
+    ap.add_argument("--from-scratch", action="store_true",
+                    help="train new models (stage 1, then stage 2) instead of fine-tuning the bundled ones")
+    ap.add_argument("--stage1-steps", type=int, default=250, help="autoencoder steps with --from-scratch")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--bench", action="store_true", help="GPU timings after training, if time is left")
     ap.add_argument("--set", dest="overrides", action="append", default=[])
@@ -117,15 +124,17 @@ def main() -> int:
     log(f"data ready in {time.time() - t0:.0f} s")
 
     workers = max(1, min(6, cores // len(presets) - 1))
+    stage1 = args.stage1_steps if args.from_scratch else 0
     base = [
-        "train.stage1_steps=0", "train.stage2_steps=100000", "train.gan_warmup_steps=100000000",
+        f"train.stage1_steps={stage1}", "train.stage2_steps=100000", "train.gan_warmup_steps=100000000",
         "train.lr_schedule=cosine", "train.ema_decay=0.999", f"train.num_workers={workers}",
         "train.val_every=500", "train.ckpt_every=500", "train.sample_every=1000", "train.log_every=25",
         *args.overrides,
     ]
     dev = ["--device", args.device]
-    # leg 1: measure the step rate (the cosine barely moves over these steps)
-    probes = [subprocess.Popen(train_args(p, data, runs, base) + dev + ["--until-step", str(args.probe_steps)])
+    # leg 1: (stage 1, then) measure the stage-2 step rate (the cosine barely moves over these steps)
+    probes = [subprocess.Popen(train_args(p, data, runs, base, init=not args.from_scratch) + dev
+                               + ["--until-step", str(stage1 + args.probe_steps)])
               for p in presets]
     for p in probes:
         p.wait()
