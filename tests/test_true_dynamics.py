@@ -67,3 +67,23 @@ def test_a_part_map_from_elsewhere_is_refused():
     parts = make_clip("plant", 3, 2, 64, 12).parts
     with pytest.raises(ValueError, match="does not rebuild"):
         tool.true_responses("plant", 4, 2, parts, (30.0, 30.0), 10, 15.0, 1.0, 1.0)
+
+
+def test_compare_runs_end_to_end_on_given_poke_lengths(tmp_path, capsys):
+    """The tool as the README runs it: simulator, checkpoint and flow warping on the same pokes, with the
+    lengths fixed by --heatmap-magnitude (as ipoke eval's), on a data set with two pushes per object."""
+    import torch
+
+    from ipoke_core.checkpoint import save_checkpoint
+    from ipoke_core.config import ModelConfig
+    from ipoke_core.model import IPoke
+
+    generate_dataset(tmp_path / "data", "plant", n=20, size=32, frames=12, seed=2, workers=1, pushes=2)
+    torch.manual_seed(0)
+    cfg = ModelConfig(resolution=32, channels=[8, 16], bottleneck=16, depth=2, seq_len=10)
+    save_checkpoint(tmp_path / "tiny", IPoke(cfg), {"trained": False})
+    assert tool.main(["--data", str(tmp_path / "data"), "--checkpoint", str(tmp_path / "tiny"), "--n-clips", "4",
+                      "--structure-clips", "2", "--heatmap-n", "4", "--compare", "--heatmap-magnitude", "0.5,2"]) == 0
+    out = capsys.readouterr().out
+    assert "pushes scaled to pokes of 0.50-2.00 px" in out
+    assert "tiny, same pokes: mean |heatmap - simulator's|" in out and "flow warping (Hao-style), same pokes" in out

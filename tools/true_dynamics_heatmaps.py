@@ -30,6 +30,7 @@ import numpy as np
 
 from ipoke_core.analysis.heatmap import correlation_heatmap, distance_variance, normalise_variance
 from ipoke_core.analysis.structure import poked_part, structure_defined, structure_score
+from ipoke_core.commands._common import length_range
 from ipoke_core.data import read_dataset_meta
 from ipoke_core.data.layout import GT, clip_dir
 from ipoke_core.data.synthetic.clip import object_motion, posed_object
@@ -117,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-clips", type=int, default=100)
     ap.add_argument("--structure-clips", type=int, default=48)
     ap.add_argument("--heatmap-n", type=int, default=16)
+    ap.add_argument("--heatmap-magnitude", type=length_range, default=None, metavar="LO,HI",
+                    help="poke lengths in model pixels (default: with --compare the checkpoint's training range, "
+                         "else the simulator's own pushes), as in ipoke eval")
     ap.add_argument("--compare", action="store_true",
                     help="also the checkpoint's and the flow-warp baseline's heatmaps for the SAME pokes (lengths in "
                          "the checkpoint's range), each against the simulator's: mean |difference|, correlation, AUC")
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     clips, _ = load_eval_clips(args.data, cfg, args.n_clips, 0)
     clips = [c for c in clips if structure_defined(c.parts, c.parents, (c.poke.x, c.poke.y))][: args.structure_clips]
     scores, lengths = [], []
-    magnitudes = poker.magnitude_range() if args.compare else None
+    magnitudes = args.heatmap_magnitude or (poker.magnitude_range() if args.compare else None)
     methods = [model_method(Path(args.checkpoint).name, poker), flow_warp_method(cfg.seq_len)] if args.compare else []
     versus = {m.name: {"difference": [], "correlation": [], "auc": []} for m in methods}
     for c in clips:
