@@ -13,7 +13,7 @@ model's in ``ipoke eval``.
 Pushes, not displacements, because the physics cannot make every displacement: a point of a rigid
 part moves along the part only when the joints above it turn, so the poke directions here are the
 ones the object allows, not the uniform ones a model is asked for. With ``--compare`` each push is
-scaled until its poke has a length from the checkpoint's range, and the checkpoint and the
+scaled until its poke has a length from the checkpoint's range (or ``--heatmap-magnitude``), and the checkpoint and the
 flow-warp baseline are given exactly those pokes: their heatmaps are scored on their own and
 against the simulator's (mean |difference| over the object, correlation). The README's table:
 
@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                          "else the simulator's own pushes), as in ipoke eval")
     ap.add_argument("--compare", action="store_true",
                     help="also the checkpoint's and the flow-warp baseline's heatmaps for the SAME pokes (lengths in "
-                         "the checkpoint's range), each against the simulator's: mean |difference|, correlation, AUC")
+                         "the checkpoint's range or --heatmap-magnitude), each against the simulator's: mean "
+                         "|difference|, correlation, AUC")
     args = ap.parse_args(argv)
 
     meta = read_dataset_meta(args.data)
