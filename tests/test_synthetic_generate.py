@@ -93,11 +93,44 @@ def test_pushes_show_each_object_pushed_at_several_points(tmp_path):
         generate_dataset(tmp_path / "y", "plant", n=2, size=32, frames=12, pushes=3)
 
 
-def test_a_data_set_from_before_pushes_resumes(tmp_path):
+@pytest.mark.parametrize("kind", ["plant", "figure"])
+def test_props_are_static_scenery_behind_the_same_motion(kind):
+    """``props``: the same object moving the same way (parts, poses, poke), in front of props that never
+    move: wherever the props-free clip does not change between frames, the clip with props does not either."""
+    changed = 0
+    for index in range(4):
+        plain = make_clip(kind, seed=1, index=index, size=64, n_frames=12)
+        with_props = make_clip(kind, seed=1, index=index, size=64, n_frames=12, props=6)
+        assert np.array_equal(plain.parts, with_props.parts) and np.array_equal(plain.angles, with_props.angles)
+        assert plain.poke == with_props.poke
+        background = plain.parts < 0
+        drawn = np.any(plain.frames[0] != with_props.frames[0], axis=-1) & background
+        changed += int(drawn.sum())
+        still = np.all(plain.frames == plain.frames[:1], axis=(0, 3))
+        assert np.array_equal(with_props.frames[:, still], np.broadcast_to(with_props.frames[:1, still], with_props.frames[:, still].shape))
+    assert changed > 4 * 64  # props were drawn (up to 6 per scene, some scenes may have none)
+
+
+def test_props_are_recorded_and_shared_by_an_objects_pushes(tmp_path):
+    out = tmp_path / "props"
+    assert main(["synth", "--kind", "plant", "--n", "4", "--size", "64", "--frames", "12", "--seed", "2",
+                 "--pushes", "2", "--props", "5", "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    meta = read_dataset_meta(out)
+    assert meta["props"] == 5 and meta["source"].endswith("--pushes 2 --props 5")
+    frames = [np.load(out / "clips" / f"{k:06d}" / "frames.npy") for k in range(4)]
+    assert np.array_equal(frames[0][0], frames[1][0]) and np.array_equal(frames[2][0], frames[3][0])
+    assert np.array_equal(frames[0], make_clip("plant", seed=2, index=0, size=64, n_frames=12, props=5).frames)
+    with pytest.raises(SynthError, match="different data set.*props"):
+        generate_dataset(out, "plant", n=4, size=64, frames=12, seed=2, workers=1, pushes=2)
+    with pytest.raises(SynthError, match="--props must be in"):
+        generate_dataset(tmp_path / "y", "plant", n=2, size=32, frames=12, props=99)
+
+
+def test_a_data_set_from_before_pushes_and_props_resumes(tmp_path):
     out = tmp_path / "old"
     generate_dataset(out, "plant", n=2, size=32, frames=12, seed=0, workers=1)
     meta = json.loads((out / "dataset.json").read_text())
-    del meta["pushes"]  # written before the field existed: one clip per object
+    del meta["pushes"], meta["props"]  # written before the fields existed: one clip per object, no props
     meta["complete"] = False
     (out / "dataset.json").write_text(json.dumps(meta))
     generate_dataset(out, "plant", n=2, size=32, frames=12, seed=0, workers=1)

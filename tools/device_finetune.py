@@ -59,12 +59,13 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def synth_all(presets: list[str], data: Path, n: int, workers: int, pushes: int = 1) -> None:
+def synth_all(presets: list[str], data: Path, n: int, workers: int, pushes: int = 1, props: int = 0) -> None:
     procs = []
     for preset in presets:
         out = data / preset
         cmd = ipoke("synth", "--kind", KIND[preset], "--n", str(n), "--size", "64", "--frames", "30", "--seed", "0",
-                    "--pushes", str(pushes), "--workers", str(workers), "--out", str(out), "--quiet")
+                    "--pushes", str(pushes), "--props", str(props), "--workers", str(workers), "--out", str(out),
+                    "--quiet")
         procs.append(subprocess.Popen(cmd))
     for p in procs:
         if p.wait() != 0:
@@ -99,6 +100,7 @@ def main() -> int:
     ap.add_argument("--presets", default="plants64,figures64")
     ap.add_argument("--clips", type=int, default=2000)
     ap.add_argument("--pushes", type=int, default=1, help="clips per object (ipoke synth --pushes)")
+    ap.add_argument("--props", type=int, default=0, help="static props per backdrop, at most (ipoke synth --props)")
     ap.add_argument("--probe-steps", type=int, default=150, help="first leg: stage-2 steps that measure the rate")
     ap.add_argument("--from-scratch", action="store_true",
                     help="train new models (stage 1, then stage 2) instead of fine-tuning the bundled ones")
@@ -120,7 +122,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     cores = os.cpu_count() or 2
 
-    synth_all(presets, data, args.clips, max(1, cores // len(presets)), args.pushes)
+    synth_all(presets, data, args.clips, max(1, cores // len(presets)), args.pushes, args.props)
     log(f"data ready in {time.time() - t0:.0f} s")
 
     workers = max(1, min(6, cores // len(presets) - 1))

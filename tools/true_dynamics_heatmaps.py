@@ -46,7 +46,8 @@ LENGTH_STEPS = 10  # rescalings of a push towards a wanted poke length
 def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location: tuple[float, float], span: int,
                    fps: float, duration: float, force_scale: float, n: int = 16,
                    rng: np.random.Generator | None = None,
-                   lengths: tuple[float, float] | None = None, pushes: int = 1) -> tuple[list[Poke], np.ndarray]:
+                   lengths: tuple[float, float] | None = None, pushes: int = 1,
+                   props: int = 0) -> tuple[list[Poke], np.ndarray]:
     """N random pushes at ``location`` of clip ``index``: the pokes they make and ``(N, S, S, 2)`` motions.
 
     ``parts (S, S)`` is the clip's stored part map (S = stored size; ``location`` is in its pixels);
@@ -55,11 +56,11 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
     With ``force_scale`` the clip's own force and a push along it, this is the clip's own motion.
     ``lengths (lo, hi)``: scale each push (keeping its direction) so that its poke is about a length
     drawn uniformly from the range, the lengths a model's heatmap is asked for; a push that cannot
-    make a length within 10 % of the range is replaced by another. ``pushes``: the data set's clips
-    per object (``dataset.json``).
+    make a length within 10 % of the range is replaced by another. ``pushes``, ``props``: the data
+    set's clips per object and props per backdrop (``dataset.json``).
     """
     size = parts.shape[0]
-    obj = posed_object(kind, seed, index, size, pushes)
+    obj = posed_object(kind, seed, index, size, pushes, props)
     if not np.array_equal(obj.labels.astype(np.int32) - 1, np.asarray(parts, np.int32)):
         raise ValueError(f"clip {index} of {kind} seed {seed} does not rebuild to its stored part map "
                          "(made by another generator version?)")
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         pokes, motions = true_responses(meta["kind"], int(meta["seed"]), int(c.clip_id), parts, (c.poke.x, c.poke.y),
                                         cfg.seq_len, float(meta["fps"]), duration, float(np.hypot(*force)),
                                         args.heatmap_n, np.random.default_rng(c.index), magnitudes,
-                                        int(meta.get("pushes", 1)))
+                                        int(meta.get("pushes", 1)), int(meta.get("props", 0)))
         lengths += [p.magnitude for p in pokes]
         truth = true_heatmap(pokes, motions)
         location = (c.poke.x, c.poke.y)

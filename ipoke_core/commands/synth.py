@@ -22,6 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma-separated frame spans of the cached DIS flow from frame 0 (seq_len * frame_step)")
     p.add_argument("--pushes", type=positive_int, default=1,
                    help="clips per object, each pushed at its own point (default 1: every clip a new object)")
+    p.add_argument("--props", type=non_negative_int, default=0,
+                   help="up to this many static props (boxes, pictures, balls, bottles) behind each object (default 0)")
     p.add_argument("--wind", type=finite_float, default=0.0, help="light breeze, angular acceleration in rad/s^2 (0: off)")
     p.add_argument("--sheet", type=Path, help="also write a contact sheet PNG of the first training clips")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     meta = generate_dataset(args.out, args.kind, args.n, args.size, args.frames, args.seed, args.workers,
                             progress=progress, fps=args.fps, flow_spans=spans, wind=args.wind,
-                            pushes=args.pushes)
+                            pushes=args.pushes, props=args.props)
     if bar is not None:
         bar.close()
     dt = time.perf_counter() - t0

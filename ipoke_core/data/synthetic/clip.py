@@ -11,6 +11,11 @@ Why: with one clip per object every poke on an image is trained towards the same
 a leaf and poking the trunk cannot be told apart; the paper's data sets hold many clips of each
 plant or person, pushed in different places.
 
+Props (``props=P``): up to P rigid props (boxes, framed pictures, balls, bottles; ``render.draw_props``)
+drawn into the object's backdrop, the same for all its pushes, from a generator seeded with
+``(seed, object, kind, 2)``; with P = 0 the clips are those of before props existed. They never move:
+a real photo has hard-edged things around its object that a poke must leave where they are.
+
 Ground truth (``SyntheticClip``): the poke (point, force, duration, and the poked point's actual
 displacement at the last frame), the pose of every part in every frame (joint position and
 absolute angle; the dense motion of every object pixel follows from it, see ``dense_motion``),
@@ -26,7 +31,7 @@ from ipoke_core.data.synthetic.body import HEAD, LEAF, PELVIS, Body
 from ipoke_core.data.synthetic.figure import make_figure
 from ipoke_core.data.synthetic.physics import PokeForce, simulate, static_gain
 from ipoke_core.data.synthetic.plant import make_plant
-from ipoke_core.data.synthetic.render import Drawing, draw_pot, draw_shadow, lighting, make_background
+from ipoke_core.data.synthetic.render import Drawing, draw_pot, draw_props, draw_shadow, lighting, make_background
 
 KINDS = ("plant", "figure")
 DEFAULT_FPS = 15.0
@@ -138,14 +143,16 @@ class PosedObject:
     point: tuple[float, float]
 
 
-def posed_object(kind: str, seed: int, index: int, size: int = 128, pushes: int = 1) -> PosedObject:
+def posed_object(kind: str, seed: int, index: int, size: int = 128, pushes: int = 1, props: int = 0) -> PosedObject:
     """The object of clip ``index`` of the data set with ``seed`` (``pushes`` clips per object, see the
-    module docstring), posed and poked but not yet simulated."""
+    module docstring; up to ``props`` static props in its backdrop), posed and poked but not yet simulated."""
     if kind not in KINDS:
         raise ValueError(f"unknown synthetic kind {kind!r}; choose from {', '.join(KINDS)}")
     if pushes < 1:
         raise ValueError(f"pushes must be >= 1, got {pushes}")
-    obj = _posed_object(kind, seed, index // pushes, size)
+    if props < 0:
+        raise ValueError(f"props must be >= 0, got {props}")
+    obj = _posed_object(kind, seed, index // pushes, size, props)
     if index % pushes == 0:
         return obj
     rng = np.random.default_rng([int(seed), int(index), KINDS.index(kind), 1])
@@ -156,12 +163,16 @@ def posed_object(kind: str, seed: int, index: int, size: int = 128, pushes: int 
     return replace(obj, rng=rng)  # no other pokeable point found (rare): the object's own poke
 
 
-def _posed_object(kind: str, seed: int, index: int, size: int) -> PosedObject:
+def _posed_object(kind: str, seed: int, index: int, size: int, props: int = 0) -> PosedObject:
     rng = np.random.default_rng([int(seed), int(index), KINDS.index(kind)])
+    # props from a stream of their own: with props = 0 every clip is what it was before they existed
+    prop_rng = np.random.default_rng([int(seed), int(index), KINDS.index(kind), 2])
     for _attempt in range(100):  # a new object when no visible poke point was found (rare)
         body, scene = make_plant(rng, size) if kind == "plant" else make_figure(rng, size)
         light = lighting(rng, size)
         background = make_background(rng, size, scene["floor_y"], light)
+        if props:
+            draw_props(background, prop_rng, int(prop_rng.integers(0, props + 1)), light)
         if kind == "plant":
             draw_pot(background, scene, light)
             order = [i for i in range(body.n_parts) if body.kind[i] != LEAF] + [i for i in range(body.n_parts) if body.kind[i] == LEAF]
@@ -179,9 +190,10 @@ def _posed_object(kind: str, seed: int, index: int, size: int) -> PosedObject:
 
 
 def make_clip(kind: str, seed: int, index: int, size: int = 128, n_frames: int = 30, fps: float = DEFAULT_FPS,
-              wind: float = 0.0, pushes: int = 1) -> SyntheticClip:
-    """Generate clip ``index`` of the data set with ``seed`` and ``pushes`` clips per object (see module docstring)."""
-    obj = posed_object(kind, seed, index, size, pushes)
+              wind: float = 0.0, pushes: int = 1, props: int = 0) -> SyntheticClip:
+    """Generate clip ``index`` of the data set with ``seed``, ``pushes`` clips per object and up to ``props``
+    static props behind it (see module docstring)."""
+    obj = posed_object(kind, seed, index, size, pushes, props)
     body, poke, point = obj.body, obj.poke, obj.point
     phase = obj.rng.uniform(0, 2 * np.pi, body.n_parts)
     q, _ = simulate(body, poke, n_frames, fps, wind=wind, wind_phase=phase)

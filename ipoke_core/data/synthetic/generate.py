@@ -4,7 +4,7 @@
 pool; each worker writes its clips itself (frames, DIS flow cache, step motion, ground truth,
 info) into a temporary folder that is renamed when complete. Running it again on the same folder
 with the same parameters resumes: finished clips are kept (they would come out identical, since
-clip i depends only on (kind, seed, i, pushes)). The split is by object: every tenth object
+clip i depends only on (kind, seed, i, pushes, props)). The split is by object: every tenth object
 (9, 19, ...) is a test object, with all its ``pushes`` clips (``clip.py``), so that no object is
 seen in training and tested on.
 """
@@ -33,8 +33,9 @@ from ipoke_core.io_utils import ensure_writable_dir, is_no_space, no_space_error
 from ipoke_core.progress import CancelToken, ProgressFn, check, report
 
 # dataset.json fields that must match for a run to resume into an existing folder
-_IDENTITY = ("kind", "resolution", "n_frames", "seed", "fps", "wind", "generator_version", "pushes")
-_IDENTITY_DEFAULTS = {"pushes": 1}  # data sets written before the field existed
+_IDENTITY = ("kind", "resolution", "n_frames", "seed", "fps", "wind", "generator_version", "pushes", "props")
+_IDENTITY_DEFAULTS = {"pushes": 1, "props": 0}  # data sets written before the fields existed
+MAX_PROPS = 8  # more would cover most of a 64 px backdrop
 GENERATOR_VERSION = 2  # 2: pokes held 0.6-1.2 s (was 0.25-0.9 s), pushing 8-20 % of the size with at most 0.5 rad of summed joint bend (was 6-20 %, 0.6 rad per joint)
 
 
@@ -65,12 +66,12 @@ def step_motion_from_gt(clip) -> np.ndarray:
 
 
 def _write_clip(root: Path, index: int, kind: str, seed: int, size: int, n_frames: int, fps: float,
-                wind: float, spans: tuple[int, ...], pushes: int = 1) -> list[float]:
+                wind: float, spans: tuple[int, ...], pushes: int = 1, props: int = 0) -> list[float]:
     """Make clip ``index`` and write its folder atomically; returns its foreground magnitude sample."""
     final = clip_dir(root, clip_id(index))
     if (final / INFO).is_file():
         return json.loads((final / INFO).read_text()).get("fg_magnitudes", [])
-    clip = make_clip(kind, seed, index, size, n_frames, fps, wind, pushes)
+    clip = make_clip(kind, seed, index, size, n_frames, fps, wind, pushes, props)
     tmp = final.parent / f".{final.name}.tmp{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -121,7 +122,7 @@ def _init_worker(job: dict[str, Any]) -> None:
 def _work(index: int) -> tuple[int, list[float]]:
     j = _JOB
     return index, _write_clip(j["root"], index, j["kind"], j["seed"], j["size"], j["frames"], j["fps"], j["wind"],
-                              j["spans"], j["pushes"])
+                              j["spans"], j["pushes"], j["props"])
 
 
 def generate_dataset(
@@ -138,10 +139,12 @@ def generate_dataset(
     flow_spans: tuple[int, ...] = (10,),
     wind: float = 0.0,
     pushes: int = 1,
+    props: int = 0,
 ) -> dict[str, Any]:
     """Generate (or finish) a synthetic data set of ``n`` clips in ``out``; returns its ``dataset.json``.
 
-    ``pushes``: clips per object, each pushed at its own point (see ``clip.py``).
+    ``pushes``: clips per object, each pushed at its own point; ``props``: up to this many static
+    props behind each object (see ``clip.py``).
 
     ``progress(done, total, message)`` is called after every clip.
     """
@@ -164,6 +167,8 @@ def generate_dataset(
         raise SynthError(f"--seed must be >= 0, got {seed}")
     if pushes < 1 or pushes > n:
         raise SynthError(f"--pushes must be in [1, --n = {n}], got {pushes}")
+    if props < 0 or props > MAX_PROPS:
+        raise SynthError(f"--props must be in [0, {MAX_PROPS}], got {props}")
     if not math.isfinite(wind):  # NaN wind would write NaN ground truth without a word
         raise SynthError(f"--wind must be a finite number, got {wind}")
     root = Path(out)
@@ -172,8 +177,8 @@ def generate_dataset(
         "kind": kind, "resolution": size, "n_frames": frames, "fps": fps, "seed": seed, "wind": wind,
         "generator_version": GENERATOR_VERSION, "has_ground_truth": True,
         "source": f"ipoke synth --kind {kind} --n {n} --size {size} --frames {frames} --seed {seed}"
-                  + (f" --pushes {pushes}" if pushes > 1 else ""),
-        "pushes": pushes,
+                  + (f" --pushes {pushes}" if pushes > 1 else "") + (f" --props {props}" if props else ""),
+        "pushes": pushes, "props": props,
         "window_starts": "first", "flow_spans": list(spans), "flow_method": "OpenCV DIS (medium preset" + (", tuned for small images)" if size <= 64 else ")"),
         "step_motion_source": "ground truth", "n_clips": n, "complete": False,
     }
@@ -197,7 +202,7 @@ def generate_dataset(
     (root / "clips").mkdir(exist_ok=True)
 
     job = {"root": root, "kind": kind, "seed": seed, "size": size, "frames": frames, "fps": fps, "wind": wind,
-           "spans": spans, "pushes": pushes}
+           "spans": spans, "pushes": pushes, "props": props}
     samples: dict[int, list[float]] = {}
     report(progress, 0, n, "clips")
     if workers == 1 or n < 4:
