@@ -54,11 +54,6 @@ class ModelConfig:
     # the poke map is multiplied by this before it enters the network (order-1 values after the
     # squeeze to the bottleneck; at gain 1 the update gates learned to ignore a 5x5 square of 0.25s)
     poke_gain: float = 1.0
-    # warp decoder: a learned per-pixel gate in (0, 2) multiplies the predicted flow, so that "does this
-    # pixel take part in the poke's motion" is one appearance-based output instead of features that must
-    # cancel the poke's Gaussian prior pixel by pixel (starts at exactly 1: a gated child of an ungated
-    # checkpoint starts as its parent)
-    motion_gate: bool = False
 
     def validate(self) -> None:
         r = self.resolution
@@ -92,8 +87,6 @@ class ModelConfig:
             raise ConfigError(f"model.decoder must be 'pixel' or 'warp', got {self.decoder!r}")
         if not (math.isfinite(self.poke_gain) and self.poke_gain > 0):
             raise ConfigError("model.poke_gain must be a finite number > 0")
-        if self.motion_gate and self.decoder != "warp":
-            raise ConfigError("model.motion_gate needs model.decoder = 'warp' (the pixel decoder predicts no flow)")
 
     @property
     def n_strided(self) -> int:

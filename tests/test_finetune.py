@@ -61,32 +61,6 @@ def test_init_from_refuses_another_architecture(data_dir, pretrained, tmp_path):
     assert not (tmp_path / "ft").exists()  # nothing written: the same --out works once the config is fixed
 
 
-def test_init_from_grows_a_motion_gate_and_starts_as_its_parent(data_dir, pretrained, tmp_path):
-    """``--set model.motion_gate=true`` on an ungated parent: the gate's weights are new (zero, gate 1),
-    every other weight is the parent's, so the child draws the parent's videos; the reverse is refused."""
-    start, _ = load_checkpoint(pretrained)
-    assert start.predicts_motion and not start.cfg.motion_gate
-    cfg = tiny(stage1_steps=0, stage2_steps=1, lr=1e-12, **QUIET)
-    cfg.model.motion_gate = True
-    tuned = train(TrainOptions(cfg, data_dir, tmp_path / "ft", init_from=pretrained, progress=False))
-    child, _ = load_checkpoint(tuned.last_checkpoint.with_suffix(""))
-    assert child.cfg.motion_gate
-    weights = child.state_dict()
-    gate = {k: weights.pop(k) for k in list(weights) if k.startswith("decoder.to_gate.")}
-    assert sorted(gate) == ["decoder.to_gate.bias", "decoder.to_gate.weight"]
-    assert all(float(v.abs().max()) < 1e-6 for v in gate.values())
-    parent = start.state_dict()
-    assert weights.keys() == parent.keys() and all(torch.allclose(weights[k], parent[k], atol=1e-6) for k in parent)
-    img, poke = torch.rand(1, 3, 32, 32) * 2 - 1, torch.zeros(1, 2, 32, 32)
-    poke[:, 0, 10:15, 10:15] = 0.5
-    with torch.no_grad():
-        assert torch.allclose(child.eval().animate(img, poke).video, start.eval().animate(img, poke).video, atol=1e-5)
-    back = tiny(stage1_steps=0, stage2_steps=1, **QUIET)
-    with pytest.raises(TrainingError, match="has a motion gate"):
-        train(TrainOptions(back, data_dir, tmp_path / "back", init_from=tuned.last_checkpoint.with_suffix(""),
-                           progress=False))
-
-
 def test_init_from_with_resume_is_a_one_line_error(data_dir, pretrained, tmp_path, capsys):
     code = cli_main(["train", "--out", str(tmp_path / "run"), "--resume", "--init-from", str(pretrained)])
     assert code != 0

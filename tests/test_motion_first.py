@@ -8,7 +8,7 @@ import torch
 
 from ipoke_core.analysis.heatmap import correlation_heatmap, poker_generate_fn, poker_motion_fn
 from ipoke_core.checkpoint import load_checkpoint, save_checkpoint
-from ipoke_core.config import ConfigError, ModelConfig, default_model_config
+from ipoke_core.config import ModelConfig, default_model_config
 from ipoke_core.data import PokeDataset
 from ipoke_core.data.flow_targets import backward_flow
 from ipoke_core.data.synthetic.clip import make_clip
@@ -88,32 +88,6 @@ def test_untrained_motion_first_model_starts_as_the_flow_warp_prior():
     assert torch.allclose(at_poke[-1], torch.tensor([-3.0, 2.0]), atol=0.4)
     assert torch.allclose(at_poke[0], at_poke[-1] / 10, atol=0.25)  # linear in time (+ the untrained features)
     assert out.flow[0, -1, :, 60, 2].abs().max() < 0.2  # far away: still
-
-
-def test_motion_gate_starts_at_one_and_can_hold_pixels_still():
-    """``model.motion_gate``: at initialisation the gated model draws what the ungated one with the same
-    weights draws (gate exactly 1); a closed gate keeps every pixel where it is, poke or not."""
-    torch.manual_seed(0)
-    cfg = ModelConfig(resolution=32, channels=[8, 16], bottleneck=8, depth=2, seq_len=3, decoder="warp",
-                      poke_every_level=True, poke_gain=8.0, poke_scale=4.0)
-    plain = IPoke(cfg).eval()
-    gated = IPoke(ModelConfig(**{**cfg.__dict__, "motion_gate": True})).eval()
-    missing = gated.load_state_dict(plain.state_dict(), strict=False).missing_keys
-    assert sorted(missing) == ["decoder.to_gate.bias", "decoder.to_gate.weight"]
-    img = torch.rand(2, 3, 32, 32) * 2 - 1
-    poke = rasterize([Poke(12, 12, 3, -2)], 32, 2, "shift", 4.0)[None].expand(2, -1, -1, -1)
-    with torch.no_grad():
-        a, b = plain.animate(img, poke), gated.animate(img, poke)
-        assert torch.equal(a.flow, b.flow) and torch.equal(a.video, b.video)
-        assert a.flow[:, -1].abs().max() > 1.0  # the poke moves something
-        gated.decoder.to_gate.bias.fill_(-40.0)
-        closed = gated.animate(img, poke)
-    assert closed.flow.abs().max() < 1e-9
-
-
-def test_motion_gate_needs_the_warp_decoder():
-    with pytest.raises(ConfigError, match="motion_gate needs model.decoder = 'warp'"):
-        ModelConfig(decoder="pixel", motion_gate=True).validate()
 
 
 @pytest.mark.parametrize("dynamics", ["hierarchy", "single_gru"])

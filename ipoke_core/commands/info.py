@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"trained      {('yes, ' + steps if steps else 'yes') if meta.get('trained') else 'NO (random initialisation)'}")
     print(f"model        {m['resolution']}x{m['resolution']}, channels {m['channels']}, bottleneck {m['bottleneck']}, "
           f"depth K={m['depth']}, dynamics={m['dynamics']}, poke={m['poke_mode']}, T={m['seq_len']}, "
-          f"decoder={m.get('decoder', 'pixel')}" + (" with motion gate" if m.get('motion_gate') else ""))
+          f"decoder={m.get('decoder', 'pixel')}")
     print(f"parameters   {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M")
     for key, value in sorted(_section(meta, "training").items()):
         print(f"training.{key:<14} {value}")

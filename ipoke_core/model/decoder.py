@@ -80,11 +80,6 @@ class MotionDecoder(Decoder):
     foreground; the mask starts at ~0.98 on the warped source), so from the first step the poked
     point follows the poke, and training learns what the baseline cannot: which pixels belong to
     the poked part, how the rest of the object follows, what stays still.
-
-    With ``cfg.motion_gate`` a second head multiplies the flow by a per-pixel gate ``2 * sigmoid(z)``
-    in (0, 2): which pixels take part in the poke's motion becomes one output read from appearance,
-    where the ungated head must cancel the prior with features, pixel by pixel. Its weights start at
-    zero, so the gate starts at exactly 1 and a gated model starts as its ungated parent.
     """
 
     def __init__(self, cfg: ModelConfig, skip_levels: list[int]):
@@ -109,10 +104,6 @@ class MotionDecoder(Decoder):
             self.to_motion.weight[0, c + 2, 1, 1] = prior_weight  # flow x <- prior x
             self.to_motion.weight[1, c + 3, 1, 1] = prior_weight  # flow y <- prior y
             self.to_motion.bias[2] = 4.0
-        self.to_gate = nn.Conv2d(c + 4, 1, 3, 1, 1) if cfg.motion_gate else None
-        if self.to_gate is not None:
-            nn.init.zeros_(self.to_gate.weight)
-            nn.init.zeros_(self.to_gate.bias)
 
     def motion_prior(self, poke_map: torch.Tensor) -> torch.Tensor:
         """The poke spread by a Gaussian falloff: ``(N, 2, R, R) -> (N, 2, R, R)``, the poke's value at its
@@ -134,11 +125,8 @@ class MotionDecoder(Decoder):
         extra = torch.cat([poke_map.float(), prior * times.float().view(-1, 1, 1, 1)], 1).to(feats.dtype)
         if feats.is_contiguous(memory_format=torch.channels_last):  # one layout for the cat: no copies
             extra = extra.contiguous(memory_format=torch.channels_last)
-        head_in = torch.cat([feats, extra], 1)
-        motion = self.to_motion(head_in).float()
+        motion = self.to_motion(torch.cat([feats, extra], 1)).float()
         flow = motion[:, :2] * self.flow_unit
-        if self.to_gate is not None:
-            flow = flow * (2 * torch.sigmoid(self.to_gate(head_in).float()))
         mask = torch.sigmoid(motion[:, 2:3])
         warped = warp_bicubic(source, flow) if self.resample == "bicubic" else warp(source, flow)
         frame = (mask * warped + (1 - mask) * rgb).clamp(-1, 1)

@@ -31,7 +31,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -45,7 +45,6 @@ from ipoke_core.image import write_png
 from ipoke_core.inference import to_uint8
 from ipoke_core.io_utils import atomic_write_text, ensure_writable_dir
 from ipoke_core.metrics import psnr, ssim
-from ipoke_core.model import IPoke
 from ipoke_core.train import distributed
 from ipoke_core.train.engine import Batch, Engine, NonFiniteLoss, step_generator
 from ipoke_core.train.losses import build_perceptual, flow_loss
@@ -105,8 +104,6 @@ def schedule_lengths(cfg: Config) -> tuple[int, int]:
 
 # what a fine-tuning run copies from its parent's training record (``init_from`` nests the chain)
 PARENT_RECORD = ("command", "resumed_with", "data_command", "wall_time_s", "device", "init_from")
-# the weights a child adds when it grows a motion gate its parent lacks
-GATE_KEYS = ("decoder.to_gate.",)
 
 
 def open_dataset(data_dir: Path, cfg: Config, split: str, train: bool):
@@ -346,20 +343,12 @@ class Trainer:
         from ipoke_core.checkpoint import load_checkpoint
 
         model, meta = load_checkpoint(path)
-        # the one difference a child may have: a motion gate its parent lacks (it starts at exactly 1)
-        grows_gate = self.cfg.model.motion_gate and not model.cfg.motion_gate
-        if replace(model.cfg, motion_gate=self.cfg.model.motion_gate) != self.cfg.model:
+        if model.cfg != self.cfg.model:
             mine, theirs = asdict(self.cfg.model), asdict(model.cfg)
             diff = ", ".join(f"model.{k}: {theirs.get(k)!r} there, {mine.get(k)!r} here"
                              for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k))
             raise TrainingError(f"--init-from {path}: its architecture differs from the config's ({diff})")
-        if model.cfg.motion_gate and not self.cfg.model.motion_gate:
-            raise TrainingError(f"--init-from {path}: it has a motion gate (model.motion_gate = true); "
-                                "a run from it needs one too")
-        weights = model.state_dict()
-        if grows_gate:  # the gate's fresh weights (zero: gate 1), so the child starts as its parent
-            weights.update({k: v for k, v in IPoke(self.cfg.model).state_dict().items() if k.startswith(GATE_KEYS)})
-        return weights, meta
+        return model.state_dict(), meta
 
     def _init_from_checkpoint(self, path: Path) -> None:
         """Start from the ``--init-from`` weights loaded by ``_build``; record where the run started."""
