@@ -226,21 +226,22 @@ def draw_props(img: np.ndarray, rng: np.random.Generator, count: int, light: np.
     poke must not move and that must not move along when the object does."""
     s = img.shape[0]
     f = lambda pts: np.round(np.asarray(pts, np.float64) * ONE).astype(np.int32)  # noqa: E731
+    bgr = lambda c: tuple(float(v) for v in np.clip(c, 0, 255))  # noqa: E731 - an OpenCV colour
     for _ in range(count):
         cx, cy = rng.uniform(0, s, 2)
         w, h = rng.uniform(0.08, 0.35, 2) * s
         lit = float(light[int(np.clip(cy, 0, s - 1)), int(np.clip(cx, 0, s - 1))])
         col = np.clip(_random_colour(rng, 15, 245) * lit, 0, 255)
-        edge = tuple(float(v) for v in col * rng.uniform(0.3, 0.7))
+        edge = bgr(col * rng.uniform(0.3, 0.7))
         style = rng.integers(4)
         if style == 0:  # a box or a book, slightly turned, with a lit top face
             ang = rng.normal(0, 0.15)
             c, sn = np.cos(ang), np.sin(ang)
             corners = [[cx + dx * c - dy * sn, cy + dx * sn + dy * c] for dx, dy in
                        ((-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2))]
-            cv2.fillPoly(img, [f(corners)], tuple(float(v) for v in col), cv2.LINE_AA, SHIFT)
+            cv2.fillPoly(img, [f(corners)], bgr(col), cv2.LINE_AA, SHIFT)
             top = [corners[0], corners[1], [corners[1][0], corners[1][1] + h * 0.15], [corners[0][0], corners[0][1] + h * 0.15]]
-            cv2.fillPoly(img, [f(top)], tuple(float(v) for v in np.clip(col * 1.3, 0, 255)), cv2.LINE_AA, SHIFT)
+            cv2.fillPoly(img, [f(top)], bgr(col * 1.3), cv2.LINE_AA, SHIFT)
             cv2.polylines(img, [f(corners)], True, edge, 1, cv2.LINE_AA, SHIFT)
         elif style == 1:  # a framed picture: frame, then stripes or blobs inside
             cv2.rectangle(img, tuple(f([cx - w / 2, cy - h / 2])), tuple(f([cx + w / 2, cy + h / 2])), edge, -1, cv2.LINE_AA, SHIFT)
@@ -250,7 +251,7 @@ def draw_props(img: np.ndarray, rng: np.random.Generator, count: int, light: np.
                 inner = img[y0:y1, x0:x1]
                 inner[...] = col
                 for k in range(int(rng.integers(2, 6))):
-                    band = tuple(float(v) for v in np.clip(_random_colour(rng, 15, 245) * lit, 0, 255))
+                    band = bgr(_random_colour(rng, 15, 245) * lit)
                     if rng.random() < 0.5:  # stripes, like a flag or a poster
                         y = int(k * (y1 - y0) / 5)
                         inner[y:y + max(1, (y1 - y0) // 10)] = band
@@ -259,18 +260,18 @@ def draw_props(img: np.ndarray, rng: np.random.Generator, count: int, light: np.
                                    int(rng.integers(1, max(2, (x1 - x0) // 3))), band, -1, cv2.LINE_AA)
         elif style == 2:  # a ball: shaded disc with a highlight
             r = min(w, h) / 2
-            cv2.circle(img, tuple(f([cx, cy])), int(r * ONE), tuple(float(v) for v in col * 0.75), -1, cv2.LINE_AA, SHIFT)
-            cv2.circle(img, tuple(f([cx - r * 0.2, cy - r * 0.2])), int(r * 0.7 * ONE), tuple(float(v) for v in col), -1, cv2.LINE_AA, SHIFT)
+            cv2.circle(img, tuple(f([cx, cy])), int(r * ONE), bgr(col * 0.75), -1, cv2.LINE_AA, SHIFT)
+            cv2.circle(img, tuple(f([cx - r * 0.2, cy - r * 0.2])), int(r * 0.7 * ONE), bgr(col), -1, cv2.LINE_AA, SHIFT)
             cv2.circle(img, tuple(f([cx - r * 0.35, cy - r * 0.35])), int(max(r * 0.2, 0.6) * ONE),
-                       tuple(float(v) for v in np.clip(col * 1.6 + 40, 0, 255)), -1, cv2.LINE_AA, SHIFT)
+                       bgr(col * 1.6 + 40), -1, cv2.LINE_AA, SHIFT)
         else:  # a bottle or a vase: a tall body, a neck and a rim
             bw, bh = min(w, h) * 0.6, max(w, h)
             cv2.rectangle(img, tuple(f([cx - bw / 2, cy - bh * 0.2])), tuple(f([cx + bw / 2, cy + bh / 2])),
-                          tuple(float(v) for v in col), -1, cv2.LINE_AA, SHIFT)
+                          bgr(col), -1, cv2.LINE_AA, SHIFT)
             cv2.rectangle(img, tuple(f([cx - bw / 5, cy - bh / 2])), tuple(f([cx + bw / 5, cy - bh * 0.2])),
-                          tuple(float(v) for v in col), -1, cv2.LINE_AA, SHIFT)
+                          bgr(col), -1, cv2.LINE_AA, SHIFT)
             cv2.line(img, tuple(f([cx - bw / 2 + 1, cy - bh * 0.15])), tuple(f([cx - bw / 2 + 1, cy + bh * 0.45])),
-                     tuple(float(v) for v in np.clip(col * 1.5 + 30, 0, 255)), 1, cv2.LINE_AA, SHIFT)
+                     bgr(col * 1.5 + 30), 1, cv2.LINE_AA, SHIFT)
             cv2.ellipse(img, tuple(f([cx, cy - bh / 2])), tuple(f([bw / 4, bw / 12 + 0.5])), 0, 0, 360, edge, -1, cv2.LINE_AA, SHIFT)
 
 
