@@ -39,7 +39,7 @@ ARCHITECTURE = "ipoke"
 REQUIRED_MODEL_KEYS = ("resolution", "channels", "bottleneck", "depth", "seq_len", "dynamics", "poke_mode",
                        "poke_radius", "poke_scale")
 # sidecar entries the program reads as objects
-OBJECT_KEYS = ("training", "data_stats", "evaluation")
+OBJECT_KEYS = ("training", "data_stats", "evaluation", "derived")
 
 
 class CheckpointError(UserError, ValueError):

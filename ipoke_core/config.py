@@ -54,6 +54,12 @@ class ModelConfig:
     # the poke map is multiplied by this before it enters the network (order-1 values after the
     # squeeze to the bottleneck; at gain 1 the update gates learned to ignore a 5x5 square of 0.25s)
     poke_gain: float = 1.0
+    # warp decoder: backward flows shorter than this many model pixels are drawn as still (a
+    # non-negative garrote, see model.warp.shrink_flow). On textured photos the network's residual
+    # flow of a few hundredths of a pixel shimmers every edge although nothing moves; the dead zone
+    # makes "still" exactly still. It changes no weights: a checkpoint can be fine-tuned or rendered
+    # with another value (0 = off, the checkpoints of before)
+    motion_deadzone_px: float = 0.0
 
     def validate(self) -> None:
         r = self.resolution
@@ -87,6 +93,10 @@ class ModelConfig:
             raise ConfigError(f"model.decoder must be 'pixel' or 'warp', got {self.decoder!r}")
         if not (math.isfinite(self.poke_gain) and self.poke_gain > 0):
             raise ConfigError("model.poke_gain must be a finite number > 0")
+        if not (math.isfinite(self.motion_deadzone_px) and 0.0 <= self.motion_deadzone_px <= 2.0):
+            raise ConfigError(f"model.motion_deadzone_px must be in [0, 2] model pixels, got {self.motion_deadzone_px!r}")
+        if self.motion_deadzone_px > 0 and self.decoder != "warp":
+            raise ConfigError("model.motion_deadzone_px applies to the warp decoder's flow; the pixel decoder draws no flow")
 
     @property
     def n_strided(self) -> int:
@@ -101,6 +111,11 @@ class ModelConfig:
                 s //= 2
             sizes.append(s)
         return sizes
+
+
+# ModelConfig fields that change how frames are drawn but no weight: a checkpoint may be fine-tuned
+# (``--init-from``) with other values of these
+RENDERING_ONLY = ("motion_deadzone_px",)
 
 
 # the clip size, clip length and poke mode of the training data are the model's; a config file's [data]

@@ -136,3 +136,13 @@ def test_ema_follows_its_warm_up_formula_across_a_resume():
         ema.update_parameters(model)
         got.append(ema.module.weight.item())
     assert got == pytest.approx(expected, abs=1e-6)
+
+
+def test_init_from_may_change_the_dead_zone(data_dir, pretrained, tmp_path):
+    """The motion dead zone changes how frames are drawn, not the weights: a checkpoint can be
+    fine-tuned with another one, and the new checkpoint records it."""
+    cfg = tiny(stage1_steps=0, stage2_steps=1, lr=1e-12, **QUIET)
+    cfg.model.motion_deadzone_px = 0.2
+    tuned = train(TrainOptions(cfg, data_dir, tmp_path / "ft", init_from=pretrained, progress=False))
+    model, meta = load_checkpoint(tuned.last_checkpoint.with_suffix(""))
+    assert model.cfg.motion_deadzone_px == 0.2 and meta["model"]["motion_deadzone_px"] == 0.2

@@ -233,3 +233,54 @@ def test_inference_renders_bicubic_and_a_zero_flow_keeps_the_source():
     assert warp_bicubic(src, flow)[..., 2:-2, 2:-2].std() > warp(src, flow)[..., 2:-2, 2:-2].std()
     poker = Poker(IPoke(default_model_config(64)), {}, "cpu")
     assert poker.model.decoder.resample == "bicubic"
+
+
+def test_dead_zone_draws_short_flows_as_still_and_keeps_real_motion():
+    """``model.motion_deadzone_px``: a flow shorter than the dead zone is exactly zero, so the frame
+    is the source bit for bit (no shimmer on a textured photo); long flows stay nearly as they were."""
+    from ipoke_core.model.warp import shrink_flow
+
+    flow = torch.zeros(1, 2, 4, 4)
+    flow[0, 0, 0, 0] = 0.15  # under a 0.2 px dead zone
+    flow[0, :, 1, 1] = torch.tensor([2.0, 0.0])  # real motion
+    flow[0, :, 2, 2] = torch.tensor([0.0, -0.3])  # just above it
+    out = shrink_flow(flow, 0.2)
+    assert out[0, :, 0, 0].abs().max() == 0
+    assert torch.allclose(out[0, :, 1, 1], torch.tensor([1.98, 0.0]), atol=1e-6)  # 2 px loses 1 %
+    assert -0.3 < float(out[0, 1, 2, 2]) < 0  # shortened, same direction
+    assert torch.equal(shrink_flow(flow, 0.0), flow)
+    lengths = torch.linspace(0, 1, 1001)
+    shrunk = shrink_flow(torch.stack([lengths, torch.zeros_like(lengths)])[None, :, None], 0.2)[0, 0, 0]
+    assert (shrunk.diff() >= 0).all() and shrunk.diff().max() < 0.01  # monotone and continuous: no tear
+
+    cfg = ModelConfig(resolution=32, channels=[8, 16], bottleneck=8, depth=2, seq_len=3, decoder="warp")
+    img = torch.rand(2, 3, 32, 32) * 2 - 1
+    drawn = {}
+    for deadzone in (0.0, 0.3):
+        torch.manual_seed(0)
+        cfg.motion_deadzone_px = deadzone
+        model = IPoke(cfg)
+        with torch.no_grad():  # a uniform 0.25 px drift, mask 1
+            model.decoder.to_motion.weight.zero_()
+            model.decoder.to_motion.bias.copy_(torch.tensor([0.25 / model.decoder.flow_unit, 0.0, 40.0]))
+            drawn[deadzone] = model.animate(img, torch.zeros(2, 2, 32, 32))
+    assert drawn[0.0].flow.abs().max() > 0.2 and not torch.allclose(drawn[0.0].video[..., :-1], img[:, None, ..., :-1], atol=1e-3)
+    assert drawn[0.3].flow.abs().max() == 0
+    assert torch.allclose(drawn[0.3].video, img[:, None].expand_as(drawn[0.3].video), atol=1e-6)
+
+
+def test_dead_zone_is_checked_and_old_checkpoints_load_without_one(tmp_path):
+    from ipoke_core.config import ConfigError
+
+    for bad in (-0.1, float("nan"), 3.0):
+        with pytest.raises(ConfigError, match="motion_deadzone_px"):
+            ModelConfig(decoder="warp", motion_deadzone_px=bad).validate()
+    with pytest.raises(ConfigError, match="pixel decoder"):
+        ModelConfig(decoder="pixel", motion_deadzone_px=0.2).validate()
+    save_checkpoint(tmp_path / "old", IPoke(default_model_config(64)))
+    sidecar = tmp_path / "old.json"
+    meta = json.loads(sidecar.read_text())
+    del meta["model"]["motion_deadzone_px"]  # written before the dead zone existed
+    sidecar.write_text(json.dumps(meta))
+    model, _ = load_checkpoint(tmp_path / "old")
+    assert model.cfg.motion_deadzone_px == 0.0 and model.decoder.deadzone == 0.0

@@ -94,5 +94,5 @@ def test_cli_verbs_are_a_static_table():
     from ipoke_core import cli
 
     assert list(cli.VERBS) == ["poke", "heatmap", "synth", "prepare", "train", "plot", "eval", "bench",
-                               "init-checkpoint", "info"]
+                               "init-checkpoint", "derive", "info"]
     assert all(hasattr(m, "run") and hasattr(m, "add_arguments") for m in cli.VERBS.values())

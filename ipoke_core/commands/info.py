@@ -46,12 +46,16 @@ def run(args: argparse.Namespace) -> int:
     print(f"trained      {('yes, ' + steps if steps else 'yes') if meta.get('trained') else 'NO (random initialisation)'}")
     print(f"model        {m['resolution']}x{m['resolution']}, channels {m['channels']}, bottleneck {m['bottleneck']}, "
           f"depth K={m['depth']}, dynamics={m['dynamics']}, poke={m['poke_mode']}, T={m['seq_len']}, "
-          f"decoder={m.get('decoder', 'pixel')}")
+          f"decoder={m.get('decoder', 'pixel')}" + (f", motion dead zone {m['motion_deadzone_px']:g} px"
+                                                      if m.get("motion_deadzone_px") else ""))
     print(f"parameters   {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M")
     for key, value in sorted(_section(meta, "training").items()):
         print(f"training.{key:<14} {value}")
     for key, value in sorted(_section(meta, "data_stats").items()):
         print(f"data.{key:<18} {value}")
+    derived = _section(meta, "derived")
+    if derived.get("command"):
+        print(f"derived      {derived['command']}  (same weights; training record of the original)")
     _section(meta, "evaluation")  # says so when it is not an object
     lines = evaluation_lines(meta)
     if lines:

@@ -16,7 +16,7 @@ from torch import nn
 
 from ipoke_core.config import ModelConfig
 from ipoke_core.model.blocks import ResBlock
-from ipoke_core.model.warp import warp, warp_bicubic
+from ipoke_core.model.warp import shrink_flow, warp, warp_bicubic
 
 
 class Decoder(nn.Module):
@@ -88,6 +88,7 @@ class MotionDecoder(Decoder):
         self.to_motion = nn.Conv2d(c + 4, 3, 3, 1, 1)
         # flows are a few pixels: one unit of the head is R/16 pixels (4 at 64 px)
         self.flow_unit = cfg.resolution / 16
+        self.deadzone = cfg.motion_deadzone_px  # shorter flows are drawn as still (ModelConfig)
         # "bilinear" (training: exact for zero flow, cheap gradients) or "bicubic" (sharper; inference)
         self.resample = "bilinear"
         sigma = cfg.resolution / 8
@@ -126,7 +127,7 @@ class MotionDecoder(Decoder):
         if feats.is_contiguous(memory_format=torch.channels_last):  # one layout for the cat: no copies
             extra = extra.contiguous(memory_format=torch.channels_last)
         motion = self.to_motion(torch.cat([feats, extra], 1)).float()
-        flow = motion[:, :2] * self.flow_unit
+        flow = shrink_flow(motion[:, :2] * self.flow_unit, self.deadzone)
         mask = torch.sigmoid(motion[:, 2:3])
         warped = warp_bicubic(source, flow) if self.resample == "bicubic" else warp(source, flow)
         frame = (mask * warped + (1 - mask) * rgb).clamp(-1, 1)

@@ -30,6 +30,20 @@ def warp_bicubic(source: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(source.float(), grid, mode="bicubic", padding_mode="border", align_corners=True)
 
 
+def shrink_flow(flow: torch.Tensor, deadzone: float) -> torch.Tensor:
+    """Flows shorter than ``deadzone`` pixels set to zero, longer ones shortened smoothly:
+    ``f * max(0, 1 - deadzone^2 / |f|^2)`` (the non-negative garrote) on ``(N, 2, H, W)``.
+
+    Unlike subtracting ``deadzone`` from every length (soft thresholding), the garrote leaves real
+    motion nearly unchanged (a 2 px flow loses 1 % at a 0.2 px dead zone) and is continuous at the
+    threshold, so the edge of a moving region does not tear. ``deadzone <= 0`` returns ``flow``.
+    """
+    if deadzone <= 0:
+        return flow
+    sq = flow.float().pow(2).sum(1, keepdim=True)
+    return flow * (1.0 - deadzone**2 / sq.clamp_min(1e-12)).clamp_min(0.0).to(flow.dtype)
+
+
 def warp(source: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """``source (N, C, H, W)``, backward ``flow (N, 2, H, W)`` in pixels -> ``(N, C, H, W)``.
 

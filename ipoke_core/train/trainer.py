@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from ipoke_core.config import Config
+from ipoke_core.config import RENDERING_ONLY, Config
 from ipoke_core.errors import UserError
 from ipoke_core.image import write_png
 from ipoke_core.inference import to_uint8
@@ -343,10 +343,10 @@ class Trainer:
         from ipoke_core.checkpoint import load_checkpoint
 
         model, meta = load_checkpoint(path)
-        if model.cfg != self.cfg.model:
-            mine, theirs = asdict(self.cfg.model), asdict(model.cfg)
-            diff = ", ".join(f"model.{k}: {theirs.get(k)!r} there, {mine.get(k)!r} here"
-                             for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k))
+        mine, theirs = asdict(self.cfg.model), asdict(model.cfg)
+        differ = [k for k in sorted(set(mine) | set(theirs)) if k not in RENDERING_ONLY and mine.get(k) != theirs.get(k)]
+        if differ:
+            diff = ", ".join(f"model.{k}: {theirs.get(k)!r} there, {mine.get(k)!r} here" for k in differ)
             raise TrainingError(f"--init-from {path}: its architecture differs from the config's ({diff})")
         return model.state_dict(), meta
 

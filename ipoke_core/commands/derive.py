@@ -1,0 +1,62 @@
+"""``ipoke derive``: a copy of a checkpoint with other rendering settings, the same weights.
+
+Settings that change how frames are drawn but no weight (``config.RENDERING_ONLY``; today the
+motion dead zone) can be changed without training. The copy keeps the training record and the data
+statistics, records where it came from (``derived``) and drops the measured quality, which
+belonged to the old rendering: measure the copy again with ``ipoke eval --record``.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+
+from ipoke_core.commands._common import add_allow_unverified_argument, allow_unverified, float_in
+
+HELP = "copy a checkpoint with another motion dead zone (same weights, no training)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", type=Path, help="the checkpoint to copy (NAME or NAME.json)")
+    p.add_argument("--out", "-o", required=True, type=Path, help="the new checkpoint NAME")
+    p.add_argument("--motion-deadzone", required=True, type=float_in(0.0, 2.0), metavar="PX",
+                   help="backward flows shorter than PX model pixels are drawn as still (0 = off; "
+                        "warp-decoder checkpoints only)")
+    p.add_argument("--overwrite", action="store_true", help="replace a checkpoint that already exists at --out")
+    add_allow_unverified_argument(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from ipoke_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    from ipoke_core.config import ConfigError
+    from ipoke_core.io_utils import OutputError
+    from ipoke_core.model import IPoke
+    from ipoke_core.paths import checkpoint_paths
+
+    existing = [p for p in checkpoint_paths(args.out) if p.exists()]
+    if existing and not args.overwrite:
+        raise OutputError(f"{existing[0]} already exists; choose another --out or pass --overwrite")
+    if [p.resolve() for p in checkpoint_paths(args.out)] == [p.resolve() for p in checkpoint_paths(args.checkpoint)]:
+        raise OutputError("--out is the checkpoint itself; write the copy elsewhere (its measured quality would be lost)")
+    model, meta = load_checkpoint(args.checkpoint, allow_unverified=allow_unverified(args))
+    old = model.cfg.motion_deadzone_px
+    cfg = dataclasses.replace(model.cfg, motion_deadzone_px=args.motion_deadzone)
+    try:
+        cfg.validate()
+    except ConfigError as e:
+        raise CheckpointError(f"{args.checkpoint}: {e}") from None
+    copy = IPoke(cfg)
+    copy.load_state_dict(model.state_dict())
+    command = shlex.join(["ipoke", "derive", str(args.checkpoint), "--out", str(args.out),
+                          "--motion-deadzone", f"{args.motion_deadzone:g}"])
+    keep = {k: v for k, v in meta.items() if k not in ("evaluation", "weights_sha256", "model", "created", "git_revision")}
+    keep["derived"] = {"command": command, "from_weights_sha256": meta.get("weights_sha256"),
+                       "from_created": meta.get("created"), "motion_deadzone_px": [old, args.motion_deadzone]}
+    path = save_checkpoint(args.out, copy, keep)
+    print(f"wrote {path}: the weights of {args.checkpoint}, motion dead zone {old:g} -> {args.motion_deadzone:g} px")
+    if meta.get("evaluation"):
+        print("its measured quality was for the old rendering and is not copied; "
+              f"measure the copy with `ipoke eval -c {args.out} --data DATA --baselines --record`")
+    return 0
