@@ -19,25 +19,28 @@ def _texture() -> np.ndarray:
 
 
 def test_derive_copies_the_weights_with_a_dead_zone_that_stills_texture(tmp_path, capsys):
-    source_ckpt = CHECKPOINTS / "plants64"
-    out = tmp_path / "still"
-    assert cli_main(["derive", str(source_ckpt), "--out", str(out), "--motion-deadzone", "0.2"]) == 0
+    source_ckpt = CHECKPOINTS / "plants64"  # shipped with a 0.3 px dead zone
+    off, still = tmp_path / "off", tmp_path / "still"
+    assert cli_main(["derive", str(source_ckpt), "--out", str(off), "--motion-deadzone", "0"]) == 0
+    assert "0.3 -> 0 px" in capsys.readouterr().out
+    assert cli_main(["derive", str(off), "--out", str(still), "--motion-deadzone", "0.2"]) == 0
     assert "0 -> 0.2 px" in capsys.readouterr().out
     original, old_meta = load_checkpoint(source_ckpt)
-    derived, meta = load_checkpoint(out)  # verified like any checkpoint
-    assert derived.cfg.motion_deadzone_px == 0.2
+    derived, meta = load_checkpoint(still)  # verified like any checkpoint
+    assert derived.cfg.motion_deadzone_px == 0.2 and load_checkpoint(off)[0].cfg.motion_deadzone_px == 0.0
     assert all((a == b).all() for a, b in zip(original.state_dict().values(), derived.state_dict().values()))
     assert meta["training"] == old_meta["training"] and meta["data_stats"] == old_meta["data_stats"]
     assert "evaluation" not in meta  # measured for the old rendering
     assert meta["derived"]["from_weights_sha256"] == old_meta["weights_sha256"]
-    assert meta["derived"]["command"] == f"ipoke derive {source_ckpt} --out {out} --motion-deadzone 0.2"
-    assert cli_main(["info", str(out)]) == 0
+    assert meta["derived"]["command"] == f"ipoke derive {off} --out {still} --motion-deadzone 0.2"
+    assert meta["derived"]["motion_deadzone_px"] == [0.0, 0.2]
+    assert cli_main(["info", str(still)]) == 0
     info = capsys.readouterr().out
     assert "motion dead zone 0.2 px" in info and "ipoke derive" in info
 
     # a still input on texture: the network's residual flow shimmers every edge; the dead zone stops it
     changes = []
-    for ckpt in (source_ckpt, out):
+    for ckpt in (off, still):
         poker = Poker.from_checkpoint(ckpt, "cpu")
         src, _ = poker.prepare(_texture())
         changes.append(np.abs(poker.generate(src, [[]])[0, -1].astype(float) - src).mean())
