@@ -146,3 +146,20 @@ def test_init_from_may_change_the_dead_zone(data_dir, pretrained, tmp_path):
     tuned = train(TrainOptions(cfg, data_dir, tmp_path / "ft", init_from=pretrained, progress=False))
     model, meta = load_checkpoint(tuned.last_checkpoint.with_suffix(""))
     assert model.cfg.motion_deadzone_px == 0.2 and meta["model"]["motion_deadzone_px"] == 0.2
+
+
+def test_fine_tuning_from_the_command_line_keeps_the_checkpoints_dead_zone(data_dir, pretrained, tmp_path, capsys):
+    """``ipoke train --init-from`` draws like the checkpoint it starts from: fine-tuning the bundled model
+    must not silently turn its motion dead zone off; ``--set`` still decides when given."""
+    still = tmp_path / "still"
+    assert cli_main(["derive", str(pretrained), "--out", str(still), "--motion-deadzone", "0.3"]) == 0
+    quiet = ["--set", "train.stage1_steps=0", "--set", "train.stage2_steps=1", "--set", "train.val_every=1000",
+             "--set", "train.sample_every=1000", "--set", "train.num_workers=0", "--quiet", "--device", "cpu"]
+    for extra, expected in (([], 0.3), (["--set", "model.motion_deadzone_px=0.1"], 0.1)):
+        run = tmp_path / f"ft{expected}"
+        code = cli_main(["train", "--config", "tiny", "--data", str(data_dir), "--out", str(run),
+                         "--init-from", str(still)] + quiet + extra)
+        assert code == 0, capsys.readouterr().err
+        model, _ = load_checkpoint(run / "checkpoints" / "last")
+        assert model.cfg.motion_deadzone_px == expected
+    assert "model.motion_deadzone_px = 0.3 from" in capsys.readouterr().out

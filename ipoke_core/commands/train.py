@@ -128,6 +128,21 @@ def _saved_path(info: dict, key: str) -> Path | None:
     return Path(value) if isinstance(value, str) and value else None
 
 
+def _inherit_rendering(data: dict, init_from: Path, overrides: list[str]) -> None:
+    """A fine-tuning run draws like the checkpoint it starts from: the rendering-only model settings
+    (the motion dead zone) come from ``--init-from`` unless ``--set`` gives them, so fine-tuning the
+    bundled model does not silently turn its dead zone off."""
+    from ipoke_core.checkpoint import read_meta
+    from ipoke_core.config import RENDERING_ONLY
+
+    model = read_meta(init_from)["model"]
+    for key in RENDERING_ONLY:
+        given = any(item.split("=", 1)[0].strip() == f"model.{key}" for item in overrides)
+        if not given and key in model and model[key] != data["model"].get(key):
+            data["model"][key] = model[key]
+            print(f"model.{key} = {model[key]!r} from {init_from} (--set model.{key}=... to change it)")
+
+
 def run(args: argparse.Namespace) -> int:
     from ipoke_core.config import ConfigError, config_from_dict, load_config
     from ipoke_core.train import TrainOptions, train
@@ -156,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config)
     data = cfg.to_dict()
     apply_overrides(data, args.overrides)
+    if args.init_from is not None:
+        _inherit_rendering(data, args.init_from, args.overrides)
     if args.steps is not None:
         scale_steps(data, args.steps)
     new = config_from_dict(data)
