@@ -62,6 +62,8 @@ def model_summary(poker: Poker) -> str:
     cfg = poker.config
     parts = [f"{poker.resolution}×{poker.resolution} px", f"{cfg.seq_len} frames", f"{cfg.poke_mode} pokes",
              f"{cfg.dynamics}, K={cfg.depth}"]
+    if cfg.motion_deadzone_px > 0:  # says why a very short poke moves nothing
+        parts.append(f"motion under {cfg.motion_deadzone_px:g} px drawn still")
     meta = poker.meta or {}
     if poker.trained:
         parts.append(training_line(meta))  # "trained 4733 steps (2224 fine-tuning)", as `ipoke info`

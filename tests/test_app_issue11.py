@@ -280,7 +280,15 @@ def test_model_line_shows_the_measured_quality(qtbot, make_window):
     assert "trained 6226 steps" in text and "2026-11-26" in text
     assert "poke accuracy 0.90 px (static baseline 1.90 px)" in text
     assert "motion error 1.20 px (static baseline 1.80 px, flow warp 1.30 px)" in text
+    assert "drawn still" not in text  # no motion dead zone
     assert not w.banner.isVisible()
+
+
+def test_model_line_names_the_motion_dead_zone(qtbot, make_window):
+    fake = FakePoker()
+    fake.config.decoder, fake.config.motion_deadzone_px = "warp", 0.3
+    w = make_window(fake)
+    assert "motion under 0.3 px drawn still" in w.side.model_info.text()
 
 
 def test_banner_warns_when_the_model_barely_responds_to_pokes(qtbot, make_window):
