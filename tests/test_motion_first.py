@@ -284,3 +284,48 @@ def test_dead_zone_is_checked_and_old_checkpoints_load_without_one(tmp_path):
     sidecar.write_text(json.dumps(meta))
     model, _ = load_checkpoint(tmp_path / "old")
     assert model.cfg.motion_deadzone_px == 0.0 and model.decoder.deadzone == 0.0
+
+
+def test_gated_prior_starts_as_the_baseline_and_a_closed_gate_holds_pixels_still():
+    """``model.motion_gate``: at initialisation the gate is exactly 1, so a gated model moves the poked
+    point like an ungated one; where the gate closes the prior's motion is gone, whatever the poke."""
+    torch.manual_seed(0)
+    cfg = default_model_config(64)
+    cfg.motion_gate = True
+    model = IPoke(cfg).eval()
+    img = torch.rand(1, 3, 64, 64) * 2 - 1
+    poke = rasterize([Poke(30, 20, 3, -2)], 64, 2, "shift", 4.0)[None]
+    with torch.no_grad():
+        out = model.animate(img, poke)
+        assert torch.allclose(out.flow[0, -1, :, 20, 30], torch.tensor([-3.0, 2.0]), atol=0.4)
+        model.decoder.to_gate.bias.fill_(-40.0)  # closed everywhere
+        model.decoder.to_motion.weight.zero_()
+        model.decoder.to_motion.bias.copy_(torch.tensor([0.0, 0.0, 40.0]))
+        shut = model.animate(img, poke)
+    assert shut.flow.abs().max() < 1e-12
+    assert torch.allclose(shut.video, img[:, None].expand_as(shut.video), atol=1e-6)
+
+
+def test_adding_a_gate_to_a_trained_model_keeps_its_frames(tmp_path):
+    """``add_motion_gate`` (fine-tuning an ungated checkpoint with ``--set model.motion_gate=true``): the
+    gated copy draws the same flow and frames, so fine-tuning starts where the checkpoint is."""
+    import dataclasses
+
+    from ipoke_core.config import ConfigError
+    from ipoke_core.model.decoder import add_motion_gate
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(resolution=32, channels=[8, 16], bottleneck=8, depth=2, seq_len=3, decoder="warp")
+    plain = IPoke(cfg).eval()
+    with torch.no_grad():  # a "trained" head: the prior's taps and the rest moved off their initial values
+        plain.decoder.to_motion.weight.normal_(std=0.05)
+    gated = IPoke(dataclasses.replace(cfg, motion_gate=True)).eval()
+    gated.load_state_dict(add_motion_gate(plain.state_dict(), gated.cfg))
+    img = torch.rand(2, 3, 32, 32) * 2 - 1
+    poke = rasterize([Poke(12, 20, -2, 3)], 32, 2, "shift", 4.0)[None].repeat(2, 1, 1, 1)
+    with torch.no_grad():
+        a, b = plain.animate(img, poke), gated.animate(img, poke)
+    assert a.flow.abs().max() > 0.5
+    assert torch.allclose(a.flow, b.flow, atol=1e-4) and torch.allclose(a.video, b.video, atol=1e-4)
+    with pytest.raises(ConfigError, match="motion_gate"):
+        ModelConfig(decoder="pixel", motion_gate=True).validate()
