@@ -83,7 +83,13 @@ def test_compare_runs_end_to_end_on_given_poke_lengths(tmp_path, capsys):
     cfg = ModelConfig(resolution=32, channels=[8, 16], bottleneck=16, depth=2, seq_len=10)
     save_checkpoint(tmp_path / "tiny", IPoke(cfg), {"trained": False})
     assert tool.main(["--data", str(tmp_path / "data"), "--checkpoint", str(tmp_path / "tiny"), "--n-clips", "4",
-                      "--structure-clips", "2", "--heatmap-n", "4", "--compare", "--heatmap-magnitude", "0.5,2"]) == 0
+                      "--structure-clips", "2", "--heatmap-n", "4", "--compare", "--heatmap-magnitude", "0.5,2",
+                      "--figure", str(tmp_path / "maps.png")]) == 0
     out = capsys.readouterr().out
+    from PIL import Image
+
+    drawn = np.asarray(Image.open(tmp_path / "maps.png"))  # two clips, each: source + 3 maps of 96 px, captioned
+    assert drawn.shape[0] == 2 * (96 + 22) and drawn.shape[1] == 4 * 96 + 3 * 4
+    assert f"wrote {tmp_path / 'maps.png'}" in out
     assert "pushes scaled to pokes of 0.50-2.00 px" in out
     assert "tiny, same pokes: mean |heatmap - simulator's|" in out and "flow warping (Hao-style), same pokes" in out

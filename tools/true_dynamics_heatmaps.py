@@ -19,6 +19,8 @@ against the simulator's (mean |difference| over the object, correlation). The RE
 
     python tools/true_dynamics_heatmaps.py --data data/plants64_seed7 \
         --checkpoint resources/checkpoints/plants64 --structure-clips 48 --compare
+
+``--figure maps.png`` draws the first clips' three maps side by side, the poked part's subtree outlined.
 """
 from __future__ import annotations
 
@@ -26,16 +28,19 @@ import argparse
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ipoke_core.analysis.heatmap import correlation_heatmap, distance_variance, normalise_variance
-from ipoke_core.analysis.structure import poked_part, structure_defined, structure_score
+from ipoke_core.analysis.render import caption, colorize
+from ipoke_core.analysis.structure import poked_part, structure_defined, structure_score, subtree
 from ipoke_core.commands._common import length_range
 from ipoke_core.data import read_dataset_meta
 from ipoke_core.data.layout import GT, clip_dir
 from ipoke_core.data.synthetic.clip import object_motion, posed_object
 from ipoke_core.data.synthetic.physics import PokeForce, simulate
 from ipoke_core.evaluate import flow_warp_method, load_eval_clips, model_method
+from ipoke_core.image import write_png
 from ipoke_core.inference import load_poker
 from ipoke_core.poke import Poke
 
@@ -111,6 +116,25 @@ def true_heatmap(pokes: list[Poke], motions: np.ndarray) -> np.ndarray:
     return normalise_variance(distance_variance(motions, pokes), float(np.var([p.magnitude for p in pokes])))
 
 
+def figure_row(source: np.ndarray, parts: np.ndarray, parents: np.ndarray, location: tuple[float, float],
+               maps: list[np.ndarray], names: list[str], upscale: int = 3) -> np.ndarray:
+    """One clip of the --figure: the source with the poked part's subtree outlined (green) and the poke
+    location (cyan), then each map (inferno, 0-1) with the same outline, captioned with its name and
+    structure AUC. Returns ``(H, W, 3) uint8`` RGB."""
+    positive = np.isin(parts, subtree(parents, poked_part(parts, location))).astype(np.uint8)
+    positive = cv2.resize(positive, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
+    outline, _ = cv2.findContours(positive, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    tiles = []
+    for image, text in [(source, "source, poked subtree")] + [
+            (colorize(m), f"{n[:14]} {structure_score(m, parts, parents, location):.2f}") for m, n in zip(maps, names)]:
+        big = cv2.resize(np.ascontiguousarray(image), None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
+        cv2.drawContours(big, outline, -1, (0, 255, 0), 1)
+        cv2.circle(big, (int(round(location[0] * upscale)), int(round(location[1] * upscale))), 3, (0, 255, 255), -1)
+        tiles.append(caption(big, text))
+        tiles.append(np.full((tiles[-1].shape[0], 4, 3), 255, np.uint8))
+    return np.concatenate(tiles[:-1], 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, required=True, help="a synthetic test set (ipoke synth)")
@@ -122,11 +146,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heatmap-magnitude", type=length_range, default=None, metavar="LO,HI",
                     help="poke lengths in model pixels (default: with --compare the checkpoint's training range, "
                          "else the simulator's own pushes), as in ipoke eval")
+    ap.add_argument("--figure", type=Path, default=None, metavar="PNG",
+                    help="with --compare: draw the first --figure-clips clips' maps side by side (source with the "
+                         "poked part's subtree outlined, simulator, checkpoint, flow warping)")
+    ap.add_argument("--figure-clips", type=int, default=6)
     ap.add_argument("--compare", action="store_true",
                     help="also the checkpoint's and the flow-warp baseline's heatmaps for the SAME pokes (lengths in "
                          "the checkpoint's range or --heatmap-magnitude), each against the simulator's: mean "
                          "|difference|, correlation, AUC")
     args = ap.parse_args(argv)
+    if args.figure is not None and not args.compare:
+        ap.error("--figure draws the --compare maps: pass --compare too")
 
     meta = read_dataset_meta(args.data)
     if not meta.get("has_ground_truth"):
@@ -137,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.data} is stored at {meta['resolution']} px, the checkpoint works at {cfg.resolution} px")
     clips, _ = load_eval_clips(args.data, cfg, args.n_clips, 0)
     clips = [c for c in clips if structure_defined(c.parts, c.parents, (c.poke.x, c.poke.y))][: args.structure_clips]
-    scores, lengths = [], []
+    scores, lengths, figure_rows = [], [], []
     magnitudes = args.heatmap_magnitude or (poker.magnitude_range() if args.compare else None)
     methods = [model_method(Path(args.checkpoint).name, poker), flow_warp_method(cfg.seq_len)] if args.compare else []
     versus = {m.name: {"difference": [], "correlation": [], "auc": []} for m in methods}
@@ -153,12 +183,17 @@ def main(argv: list[str] | None = None) -> int:
         location = (c.poke.x, c.poke.y)
         scores.append(structure_score(truth, c.parts, c.parents, location))
         on_object = c.parts >= 0
+        drawn = [truth]
         for m in methods:
             heat = correlation_heatmap(lambda pk, m=m, c=c: m.generate(c.source, [[p] for p in pk]), c.source,
                                        location, pokes=pokes).heatmap
+            drawn.append(heat)
             versus[m.name]["difference"].append(float(np.abs(heat - truth)[on_object].mean()))
             versus[m.name]["correlation"].append(float(np.corrcoef(heat[on_object], truth[on_object])[0, 1]))
             versus[m.name]["auc"].append(structure_score(heat, c.parts, c.parents, location))
+        if args.figure is not None and len(figure_rows) < args.figure_clips:
+            figure_rows.append(figure_row(c.source, c.parts, c.parents, location, drawn,
+                                          ["simulator"] + [m.name for m in methods]))
     how = (f"pushes scaled to pokes of {magnitudes[0]:.2f}-{magnitudes[1]:.2f} px" if magnitudes
            else "random pushes")
     print(f"{args.data}: the simulator's own heatmaps ({args.heatmap_n} {how} at each clip's poke location, "
@@ -168,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, v in versus.items():
         print(f"  {name}, same pokes: mean |heatmap - simulator's| over the object {np.mean(v['difference']):.3f}, "
               f"correlation {np.nanmean(v['correlation']):.3f}, structure AUC {np.mean(v['auc']):.3f}")
+    if figure_rows:
+        args.figure.parent.mkdir(parents=True, exist_ok=True)
+        write_png(np.concatenate(figure_rows, 0), args.figure)
+        print(f"wrote {args.figure}")
     return 0
 
 
