@@ -60,12 +60,6 @@ class ModelConfig:
     # makes "still" exactly still. It changes no weights: a checkpoint can be fine-tuned or rendered
     # with another value (0 = off, the checkpoints of before)
     motion_deadzone_px: float = 0.0
-    # warp decoder: the Gaussian motion prior (the poke spread with sigma R/8, the flow-warp
-    # baseline's field) is multiplied per pixel and frame by a learnt gate in (0, 4) instead of being
-    # added to the head's output. Cancelling an additive prior needs the poke vector itself, which a
-    # linear head on features hardly has, so ungated models leave a blob of motion around every poke;
-    # a gate only has to say which pixels follow the poke (the part), and 0 holds the rest still
-    motion_gate: bool = False
 
     def validate(self) -> None:
         r = self.resolution
@@ -103,8 +97,6 @@ class ModelConfig:
             raise ConfigError(f"model.motion_deadzone_px must be in [0, 2] model pixels, got {self.motion_deadzone_px!r}")
         if self.motion_deadzone_px > 0 and self.decoder != "warp":
             raise ConfigError("model.motion_deadzone_px applies to the warp decoder's flow; the pixel decoder draws no flow")
-        if self.motion_gate and self.decoder != "warp":
-            raise ConfigError("model.motion_gate gates the warp decoder's motion prior; the pixel decoder has none")
 
     @property
     def n_strided(self) -> int:

@@ -163,24 +163,3 @@ def test_fine_tuning_from_the_command_line_keeps_the_checkpoints_dead_zone(data_
         model, _ = load_checkpoint(run / "checkpoints" / "last")
         assert model.cfg.motion_deadzone_px == expected
     assert "model.motion_deadzone_px = 0.3 from" in capsys.readouterr().out
-
-
-def test_init_from_an_ungated_checkpoint_may_add_the_motion_gate(data_dir, pretrained, tmp_path):
-    """``--set model.motion_gate=true`` on an ungated checkpoint: the run starts from its weights with a
-    gate that starts open (the same frames), and records that it added one."""
-    cfg = tiny(stage1_steps=0, stage2_steps=1, lr=1e-12, **QUIET)
-    cfg.model.motion_gate = True
-    tuned = train(TrainOptions(cfg, data_dir, tmp_path / "ft", init_from=pretrained, progress=False))
-    model, meta = load_checkpoint(tuned.last_checkpoint.with_suffix(""))
-    start, _ = load_checkpoint(pretrained)
-    assert model.cfg.motion_gate and model.decoder.to_gate is not None
-    assert meta["training"]["init_from"]["motion_gate_added"] is True
-    assert "no motion gate: one was added" in (tmp_path / "ft" / "train.log").read_text()
-    img = torch.rand(1, 3, 32, 32) * 2 - 1
-    poke = torch.zeros(1, 2, 32, 32)
-    poke[:, :, 14:19, 14:19] = 0.5
-    with torch.no_grad():
-        assert torch.allclose(model.eval().animate(img, poke).video, start.eval().animate(img, poke).video, atol=1e-4)
-    cfg.model.motion_gate = False  # the other way round would drop weights: refused
-    with pytest.raises(TrainingError, match="motion_gate"):
-        train(TrainOptions(cfg, data_dir, tmp_path / "back", init_from=tuned.last_checkpoint.with_suffix(""), progress=False))

@@ -57,21 +57,17 @@ def test_loss_falls_pixel_decoder(data_dir, tmp_path):
     assert latent[-1] < latent[0], latent  # and the predicted states approach the encoded true frames (Eq. 7)
 
 
-@pytest.mark.parametrize("gate", [False, True], ids=["additive prior", "gated prior"])
-def test_flow_loss_falls_motion_first(data_dir, tmp_path, gate):
-    """The motion-first design (default presets): stage 2 learns the true motion of the poked object,
-    with the motion prior added to the head's flow or gated per pixel (``model.motion_gate``)."""
+def test_flow_loss_falls_motion_first(data_dir, tmp_path):
+    """The motion-first design (default presets): stage 2 learns the true motion of the poked object."""
     cfg = tiny(stage1_steps=4, stage2_steps=40, lr=2e-3, gan_warmup_steps=1000, log_every=4, val_every=1000,
                sample_every=1000, ckpt_every=1000)
-    cfg.model.motion_gate = gate
     assert cfg.model.decoder == "warp" and cfg.train.w_flow > 0
     result = train(TrainOptions(cfg, data_dir, tmp_path / "run", progress=False))
     assert result.status == "finished"
     flow = column(tmp_path / "run", "flow")
     assert len(flow) == 10
     first, last = sum(flow[:3]) / 3, sum(flow[-3:]) / 3
-    # the gate starts at sigmoid's 1/4 slope, so in 40 steps it learns less (measured: 0.79 vs 0.86 of the start)
-    assert last < (0.9 if gate else 0.85) * first, flow
+    assert last < 0.85 * first, flow
 
 
 def _all_tensors(state: dict, prefix: str = "") -> dict[str, torch.Tensor]:

@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"trained      {('yes, ' + steps if steps else 'yes') if meta.get('trained') else 'NO (random initialisation)'}")
     print(f"model        {m['resolution']}x{m['resolution']}, channels {m['channels']}, bottleneck {m['bottleneck']}, "
           f"depth K={m['depth']}, dynamics={m['dynamics']}, poke={m['poke_mode']}, T={m['seq_len']}, "
-          f"decoder={m.get('decoder', 'pixel')}" + (", gated motion prior" if m.get("motion_gate") else "")
-          + (f", motion dead zone {m['motion_deadzone_px']:g} px" if m.get("motion_deadzone_px") else ""))
+          f"decoder={m.get('decoder', 'pixel')}" + (f", motion dead zone {m['motion_deadzone_px']:g} px"
+                                                      if m.get("motion_deadzone_px") else ""))
     print(f"parameters   {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M")
     for key, value in sorted(_section(meta, "training").items()):
         print(f"training.{key:<14} {value}")

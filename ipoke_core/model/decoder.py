@@ -8,7 +8,6 @@ the source; the residual paints what warping cannot (disocclusions, shading).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -68,16 +67,6 @@ class Rendered:
     mask: torch.Tensor
 
 
-GATE_MAX = 4.0  # a gated pixel moves up to 4x the prior: limb tips beyond the poke, which the falloff shrinks
-GATE_BIAS = -math.log(GATE_MAX - 1.0)  # GATE_MAX * sigmoid(GATE_BIAS) = 1: the gate starts open
-
-
-def _prior_weight(cfg: ModelConfig) -> float:
-    """Head units of flow per unit of the prior that make the flow-warp baseline's field: the poke map
-    holds displacement * poke_gain / poke_scale, a head unit is R/16 px, and flow = -displacement (backward)."""
-    return -cfg.poke_scale / (cfg.poke_gain * cfg.resolution / 16)
-
-
 class MotionDecoder(Decoder):
     """Motion-first G: the trunk of ``Decoder`` plus a head for flow (2 channels) and mask (1).
 
@@ -91,12 +80,6 @@ class MotionDecoder(Decoder):
     foreground; the mask starts at ~0.98 on the warped source), so from the first step the poked
     point follows the poke, and training learns what the baseline cannot: which pixels belong to
     the poked part, how the rest of the object follows, what stays still.
-
-    With ``cfg.motion_gate`` the prior is not an input of the head but a term of the flow, multiplied
-    per pixel and frame by a gate in (0, GATE_MAX) that a second head draws from the same inputs:
-    ``flow = gate * prior_flow + head_flow``. The gate starts at exactly 1 (the same baseline start);
-    learning it amounts to segmenting what follows the poke, where the additive head would have to
-    reproduce minus the poke's vector to hold a pixel still.
     """
 
     def __init__(self, cfg: ModelConfig, skip_levels: list[int]):
@@ -114,21 +97,14 @@ class MotionDecoder(Decoder):
         # peak 1 along each axis; dividing by the square's area gives the poke's value at its centre
         self.register_buffer("prior_kernel", torch.exp(-taps**2 / (2 * sigma**2)), persistent=False)
         self.prior_area = float((2 * cfg.poke_radius + 1) ** 2)
-        prior_weight = _prior_weight(cfg)
+        # the poke map holds displacement * poke_gain / poke_scale; flow = -displacement (backward)
+        prior_weight = -cfg.poke_scale / (cfg.poke_gain * self.flow_unit)
         nn.init.normal_(self.to_motion.weight, std=1e-3)
         nn.init.zeros_(self.to_motion.bias)
         with torch.no_grad():
+            self.to_motion.weight[0, c + 2, 1, 1] = prior_weight  # flow x <- prior x
+            self.to_motion.weight[1, c + 3, 1, 1] = prior_weight  # flow y <- prior y
             self.to_motion.bias[2] = 4.0
-        self.to_gate: nn.Conv2d | None = None
-        if cfg.motion_gate:
-            self.to_gate = nn.Conv2d(c + 4, 1, 3, 1, 1)
-            nn.init.zeros_(self.to_gate.weight)
-            nn.init.constant_(self.to_gate.bias, GATE_BIAS)
-            self.prior_flow_px = prior_weight * self.flow_unit  # flow in px per unit of the (gained) prior
-        else:
-            with torch.no_grad():
-                self.to_motion.weight[0, c + 2, 1, 1] = prior_weight  # flow x <- prior x
-                self.to_motion.weight[1, c + 3, 1, 1] = prior_weight  # flow y <- prior y
 
     def motion_prior(self, poke_map: torch.Tensor) -> torch.Tensor:
         """The poke spread by a Gaussian falloff: ``(N, 2, R, R) -> (N, 2, R, R)``, the poke's value at its
@@ -147,39 +123,12 @@ class MotionDecoder(Decoder):
         blurs once per video, not per frame), one per frame to draw -> ``Rendered`` of N frames."""
         feats = self.features(levels)
         rgb = torch.tanh(self.to_rgb(feats)).float()
-        prior_now = prior.float() * times.float().view(-1, 1, 1, 1)
-        extra = torch.cat([poke_map.float(), prior_now], 1).to(feats.dtype)
+        extra = torch.cat([poke_map.float(), prior * times.float().view(-1, 1, 1, 1)], 1).to(feats.dtype)
         if feats.is_contiguous(memory_format=torch.channels_last):  # one layout for the cat: no copies
             extra = extra.contiguous(memory_format=torch.channels_last)
-        inputs = torch.cat([feats, extra], 1)
-        motion = self.to_motion(inputs).float()
-        flow = motion[:, :2] * self.flow_unit
-        if self.to_gate is not None:
-            gate = GATE_MAX * torch.sigmoid(self.to_gate(inputs).float())
-            flow = flow + gate * prior_now * self.prior_flow_px
-        flow = shrink_flow(flow, self.deadzone)
+        motion = self.to_motion(torch.cat([feats, extra], 1)).float()
+        flow = shrink_flow(motion[:, :2] * self.flow_unit, self.deadzone)
         mask = torch.sigmoid(motion[:, 2:3])
         warped = warp_bicubic(source, flow) if self.resample == "bicubic" else warp(source, flow)
         frame = (mask * warped + (1 - mask) * rgb).clamp(-1, 1)
         return Rendered(frame, flow, mask)
-
-
-def add_motion_gate(state: dict[str, torch.Tensor], cfg: ModelConfig) -> dict[str, torch.Tensor]:
-    """Generator weights without the motion gate -> weights of ``cfg`` (``motion_gate`` on) that draw the
-    same frames: the prior leaves the head (its learnt taps minus the one the gate now applies) and the
-    gate starts at exactly 1. Fine-tuning a bundled checkpoint with the gate starts from it unchanged.
-
-    ``state``: an ``IPoke`` state dict of a warp-decoder model whose config equals ``cfg`` but for the gate.
-    """
-    if not cfg.motion_gate or cfg.decoder != "warp":
-        raise ValueError("add_motion_gate needs a warp-decoder config with motion_gate on")
-    c = cfg.channels[0]
-    prior_weight = _prior_weight(cfg)
-    out = dict(state)
-    weight = state["decoder.to_motion.weight"].clone()
-    weight[0, c + 2, 1, 1] -= prior_weight
-    weight[1, c + 3, 1, 1] -= prior_weight
-    out["decoder.to_motion.weight"] = weight
-    out["decoder.to_gate.weight"] = torch.zeros((1,) + tuple(weight.shape[1:]), dtype=weight.dtype)
-    out["decoder.to_gate.bias"] = torch.full((1,), GATE_BIAS, dtype=weight.dtype)
-    return out

@@ -44,7 +44,6 @@ from ipoke_core.errors import UserError
 from ipoke_core.image import write_png
 from ipoke_core.inference import to_uint8
 from ipoke_core.io_utils import atomic_write_text, ensure_writable_dir
-from ipoke_core.model.decoder import add_motion_gate
 from ipoke_core.metrics import psnr, ssim
 from ipoke_core.train import distributed
 from ipoke_core.train.engine import Batch, Engine, NonFiniteLoss, step_generator
@@ -345,15 +344,10 @@ class Trainer:
 
         model, meta = load_checkpoint(path)
         mine, theirs = asdict(self.cfg.model), asdict(model.cfg)
-        # a gate can be added to an ungated model without changing what it draws (add_motion_gate)
-        add_gate = mine.get("motion_gate") and not theirs.get("motion_gate")
-        differ = [k for k in sorted(set(mine) | set(theirs))
-                  if k not in RENDERING_ONLY and mine.get(k) != theirs.get(k) and not (add_gate and k == "motion_gate")]
+        differ = [k for k in sorted(set(mine) | set(theirs)) if k not in RENDERING_ONLY and mine.get(k) != theirs.get(k)]
         if differ:
             diff = ", ".join(f"model.{k}: {theirs.get(k)!r} there, {mine.get(k)!r} here" for k in differ)
             raise TrainingError(f"--init-from {path}: its architecture differs from the config's ({diff})")
-        if add_gate:  # recorded in run.json by _init_from_checkpoint
-            return add_motion_gate(model.state_dict(), self.cfg.model), {**meta, "_gate_added": True}
         return model.state_dict(), meta
 
     def _init_from_checkpoint(self, path: Path) -> None:
@@ -369,12 +363,8 @@ class Trainer:
             self.run_info["init_from"] = {"checkpoint": str(Path(path).resolve()), "steps": training.get("steps"),
                                           "total_steps": total, "weights_sha256": meta.get("weights_sha256"),
                                           **{k: training[k] for k in PARENT_RECORD if k in training}}
-            if meta.get("_gate_added"):
-                self.run_info["init_from"]["motion_gate_added"] = True
             atomic_write_text(self.run_dir / "run.json", json.dumps(self.run_info, indent=2))
-        self.log(f"generator initialised from {path} ({training.get('steps', '?')} steps trained)"
-                 + ("; it had no motion gate: one was added that starts open (the same frames)"
-                    if meta.get("_gate_added") else ""))
+        self.log(f"generator initialised from {path} ({training.get('steps', '?')} steps trained)")
 
     # ------------------------------------------------------------------ logging
     def log(self, msg: str) -> None:
