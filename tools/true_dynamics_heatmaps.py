@@ -126,7 +126,7 @@ def figure_row(source: np.ndarray, parts: np.ndarray, parents: np.ndarray, locat
     outline, _ = cv2.findContours(positive, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     tiles = []
     for image, text in [(source, "source, poked subtree")] + [
-            (colorize(m), f"{n[:14]} {structure_score(m, parts, parents, location):.2f}") for m, n in zip(maps, names)]:
+            (colorize(m), f"{n.split(' (')[0][:16]} {structure_score(m, parts, parents, location):.2f}") for m, n in zip(maps, names)]:
         big = cv2.resize(np.ascontiguousarray(image), None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
         cv2.drawContours(big, outline, -1, (0, 255, 0), 1)
         cv2.circle(big, (int(round(location[0] * upscale)), int(round(location[1] * upscale))), 3, (0, 255, 255), -1)
