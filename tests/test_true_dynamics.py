@@ -88,8 +88,18 @@ def test_compare_runs_end_to_end_on_given_poke_lengths(tmp_path, capsys):
     out = capsys.readouterr().out
     from PIL import Image
 
+    from ipoke_core.analysis.render import LABEL_H
+
     drawn = np.asarray(Image.open(tmp_path / "maps.png"))  # two clips, each: source + 3 maps of 96 px, captioned
-    assert drawn.shape[0] == 2 * (96 + 22) and drawn.shape[1] == 4 * 96 + 3 * 4
+    assert drawn.shape[0] == 2 * (96 + LABEL_H) and drawn.shape[1] == 4 * 96 + 3 * 4
     assert f"wrote {tmp_path / 'maps.png'}" in out
     assert "pushes scaled to pokes of 0.50-2.00 px" in out
     assert "tiny, same pokes: mean |heatmap - simulator's|" in out and "flow warping (Hao-style), same pokes" in out
+
+
+def test_figure_needs_compare_and_a_clip(tmp_path, capsys):
+    for argv, message in ((["--figure", "x.png"], "pass --compare too"),
+                          (["--compare", "--figure", "x.png", "--figure-clips", "0"], "at least 1")):
+        with pytest.raises(SystemExit):
+            tool.main(["--data", str(tmp_path)] + argv)
+        assert message in capsys.readouterr().err

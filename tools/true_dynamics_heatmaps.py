@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.figure is not None and not args.compare:
         ap.error("--figure draws the --compare maps: pass --compare too")
+    if args.figure_clips < 1:
+        ap.error(f"--figure-clips must be at least 1, got {args.figure_clips}")
 
     meta = read_dataset_meta(args.data)
     if not meta.get("has_ground_truth"):
