@@ -117,16 +117,16 @@ def true_heatmap(pokes: list[Poke], motions: np.ndarray) -> np.ndarray:
 
 
 def figure_row(source: np.ndarray, parts: np.ndarray, parents: np.ndarray, location: tuple[float, float],
-               maps: list[np.ndarray], names: list[str], upscale: int = 3) -> np.ndarray:
+               maps: list[np.ndarray], names: list[str], aucs: list[float], upscale: int = 3) -> np.ndarray:
     """One clip of the --figure: the source with the poked part's subtree outlined (green) and the poke
     location (cyan), then each map (inferno, 0-1) with the same outline, captioned with its name and
-    structure AUC. Returns ``(H, W, 3) uint8`` RGB."""
+    its structure AUC (``aucs``, as scored for the printed means). Returns ``(H, W, 3) uint8`` RGB."""
     positive = np.isin(parts, subtree(parents, poked_part(parts, location))).astype(np.uint8)
     positive = cv2.resize(positive, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
     outline, _ = cv2.findContours(positive, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     tiles = []
     for image, text in [(source, "source, poked subtree")] + [
-            (colorize(m), f"{n.split(' (')[0][:16]} {structure_score(m, parts, parents, location):.2f}") for m, n in zip(maps, names)]:
+            (colorize(m), f"{n.split(' (')[0][:16]} {a:.2f}") for m, n, a in zip(maps, names, aucs)]:
         big = cv2.resize(np.ascontiguousarray(image), None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
         cv2.drawContours(big, outline, -1, (0, 255, 0), 1)
         cv2.circle(big, (int(round(location[0] * upscale)), int(round(location[1] * upscale))), 3, (0, 255, 255), -1)
@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             versus[m.name]["auc"].append(structure_score(heat, c.parts, c.parents, location))
         if args.figure is not None and len(figure_rows) < args.figure_clips:
             figure_rows.append(figure_row(c.source, c.parts, c.parents, location, drawn,
-                                          ["simulator"] + [m.name for m in methods]))
+                                          ["simulator"] + [m.name for m in methods],
+                                          [scores[-1]] + [versus[m.name]["auc"][-1] for m in methods]))
     how = (f"pushes scaled to pokes of {magnitudes[0]:.2f}-{magnitudes[1]:.2f} px" if magnitudes
            else "random pushes")
     print(f"{args.data}: the simulator's own heatmaps ({args.heatmap_n} {how} at each clip's poke location, "
