@@ -60,6 +60,11 @@ class ModelConfig:
     # makes "still" exactly still. It changes no weights: a checkpoint can be fine-tuned or rendered
     # with another value (0 = off, the checkpoints of before)
     motion_deadzone_px: float = 0.0
+    # warp decoder: width (Gaussian sigma) of the motion prior, the poke spread around its point that
+    # the motion head starts from, as a fraction of the resolution. R/8 is the flow-warp baseline's
+    # falloff (every checkpoint before this field); a narrower prior leaves more of the motion's extent
+    # to be learnt from the data
+    motion_prior_sigma: float = 0.125
 
     def validate(self) -> None:
         r = self.resolution
@@ -95,6 +100,9 @@ class ModelConfig:
             raise ConfigError("model.poke_gain must be a finite number > 0")
         if not (math.isfinite(self.motion_deadzone_px) and 0.0 <= self.motion_deadzone_px <= 2.0):
             raise ConfigError(f"model.motion_deadzone_px must be in [0, 2] model pixels, got {self.motion_deadzone_px!r}")
+        if not (math.isfinite(self.motion_prior_sigma) and 0.0 < self.motion_prior_sigma <= 0.5):
+            raise ConfigError(f"model.motion_prior_sigma must be in (0, 0.5] (a fraction of the resolution), "
+                              f"got {self.motion_prior_sigma!r}")
         if self.motion_deadzone_px > 0 and self.decoder != "warp":
             raise ConfigError("model.motion_deadzone_px applies to the warp decoder's flow; the pixel decoder draws no flow")
 

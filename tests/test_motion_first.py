@@ -1,6 +1,7 @@
 """The motion-first generator: exact flow targets, the warp renderer, the poke at every level,
 the model's own motion in Videos and heatmaps, and old pixel-decoder checkpoints."""
 import json
+import math
 
 import numpy as np
 import pytest
@@ -284,3 +285,34 @@ def test_dead_zone_is_checked_and_old_checkpoints_load_without_one(tmp_path):
     sidecar.write_text(json.dumps(meta))
     model, _ = load_checkpoint(tmp_path / "old")
     assert model.cfg.motion_deadzone_px == 0.0 and model.decoder.deadzone == 0.0
+
+
+def test_motion_prior_width_is_a_setting_and_old_checkpoints_keep_the_baselines(tmp_path):
+    """``model.motion_prior_sigma``: the prior is the poke spread by a Gaussian of that width (a
+    fraction of the resolution); every checkpoint written before the field draws R/8, the flow-warp
+    baseline's falloff."""
+    from ipoke_core.config import ConfigError
+
+    def prior(sigma: float) -> torch.Tensor:
+        cfg = ModelConfig(resolution=64, channels=[8, 16, 32], bottleneck=8, depth=3, seq_len=3,
+                          decoder="warp", motion_prior_sigma=sigma)
+        poke_map = torch.zeros(1, 2, 64, 64)
+        poke_map[0, 0, 30:35, 30:35] = 1.0  # a 5x5 poke square (poke_radius 2) at (32, 32)
+        return IPoke(cfg).decoder.motion_prior(poke_map)[0, 0]
+
+    wide, narrow = prior(0.125), prior(1 / 16)
+    # about the poke at its point (the 5x5 square blurred: 0.97 of it with sigma 8, 0.88 with sigma 4)
+    assert 0.95 < float(wide[32, 32]) <= 1.0 and 0.85 < float(narrow[32, 32]) < 0.95
+    # 8 px away: exp(-64 / 128) of the peak with sigma 8, exp(-64 / 32) with sigma 4
+    assert abs(float(wide[32, 40]) / float(wide[32, 32]) - math.exp(-0.5)) < 0.05
+    assert abs(float(narrow[32, 40]) / float(narrow[32, 32]) - math.exp(-2.0)) < 0.05
+    for bad in (0.0, -0.1, 0.6, float("nan")):
+        with pytest.raises(ConfigError, match="motion_prior_sigma"):
+            ModelConfig(decoder="warp", motion_prior_sigma=bad).validate()
+    save_checkpoint(tmp_path / "old", IPoke(default_model_config(64)))
+    sidecar = tmp_path / "old.json"
+    meta = json.loads(sidecar.read_text())
+    del meta["model"]["motion_prior_sigma"]  # written before the field existed
+    sidecar.write_text(json.dumps(meta))
+    model, _ = load_checkpoint(tmp_path / "old")
+    assert model.cfg.motion_prior_sigma == 0.125

@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"model        {m['resolution']}x{m['resolution']}, channels {m['channels']}, bottleneck {m['bottleneck']}, "
           f"depth K={m['depth']}, dynamics={m['dynamics']}, poke={m['poke_mode']}, T={m['seq_len']}, "
           f"decoder={m.get('decoder', 'pixel')}" + (f", motion dead zone {m['motion_deadzone_px']:g} px"
-                                                      if m.get("motion_deadzone_px") else ""))
+                                                      if m.get("motion_deadzone_px") else "")
+          + (f", motion prior sigma {m['motion_prior_sigma']:g} R" if m.get("motion_prior_sigma", 0.125) != 0.125 else ""))
     print(f"parameters   {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M")
     for key, value in sorted(_section(meta, "training").items()):
         print(f"training.{key:<14} {value}")

@@ -75,8 +75,8 @@ class MotionDecoder(Decoder):
     ``render(levels, source, poke_map, times)`` is the animation path.
 
     The motion head also reads the poke itself, at full resolution: the rasterised poke map, and a
-    *motion prior*, the poke spread by a Gaussian falloff (sigma = R/8) and ramped linearly in time,
-    which is the flow-warp baseline's field. The head starts as exactly that baseline (for the
+    *motion prior*, the poke spread by a Gaussian falloff (sigma = ``motion_prior_sigma`` * R, R/8 by
+    default) and ramped linearly in time, which at R/8 is the flow-warp baseline's field. The head starts as exactly that baseline (for the
     foreground; the mask starts at ~0.98 on the warped source), so from the first step the poked
     point follows the poke, and training learns what the baseline cannot: which pixels belong to
     the poked part, how the rest of the object follows, what stays still.
@@ -91,8 +91,8 @@ class MotionDecoder(Decoder):
         self.deadzone = cfg.motion_deadzone_px  # shorter flows are drawn as still (ModelConfig)
         # "bilinear" (training: exact for zero flow, cheap gradients) or "bicubic" (sharper; inference)
         self.resample = "bilinear"
-        sigma = cfg.resolution / 8
-        radius = int(3 * sigma)
+        sigma = cfg.motion_prior_sigma * cfg.resolution
+        radius = max(1, int(3 * sigma))
         taps = torch.arange(-radius, radius + 1, dtype=torch.float32)
         # peak 1 along each axis; dividing by the square's area gives the poke's value at its centre
         self.register_buffer("prior_kernel", torch.exp(-taps**2 / (2 * sigma**2)), persistent=False)
