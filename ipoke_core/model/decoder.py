@@ -76,10 +76,11 @@ class MotionDecoder(Decoder):
 
     The motion head also reads the poke itself, at full resolution: the rasterised poke map, and a
     *motion prior*, the poke spread by a Gaussian falloff (sigma = ``motion_prior_sigma`` * R, R/8 by
-    default) and ramped linearly in time, which at R/8 is the flow-warp baseline's field. The head starts as exactly that baseline (for the
-    foreground; the mask starts at ~0.98 on the warped source), so from the first step the poked
-    point follows the poke, and training learns what the baseline cannot: which pixels belong to
-    the poked part, how the rest of the object follows, what stays still.
+    default) and ramped linearly in time, which at R/8 is the flow-warp baseline's field. The head
+    starts as exactly that field (for the foreground; the mask starts at ~0.98 on the warped
+    source), so from the first step the poked point follows the poke, and training learns what the
+    baseline cannot: which pixels belong to the poked part, how the rest of the object follows,
+    what stays still.
     """
 
     def __init__(self, cfg: ModelConfig, skip_levels: list[int]):
