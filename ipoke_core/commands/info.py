@@ -34,6 +34,7 @@ def _section(meta: dict[str, Any], key: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from ipoke_core.checkpoint import load_checkpoint
+    from ipoke_core.config import ModelConfig
 
     # full load: also verifies the weights
     model, meta = load_checkpoint(args.checkpoint, allow_unverified=allow_unverified(args))
@@ -44,11 +45,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"checkpoint   {args.checkpoint}")
     steps = training_line(meta).removeprefix("trained").strip()  # "4733 steps (2224 fine-tuning)" or ""
     print(f"trained      {('yes, ' + steps if steps else 'yes') if meta.get('trained') else 'NO (random initialisation)'}")
+    extras = ""
+    if m.get("motion_deadzone_px"):
+        extras += f", motion dead zone {m['motion_deadzone_px']:g} px"
+    if model.cfg.motion_prior_sigma != ModelConfig.motion_prior_sigma:  # the default: every checkpoint before the field
+        extras += f", motion prior sigma {model.cfg.motion_prior_sigma:g} R"
     print(f"model        {m['resolution']}x{m['resolution']}, channels {m['channels']}, bottleneck {m['bottleneck']}, "
           f"depth K={m['depth']}, dynamics={m['dynamics']}, poke={m['poke_mode']}, T={m['seq_len']}, "
-          f"decoder={m.get('decoder', 'pixel')}" + (f", motion dead zone {m['motion_deadzone_px']:g} px"
-                                                      if m.get("motion_deadzone_px") else "")
-          + (f", motion prior sigma {m['motion_prior_sigma']:g} R" if m.get("motion_prior_sigma", 0.125) != 0.125 else ""))
+          f"decoder={m.get('decoder', 'pixel')}{extras}")
     print(f"parameters   {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M")
     for key, value in sorted(_section(meta, "training").items()):
         print(f"training.{key:<14} {value}")
