@@ -81,6 +81,21 @@ def train_args(preset: str, data: Path, runs: Path, settings: list[str], init: b
                  *start, "--quiet", *sets)
 
 
+def settings_for(preset: str, overrides: list[str]) -> list[str]:
+    """The ``--set`` values that apply to ``preset``: the unprefixed ones and those written ``preset:KEY=VALUE``."""
+    mine = []
+    for s in overrides:
+        head, sep, rest = s.partition(":")
+        if sep and "=" not in head:
+            if head not in KIND:
+                raise SystemExit(f"--set {s}: unknown preset {head!r} (one of {', '.join(KIND)})")
+            if head == preset:
+                mine.append(rest)
+        else:
+            mine.append(s)
+    return mine
+
+
 def steps_per_second(run: Path) -> float:
     """Stage-2 training steps per second from metrics.csv (the rows after the first, which holds start-up;
     stage-1 rows are left out: the autoencoder alone runs faster)."""
@@ -107,15 +122,20 @@ def main() -> int:
     ap.add_argument("--stage1-steps", type=int, default=250, help="autoencoder steps with --from-scratch")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--bench", action="store_true", help="GPU timings after training, if time is left")
-    ap.add_argument("--set", dest="overrides", action="append", default=[])
+    ap.add_argument("--set", dest="overrides", action="append", default=[],
+                    help="KEY=VALUE for every preset, or PRESET:KEY=VALUE for one (e.g. figures64:data.applied_fraction=0.5)")
     args = ap.parse_args()
     missing = missing_packages()
     if missing:
         raise SystemExit(f"missing Python packages on this machine: {', '.join(missing)} (carry their wheels and "
                          "put them on PYTHONPATH; nothing was trained)")
+    presets = args.presets.split(",")
+    for preset in presets:  # a typo in a preset or a --set fails here, before any minute is spent
+        if preset not in KIND:
+            raise SystemExit(f"unknown preset {preset!r} (one of {', '.join(KIND)})")
+        settings_for(preset, args.overrides)
     t0 = time.time()
     deadline = t0 + args.budget_s
-    presets = args.presets.split(",")
     work = Path(os.environ.get("TMPDIR", "/tmp")) / "ipoke_device"
     data, runs = work / "data", work / "runs"
     runs.mkdir(parents=True, exist_ok=True)
@@ -131,11 +151,11 @@ def main() -> int:
         f"train.stage1_steps={stage1}", "train.stage2_steps=100000", "train.gan_warmup_steps=100000000",
         "train.lr_schedule=cosine", "train.ema_decay=0.999", f"train.num_workers={workers}",
         "train.val_every=500", "train.ckpt_every=500", "train.sample_every=1000", "train.log_every=25",
-        *args.overrides,
     ]
     dev = ["--device", args.device]
     # leg 1: (stage 1, then) measure the stage-2 step rate (the cosine barely moves over these steps)
-    probes = [subprocess.Popen(train_args(p, data, runs, base, init=not args.from_scratch) + dev
+    probes = [subprocess.Popen(train_args(p, data, runs, base + settings_for(p, args.overrides),
+                                          init=not args.from_scratch) + dev
                                + ["--until-step", str(stage1 + args.probe_steps)])
               for p in presets]
     for p in probes:
