@@ -163,11 +163,18 @@ def main() -> int:
     t_probe = time.time()
     rates = {p: steps_per_second(runs / p) for p in presets}
     log(f"probe done at {t_probe - t0:.0f} s; steps/s: {rates}")
-    # leg 2: resume with the schedule's length set to what fits before the deadline (minus packing)
+    # leg 2: resume with the schedule's length set to what fits before the deadline, less packing (25 s) and the
+    # resume's start-up (about 15 s: loading, workers), so that the cosine ends before --max-minutes cuts the run
+    # (on an H200, 2026-11-27, the probe's rate alone overestimated leg 2 by 20 % and the run stopped at 91 %)
     left = deadline - time.time() - 25
     legs = []
     for preset in presets:
-        total = args.probe_steps + max(1, int(rates[preset] * left * 0.92))
+        fits = rates[preset] * (left - 15) * 0.85
+        if fits < 1:  # the probe's checkpoint is still packed below
+            log(f"{preset}: no more stage-2 steps fit in the {left:.0f} s left (probe rate {rates[preset]:.2f} steps/s); "
+                "give a longer --budget-s or fewer --probe-steps")
+            continue
+        total = args.probe_steps + int(fits)
         log(f"{preset}: resuming to {total} steps (cosine to the end), {left:.0f} s left")
         cmd = ipoke("train", "--out", str(runs / preset), "--resume", "--quiet", "--set", f"train.stage2_steps={total}",
                     "--max-minutes", f"{left / 60:.3f}", *dev)
