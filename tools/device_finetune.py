@@ -133,7 +133,7 @@ def main() -> int:
     for preset in presets:  # a typo in a preset or a --set fails here, before any minute is spent
         if preset not in KIND:
             raise SystemExit(f"unknown preset {preset!r} (one of {', '.join(KIND)})")
-        settings_for(preset, args.overrides)
+    settings = {preset: settings_for(preset, args.overrides) for preset in presets}
     t0 = time.time()
     deadline = t0 + args.budget_s
     work = Path(os.environ.get("TMPDIR", "/tmp")) / "ipoke_device"
@@ -154,7 +154,7 @@ def main() -> int:
     ]
     dev = ["--device", args.device]
     # leg 1: (stage 1, then) measure the stage-2 step rate (the cosine barely moves over these steps)
-    probes = [subprocess.Popen(train_args(p, data, runs, base + settings_for(p, args.overrides),
+    probes = [subprocess.Popen(train_args(p, data, runs, base + settings[p],
                                           init=not args.from_scratch) + dev
                                + ["--until-step", str(stage1 + args.probe_steps)])
               for p in presets]
