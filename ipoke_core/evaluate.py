@@ -39,7 +39,7 @@ import numpy as np
 
 from ipoke_core.analysis.baselines import flow_warp_videos, static_video
 from ipoke_core.analysis.heatmap import correlation_heatmap
-from ipoke_core.analysis.structure import structure_defined, structure_score
+from ipoke_core.analysis.structure import ring_structure_score, structure_defined, structure_score
 from ipoke_core.errors import UserError
 from ipoke_core.metrics.motion_error import motion_error
 from ipoke_core.metrics.poke_accuracy import poke_accuracy
@@ -60,6 +60,7 @@ COLUMNS = [  # key, header (its arrow: higher or lower is better), format
     ("sharpness_pct", "sharpness (%) ↑", "{:.0f}"),
     ("background_motion", "bg poke motion ↓", "{:.2f}"),
     ("structure_auc", "structure (AUC) ↑", "{:.3f}"),
+    ("structure_ring_auc", "structure, same distance (AUC) ↑", "{:.3f}"),
 ]
 
 
@@ -244,6 +245,7 @@ def evaluate(
     if not gt_clips:
         unavailable.setdefault("motion_error_px", "the test set has no ground-truth motion (real videos)")
         unavailable.setdefault("structure_auc", "the test set has no part maps / kinematic trees (real videos)")
+        unavailable.setdefault("structure_ring_auc", "the test set has no part maps / kinematic trees (real videos)")
     sources = np.stack([c.source for c in clips])
     targets = np.stack([c.target for c in clips])
     pokes = [c.poke for c in clips]
@@ -258,7 +260,8 @@ def evaluate(
     # ground truth row: what tracking / flow estimation alone scores on the true clips
     real_feats = None
     gt_row: dict[str, Any] = {"method": "ground truth", "n_clips": len(clips),
-                              "skip": {"lpips", "psnr", "ssim", "fvd", "structure_auc", "background_motion"}}
+                              "skip": {"lpips", "psnr", "ssim", "fvd", "structure_auc", "structure_ring_auc",
+                                       "background_motion"}}
     acc, err, sharp = [], [], []
     for c in clips:
         check(cancel)
@@ -311,16 +314,18 @@ def evaluate(
             still = m.videos(sources[[i for i, _ in bg_pokes]], [p for _, p in bg_pokes])
             moved = np.abs(still[:, -1].astype(np.int16) - sources[[i for i, _ in bg_pokes]].astype(np.int16))
             row["background_motion"] = float(moved.mean())
-        scores = []
+        scores, ring_scores = [], []
         for c in structure_set:
             check(cancel)
             res = correlation_heatmap(lambda pk, c=c: m.generate(c.source, [[p] for p in pk]), c.source,
                                       (c.poke.x, c.poke.y), n=s.heatmap_n, magnitude_range=s.magnitude_range,
                                       batch_size=s.batch_size, seed=s.seed + c.index, cancel=cancel)
             scores.append(structure_score(res.heatmap, c.parts, c.parents, (c.poke.x, c.poke.y)))
+            ring_scores.append(ring_structure_score(res.heatmap, c.parts, c.parents, (c.poke.x, c.poke.y)))
             done += 1
             report(progress, done, total, f"{m.name}: heatmaps")
         row["structure_auc"] = _mean(scores)
+        row["structure_ring_auc"] = _mean(ring_scores)
         rows.append(row)
 
     notes = [f"{k}: unavailable: {why}" for k, why in unavailable.items()]
@@ -334,6 +339,9 @@ def evaluate(
                          f"{lo:.2f}-{hi:.2f} px) at the clip's poke location "
                          f"over {len(structure_set)} clips (subtree of the poked part vs. the other object pixels; "
                          "clips poked on the root part have no negatives and are not used); 0.5 = no structure")
+            notes.append("structure, same distance: the same AUC over pairs of pixels at the same distance from the "
+                         "poke (rings 0.25 px wide): a blob around the poke scores about 0.5, only a map that follows "
+                         "the parts scores above")
         else:
             notes.append("structure: no clip with a poke on a non-root part among the evaluated clips"
                          if s.structure_clips else "structure: skipped (--structure-clips 0)")

@@ -55,7 +55,8 @@ def test_evaluate_ranks_perfect_model_above_baselines(scene):
     report = evaluate(methods, clips, EvalSettings(heatmap_n=8, structure_clips=2, magnitude_range=(2, 5)),
                       progress=lambda d, t, m: seen.append((d, t)))
     assert seen[-1][0] == seen[-1][1]
-    perfect = {k: report.value("perfect", k) for k in ("psnr", "ssim", "poke_accuracy_px", "motion_error_px", "structure_auc")}
+    perfect = {k: report.value("perfect", k) for k in ("psnr", "ssim", "poke_accuracy_px", "motion_error_px", "structure_auc",
+                                                       "structure_ring_auc")}
     static = {k: report.value("static (source repeated)", k) for k in perfect}
     assert perfect["psnr"] == 100.0 and perfect["ssim"] == pytest.approx(1.0)
     assert static["psnr"] < 40 and static["ssim"] < perfect["ssim"]
@@ -66,6 +67,9 @@ def test_evaluate_ranks_perfect_model_above_baselines(scene):
     assert perfect["motion_error_px"] < 1.0 < static["motion_error_px"]
     assert perfect["structure_auc"] > 0.9
     assert static["structure_auc"] == pytest.approx(0.5)  # nothing moves: an uninformative map
+    # the base lies farther from the poke than any pixel of the block: no equal-distance pairs, so the
+    # same-distance score is undefined and shown as n/a, not as a number
+    assert perfect["structure_ring_auc"] is None and static["structure_ring_auc"] is None
     # without weights, LPIPS and FVD are unavailable with the reason, not zero
     assert report.value("perfect", "lpips") is None and report.value("perfect", "fvd") is None
     md = report.to_markdown()

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ipoke_core.analysis.structure import roc_auc, structure_score, subtree
+from ipoke_core.analysis.structure import ring_structure_score, roc_auc, structure_score, subtree
 
 
 def test_roc_auc_against_pairwise_definition(rng):
@@ -44,3 +44,37 @@ def test_undefined_cases_are_nan():
     h = np.ones((32, 32))
     assert np.isnan(structure_score(h, parts, parents, (2, 2)))  # background poke
     assert np.isnan(structure_score(h, parts, parents, (15, 15)))  # root: no negatives
+
+
+def test_a_blob_around_the_poke_scores_high_but_half_at_equal_distance():
+    parts, parents = _toy_object()
+    location = (20, 10)  # on the branch, whose subtree (branch + leaf) is the object's part nearest the poke
+    yy, xx = np.mgrid[:32, :32]
+    blob = np.exp(-((xx - location[0]) ** 2 + (yy - location[1]) ** 2) / (2 * 6.0 ** 2))
+    assert structure_score(blob, parts, parents, location) > 0.8
+    assert ring_structure_score(blob, parts, parents, location) == pytest.approx(0.5, abs=0.1)
+    perfect = np.isin(parts, [1, 2]).astype(np.float32)
+    assert ring_structure_score(perfect, parts, parents, location) == 1.0
+    assert ring_structure_score(1 - perfect, parts, parents, location) == 0.0
+
+
+def test_ring_score_is_the_auc_over_same_ring_pairs(rng):
+    parts, parents = _toy_object()
+    location, width = (21.3, 9.6), 0.7
+    heat = rng.integers(0, 4, (32, 32)).astype(float)  # ties count a half
+    ys, xs = np.nonzero(parts >= 0)
+    ring = np.floor(np.hypot(xs - location[0], ys - location[1]) / width)
+    pos = np.isin(parts[ys, xs], [1, 2])
+    v = heat[ys, xs]
+    same = (ring[:, None] == ring[None]) & pos[:, None] & ~pos[None]
+    wins = (v[:, None] > v[None]) + 0.5 * (v[:, None] == v[None])
+    assert ring_structure_score(heat, parts, parents, location, width) == pytest.approx(wins[same].mean(), abs=1e-12)
+
+
+def test_ring_score_undefined_cases_are_nan():
+    parts, parents = _toy_object()
+    heat = np.zeros((32, 32))
+    assert np.isnan(ring_structure_score(heat, parts, parents, (1, 1)))  # background
+    assert np.isnan(ring_structure_score(heat, parts, parents, (16, 16)))  # the root: no negatives
+    with pytest.raises(ValueError, match="ring_px"):
+        ring_structure_score(heat, parts, parents, (20, 10), 0.0)

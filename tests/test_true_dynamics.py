@@ -95,6 +95,7 @@ def test_compare_runs_end_to_end_on_given_poke_lengths(tmp_path, capsys):
     assert f"wrote {tmp_path / 'maps.png'}" in out
     assert "pushes scaled to pokes of 0.50-2.00 px" in out
     assert "tiny, same pokes: mean |heatmap - simulator's|" in out and "flow warping (Hao-style), same pokes" in out
+    assert out.count("same distance ") == 3  # the simulator's, the checkpoint's and the baseline's
 
 
 def test_figure_needs_compare_and_a_clip(tmp_path, capsys):

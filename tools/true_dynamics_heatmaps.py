@@ -33,7 +33,8 @@ import numpy as np
 
 from ipoke_core.analysis.heatmap import correlation_heatmap, distance_variance, normalise_variance
 from ipoke_core.analysis.render import caption, colorize
-from ipoke_core.analysis.structure import poked_part, structure_defined, structure_score, subtree
+from ipoke_core.analysis.structure import (poked_part, ring_structure_score, structure_defined, structure_score,
+                                           subtree)
 from ipoke_core.commands._common import length_range
 from ipoke_core.data import read_dataset_meta
 from ipoke_core.data.layout import GT, clip_dir
@@ -169,10 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.data} is stored at {meta['resolution']} px, the checkpoint works at {cfg.resolution} px")
     clips, _ = load_eval_clips(args.data, cfg, args.n_clips, 0)
     clips = [c for c in clips if structure_defined(c.parts, c.parents, (c.poke.x, c.poke.y))][: args.structure_clips]
-    scores, lengths, figure_rows = [], [], []
+    scores, ring_scores, lengths, figure_rows = [], [], [], []
     magnitudes = args.heatmap_magnitude or (poker.magnitude_range() if args.compare else None)
     methods = [model_method(Path(args.checkpoint).name, poker), flow_warp_method(cfg.seq_len)] if args.compare else []
-    versus = {m.name: {"difference": [], "correlation": [], "auc": []} for m in methods}
+    versus = {m.name: {"difference": [], "correlation": [], "auc": [], "ring_auc": []} for m in methods}
     for c in clips:
         with np.load(clip_dir(args.data, c.clip_id) / GT) as z:
             duration, force, parts = float(z["poke_duration"]), z["poke"][2:4], z["parts"]
@@ -184,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         truth = true_heatmap(pokes, motions)
         location = (c.poke.x, c.poke.y)
         scores.append(structure_score(truth, c.parts, c.parents, location))
+        ring_scores.append(ring_structure_score(truth, c.parts, c.parents, location))
         on_object = c.parts >= 0
         drawn = [truth]
         for m in methods:
@@ -193,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             versus[m.name]["difference"].append(float(np.abs(heat - truth)[on_object].mean()))
             versus[m.name]["correlation"].append(float(np.corrcoef(heat[on_object], truth[on_object])[0, 1]))
             versus[m.name]["auc"].append(structure_score(heat, c.parts, c.parents, location))
+            versus[m.name]["ring_auc"].append(ring_structure_score(heat, c.parts, c.parents, location))
         if args.figure is not None and len(figure_rows) < args.figure_clips:
             figure_rows.append(figure_row(c.source, c.parts, c.parents, location, drawn,
                                           ["simulator"] + [m.name for m in methods],
@@ -200,12 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     how = (f"pushes scaled to pokes of {magnitudes[0]:.2f}-{magnitudes[1]:.2f} px" if magnitudes
            else "random pushes")
     print(f"{args.data}: the simulator's own heatmaps ({args.heatmap_n} {how} at each clip's poke location, "
-          f"{len(scores)} clips): structure AUC {np.mean(scores):.3f}")
+          f"{len(scores)} clips): structure AUC {np.mean(scores):.3f}, same distance {np.nanmean(ring_scores):.3f}")
     print(f"  the pokes they made: {np.percentile(lengths, 5):.2f}-{np.percentile(lengths, 95):.2f} px (5th-95th "
           f"percentile; median {np.median(lengths):.2f} px)")
     for name, v in versus.items():
         print(f"  {name}, same pokes: mean |heatmap - simulator's| over the object {np.mean(v['difference']):.3f}, "
-              f"correlation {np.nanmean(v['correlation']):.3f}, structure AUC {np.mean(v['auc']):.3f}")
+              f"correlation {np.nanmean(v['correlation']):.3f}, structure AUC {np.mean(v['auc']):.3f}, "
+              f"same distance {np.nanmean(v['ring_auc']):.3f}")
     if figure_rows:
         args.figure.parent.mkdir(parents=True, exist_ok=True)
         write_png(np.concatenate(figure_rows, 0), args.figure)

@@ -5,6 +5,12 @@ everything hanging off it (its subtree) with it, the rest of the object less so.
 the ROC-AUC of the heatmap values separating the pixels of p's subtree (positives) from the
 other object pixels (negatives); background pixels are left out. 1.0: every subtree pixel is
 hotter than every other object pixel; 0.5: the map carries no structural information.
+
+A blob around the poke already scores well on that AUC, because the poked subtree is usually
+the part of the object nearest the poke. :func:`ring_structure_score` asks the question the blob
+cannot answer: among object pixels at the SAME distance from the poke (thin rings), is
+the subtree hotter than the rest? Any map that is a function of the distance alone (a blob, a
+Gaussian flow warp) scores about 0.5 there; only a map that follows the parts scores above it.
 """
 from __future__ import annotations
 
@@ -90,3 +96,45 @@ def structure_score(heatmap: np.ndarray, parts: np.ndarray, parents: np.ndarray,
     obj = parts >= 0
     positive = np.isin(parts, subtree(parents, part))
     return roc_auc(heatmap[obj], positive[obj])
+
+
+def ring_structure_score(heatmap: np.ndarray, parts: np.ndarray, parents: np.ndarray,
+                         location: tuple[float, float], ring_px: float = 0.25) -> float:
+    """:func:`structure_score` with distance to the poke held equal: the ROC-AUC over pairs
+    (subtree pixel, other object pixel) that lie in the same ring around the poke.
+
+    The object pixels are grouped by ``floor(distance to location / ring_px)``; each ring with both
+    classes gives an AUC, and the rings are averaged weighted by their number of pairs (so this is
+    the AUC over all same-ring pairs). A map that depends only on the distance to the poke scores
+    about 0.5; not exactly, because inside a ring the nearer pixel still wins and the subtree's
+    pixels tend to be the nearer ones: a Gaussian around the poke scored 0.498-0.515 on the
+    synthetic test sets (seeds 7 and 11) with 0.25 px rings, 0.51-0.54 with 0.5 px, 0.55-0.59
+    with 1 px (seed 7); thinner rings hold fewer pairs. 1.0: at every distance the subtree is hotter than
+    the rest of the object.
+
+    Args:
+        heatmap, parts, parents, location: as :func:`structure_score`.
+        ring_px: ring width in model px.
+    Returns:
+        the AUC in [0, 1], or NaN when no ring holds both classes (or as :func:`structure_score`).
+    """
+    if heatmap.shape != parts.shape:
+        raise ValueError(f"heatmap {heatmap.shape} and part map {parts.shape} differ in size")
+    if not ring_px > 0:
+        raise ValueError(f"ring_px must be positive, got {ring_px}")
+    part = poked_part(parts, location)
+    if part < 0:
+        return float("nan")
+    ys, xs = np.nonzero(parts >= 0)
+    ring = np.floor(np.hypot(xs - location[0], ys - location[1]) / ring_px).astype(np.int64)
+    positive = np.isin(parts[ys, xs], subtree(parents, part))
+    values = heatmap[ys, xs]
+    total = weight = 0.0
+    for r in np.unique(ring):
+        inside = ring == r
+        n_pos = int(positive[inside].sum())
+        pairs = n_pos * (int(inside.sum()) - n_pos)
+        if pairs:
+            total += pairs * roc_auc(values[inside], positive[inside])
+            weight += pairs
+    return total / weight if weight else float("nan")

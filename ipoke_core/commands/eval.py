@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
 def evaluation_summary(report) -> dict:
     """The model row (first) with the static, flow-warp and ground-truth rows, flat, for a sidecar."""
     keys = ("poke_accuracy_px", "motion_error_px", "psnr", "ssim", "sharpness_pct", "background_motion",
-            "structure_auc", "lpips", "fvd")
+            "structure_auc", "structure_ring_auc", "lpips", "fvd")
     out = {"date": report.info.get("date"), "data": report.info.get("data"), "clips": report.info.get("clips")}
     prefixes = {"static": "static_", "flow warping": "flow_warp_", "ground truth": "ground_truth_"}
     for i, row in enumerate(report.rows):
