@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tool_loader import load_tool
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -19,16 +21,8 @@ def test_a_missing_package_is_named_before_anything_runs(tmp_path):
     assert not (tmp_path / "ipoke_device").exists() and not (tmp_path / "out").exists()
 
 
-def _load_script():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("device_finetune", ROOT / "tools" / "device_finetune.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_a_setting_prefixed_with_a_preset_reaches_that_preset_only():
-    script = _load_script()
+    script = load_tool("device_finetune")
     sets = ["train.lr=1e-4", "figures64:data.applied_fraction=0.5", "plants64:train.seed=3", "train.note=a:b"]
     assert script.settings_for("figures64", sets) == ["train.lr=1e-4", "data.applied_fraction=0.5", "train.note=a:b"]
     assert script.settings_for("plants64", sets) == ["train.lr=1e-4", "train.seed=3", "train.note=a:b"]

@@ -1,5 +1,4 @@
 """tools/true_dynamics_heatmaps.py: the simulator rebuilt from (kind, seed, index) and poked again."""
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -8,11 +7,10 @@ import pytest
 from ipoke_core.data import load_ground_truth
 from ipoke_core.data.synthetic.clip import make_clip, posed_object
 from ipoke_core.data.synthetic.generate import generate_dataset
+from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("true_dynamics_heatmaps", ROOT / "tools" / "true_dynamics_heatmaps.py")
-tool = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tool)
+tool = load_tool("true_dynamics_heatmaps")
 
 
 @pytest.mark.parametrize("kind", ["plant", "figure"])
