@@ -1,5 +1,4 @@
 """tools/true_dynamics_heatmaps.py: the simulator rebuilt from (kind, seed, index) and poked again."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +8,6 @@ from ipoke_core.data.synthetic.clip import make_clip, posed_object
 from ipoke_core.data.synthetic.generate import generate_dataset
 from tool_loader import load_tool
 
-ROOT = Path(__file__).resolve().parents[1]
 tool = load_tool("true_dynamics_heatmaps")
 
 
