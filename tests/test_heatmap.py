@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from ipoke_core.analysis.heatmap import (
-    HeatmapError, correlation_heatmap, distance_variance, normalise_variance, random_pokes,
+    HeatmapError, correlation_heatmap, distance_variance, normalise_variance, random_pokes, response_map,
 )
 from ipoke_core.analysis.render import render_grid, render_overlay
 from ipoke_core.poke import Poke
@@ -66,6 +66,10 @@ def test_heatmap_high_on_rectangle_low_elsewhere(scene):
     assert np.median(inner) > 0.8
     assert np.median(far) < 0.2
     assert 0.0 <= res.heatmap.min() and res.heatmap.max() <= 1.0
+    # the motions it was made from come with it, so a response map can be read from the same videos
+    assert res.motions.shape == (24, R, R, 2)
+    response = response_map(res.motions, res.pokes)
+    assert np.median(response[27:37, 23:33]) > 0.8 and np.median(response[:12]) < 0.2
 
 
 def test_given_pokes_are_used_as_they_are(scene):
@@ -90,6 +94,30 @@ def test_normalisation_values():
     ref = 3.0
     # still pixel: variance == reference -> 0; rigid: 0 -> 1; half the poke: (1/2)^2 ref -> 0.5
     np.testing.assert_allclose(normalise_variance(np.array([ref, 0.0, ref / 4, 10 * ref]), ref), [0, 1, 0.5, 0], atol=1e-6)
+
+
+def test_response_map_reads_how_far_each_pixel_moves_per_pixel_of_poke(rng):
+    pokes = random_pokes((5, 5), 16, (1.0, 6.0), seed=3)
+    p = np.array([[q.dx, q.dy] for q in pokes])
+    turn = np.array([[0.0, -1.0], [1.0, 0.0]])  # a quarter turn: moves across the poke, not along it
+    motions = np.zeros((16, 2, 3, 2))
+    motions[:, 0, 0] = p  # carried with the poke
+    motions[:, 0, 1] = 0.5 * p  # half way, as nearer a joint
+    motions[:, 0, 2] = 2.0 * p @ turn.T  # beyond the poked point of a turning part: farther, and sideways
+    motions[:, 1, 0] = rng.normal(0, 1, (16, 2))  # jitter that has nothing to do with the poke
+    heat = response_map(motions, pokes)  # motions[:, 1, 1:] stay still
+    assert heat.shape == (2, 3) and heat.dtype == np.float32
+    assert heat[0, 0] == pytest.approx(1.0) and heat[0, 1] == pytest.approx(0.5) and heat[0, 2] == 1.0
+    assert heat[1, 1] == heat[1, 2] == 0.0 and heat[1, 0] < 0.3
+    # the paper's variance map loses the turning pixel: its distance to the poke varies with the poke's length
+    paper = normalise_variance(distance_variance(motions, pokes), float(np.var([q.magnitude for q in pokes])))
+    assert paper[0, 0] == pytest.approx(1.0) and paper[0, 2] < 0.5
+
+
+def test_response_map_needs_pokes_in_two_directions():
+    pokes = [Poke(5, 5, d, 0.0) for d in (1.0, 2.0, -3.0)]
+    with pytest.raises(HeatmapError, match="two directions"):
+        response_map(np.zeros((3, 4, 4, 2)), pokes)
 
 
 def test_pokes_are_random_but_seeded():

@@ -91,7 +91,15 @@ def test_compare_runs_end_to_end_on_given_poke_lengths(tmp_path, capsys):
     assert f"wrote {tmp_path / 'maps.png'}" in out
     assert "pushes scaled to pokes of 0.50-2.00 px" in out
     assert "tiny, same pokes: mean |heatmap - simulator's|" in out and "flow warping (Hao-style), same pokes" in out
-    assert out.count("same distance ") == 3  # the simulator's, the checkpoint's and the baseline's
+    # the simulator's, the checkpoint's and the baseline's, each for the paper's map and the response map
+    assert out.count("same distance ") == 6 and out.count("response maps: structure AUC ") == 3
+
+    # the same clips and pokes, the response maps drawn instead: same layout, other maps
+    assert tool.main(["--data", str(tmp_path / "data"), "--checkpoint", str(tmp_path / "tiny"), "--n-clips", "4",
+                      "--structure-clips", "2", "--heatmap-n", "4", "--compare", "--heatmap-magnitude", "0.5,2",
+                      "--figure", str(tmp_path / "response.png"), "--figure-map", "response"]) == 0
+    response = np.asarray(Image.open(tmp_path / "response.png"))
+    assert response.shape == drawn.shape and not np.array_equal(response[:, 96:], drawn[:, 96:])
 
 
 def test_figure_needs_compare_and_a_clip(tmp_path, capsys):

@@ -21,6 +21,11 @@ against the simulator's (mean |difference| over the object, correlation). The RE
         --checkpoint resources/checkpoints/plants64 --structure-clips 48 --compare
 
 ``--figure maps.png`` draws the first clips' three maps side by side, the poked part's subtree outlined.
+
+Every map is also scored as a response map (``analysis.heatmap.response_map``: how far each pixel
+moves per pixel of poke, from the same pokes and motions), and every map by the same-distance AUC
+(``analysis.structure.ring_structure_score``), which a blob around the poke cannot win;
+``--figure-map response`` draws the response maps.
 """
 from __future__ import annotations
 
@@ -31,7 +36,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ipoke_core.analysis.heatmap import correlation_heatmap, distance_variance, normalise_variance
+from ipoke_core.analysis.heatmap import (HeatmapError, correlation_heatmap, distance_variance, normalise_variance,
+                                        response_map)
 from ipoke_core.analysis.render import caption, colorize
 from ipoke_core.analysis.structure import (poked_part, ring_structure_score, structure_defined, structure_score,
                                            subtree)
@@ -117,6 +123,29 @@ def true_heatmap(pokes: list[Poke], motions: np.ndarray) -> np.ndarray:
     return normalise_variance(distance_variance(motions, pokes), float(np.var([p.magnitude for p in pokes])))
 
 
+def response_or_none(motions: np.ndarray, pokes: list[Poke]) -> np.ndarray | None:
+    """The response map (``analysis.heatmap.response_map``), or None where the pokes keep to one line."""
+    try:
+        return response_map(motions, pokes)
+    except HeatmapError:
+        return None
+
+
+def response_scores_of(response: np.ndarray | None, clip, location: tuple[float, float]) -> tuple[float, float]:
+    """(structure AUC, same-distance AUC) of a response map; NaN for a missing map."""
+    if response is None:
+        return float("nan"), float("nan")
+    return (structure_score(response, clip.parts, clip.parents, location),
+            ring_structure_score(response, clip.parts, clip.parents, location))
+
+
+def format_response(pairs: list[tuple[float, float]]) -> str:
+    scored = np.array(pairs, np.float64).reshape(-1, 2)
+    missing = int(np.isnan(scored[:, 0]).sum())
+    text = f"structure AUC {np.nanmean(scored[:, 0]):.3f}, same distance {np.nanmean(scored[:, 1]):.3f}"
+    return text + (f" ({missing} clips' pokes in one direction, not scored)" if missing else "")
+
+
 def figure_row(source: np.ndarray, parts: np.ndarray, parents: np.ndarray, location: tuple[float, float],
                maps: list[np.ndarray], names: list[str], aucs: list[float], upscale: int = 3) -> np.ndarray:
     """One clip of the --figure: the source with the poked part's subtree outlined (green) and the poke
@@ -151,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --compare: draw the first --figure-clips clips' maps side by side (source with the "
                          "poked part's subtree outlined, simulator, checkpoint, flow warping)")
     ap.add_argument("--figure-clips", type=int, default=6)
+    ap.add_argument("--figure-map", choices=("paper", "response"), default="paper",
+                    help="which maps --figure draws: the paper's Fig.-5 maps (default) or the response maps "
+                         "(analysis.heatmap.response_map: how far each pixel moves per pixel of poke)")
     ap.add_argument("--compare", action="store_true",
                     help="also the checkpoint's and the flow-warp baseline's heatmaps for the SAME pokes (lengths in "
                          "the checkpoint's range or --heatmap-magnitude), each against the simulator's: mean "
@@ -170,10 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.data} is stored at {meta['resolution']} px, the checkpoint works at {cfg.resolution} px")
     clips, _ = load_eval_clips(args.data, cfg, args.n_clips, 0)
     clips = [c for c in clips if structure_defined(c.parts, c.parents, (c.poke.x, c.poke.y))][: args.structure_clips]
-    scores, ring_scores, lengths, figure_rows = [], [], [], []
+    scores, ring_scores, response_scores, lengths, figure_rows = [], [], [], [], []
     magnitudes = args.heatmap_magnitude or (poker.magnitude_range() if args.compare else None)
     methods = [model_method(Path(args.checkpoint).name, poker), flow_warp_method(cfg.seq_len)] if args.compare else []
-    versus = {m.name: {"difference": [], "correlation": [], "auc": [], "ring_auc": []} for m in methods}
+    versus = {m.name: {"difference": [], "correlation": [], "auc": [], "ring_auc": [], "response": []} for m in methods}
     for c in clips:
         with np.load(clip_dir(args.data, c.clip_id) / GT) as z:
             duration, force, parts = float(z["poke_duration"]), z["poke"][2:4], z["parts"]
@@ -186,30 +218,41 @@ def main(argv: list[str] | None = None) -> int:
         location = (c.poke.x, c.poke.y)
         scores.append(structure_score(truth, c.parts, c.parents, location))
         ring_scores.append(ring_structure_score(truth, c.parts, c.parents, location))
+        truth_response = response_or_none(motions, pokes)
+        response_scores.append(response_scores_of(truth_response, c, location))
         on_object = c.parts >= 0
-        drawn = [truth]
+        drawn = {"paper": [truth], "response": [truth_response]}
         for m in methods:
-            heat = correlation_heatmap(lambda pk, m=m, c=c: m.generate(c.source, [[p] for p in pk]), c.source,
-                                       location, pokes=pokes).heatmap
-            drawn.append(heat)
+            result = correlation_heatmap(lambda pk, m=m, c=c: m.generate(c.source, [[p] for p in pk]), c.source,
+                                         location, pokes=pokes)
+            heat = result.heatmap
+            response = response_or_none(result.motions, pokes)
+            drawn["paper"].append(heat)
+            drawn["response"].append(response)
+            versus[m.name]["response"].append(response_scores_of(response, c, location))
             versus[m.name]["difference"].append(float(np.abs(heat - truth)[on_object].mean()))
             versus[m.name]["correlation"].append(float(np.corrcoef(heat[on_object], truth[on_object])[0, 1]))
             versus[m.name]["auc"].append(structure_score(heat, c.parts, c.parents, location))
             versus[m.name]["ring_auc"].append(ring_structure_score(heat, c.parts, c.parents, location))
         if args.figure is not None and len(figure_rows) < args.figure_clips:
-            figure_rows.append(figure_row(c.source, c.parts, c.parents, location, drawn,
-                                          ["simulator"] + [m.name for m in methods],
-                                          [scores[-1]] + [versus[m.name]["auc"][-1] for m in methods]))
+            if args.figure_map == "paper":
+                aucs = [scores[-1]] + [versus[m.name]["auc"][-1] for m in methods]
+            else:
+                aucs = [response_scores[-1][0]] + [versus[m.name]["response"][-1][0] for m in methods]
+            maps = [np.zeros_like(truth) if m is None else m for m in drawn[args.figure_map]]
+            figure_rows.append(figure_row(c.source, c.parts, c.parents, location, maps,
+                                          ["simulator"] + [m.name for m in methods], aucs))
     how = (f"pushes scaled to pokes of {magnitudes[0]:.2f}-{magnitudes[1]:.2f} px" if magnitudes
            else "random pushes")
     print(f"{args.data}: the simulator's own heatmaps ({args.heatmap_n} {how} at each clip's poke location, "
-          f"{len(scores)} clips): structure AUC {np.mean(scores):.3f}, same distance {np.nanmean(ring_scores):.3f}")
+          f"{len(scores)} clips): structure AUC {np.mean(scores):.3f}, same distance {np.nanmean(ring_scores):.3f}; "
+          f"response maps: {format_response(response_scores)}")
     print(f"  the pokes they made: {np.percentile(lengths, 5):.2f}-{np.percentile(lengths, 95):.2f} px (5th-95th "
           f"percentile; median {np.median(lengths):.2f} px)")
     for name, v in versus.items():
         print(f"  {name}, same pokes: mean |heatmap - simulator's| over the object {np.mean(v['difference']):.3f}, "
               f"correlation {np.nanmean(v['correlation']):.3f}, structure AUC {np.mean(v['auc']):.3f}, "
-              f"same distance {np.nanmean(v['ring_auc']):.3f}")
+              f"same distance {np.nanmean(v['ring_auc']):.3f}; response maps: {format_response(v['response'])}")
     if figure_rows:
         args.figure.parent.mkdir(parents=True, exist_ok=True)
         write_png(np.concatenate(figure_rows, 0), args.figure)

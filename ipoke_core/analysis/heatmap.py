@@ -70,6 +70,7 @@ class HeatmapResult:
     timings: dict[str, float] = field(default_factory=dict)
     source: np.ndarray | None = None  # (R, R, 3) uint8 model input the map belongs to
     framing: Framing | None = None  # set by heatmap_for_image: maps model px back to the user's image
+    motions: np.ndarray | None = None  # (N, R, R, 2) float32, every pixel's motion in each poke's video
 
 
 def random_pokes(location: tuple[float, float], n: int, magnitude_range: tuple[float, float], seed: int = 0) -> list[Poke]:
@@ -98,6 +99,32 @@ def normalise_variance(variance: np.ndarray, reference_variance: float) -> np.nd
     """``clip(1 - sqrt(variance / reference_variance), 0, 1)`` as float32 (see module doc)."""
     ratio = np.asarray(variance, np.float64) / max(reference_variance, 1e-12)
     return np.clip(1.0 - np.sqrt(ratio), 0.0, 1.0).astype(np.float32)
+
+
+def response_map(motions: np.ndarray, pokes: Sequence[Poke]) -> np.ndarray:
+    """How far each pixel moves per pixel of poke: the "moves because of the poke" map.
+
+    Per pixel, the 2x2 matrix ``A`` that best maps the poke to the pixel's motion over the N
+    videos (least squares, ``motion_i ~ A @ poke_i``); the map is ``clip(||A||_F / sqrt(2), 0, 1)``.
+    A pixel carried rigidly with the poke (``A = I``) scores 1, as does one on a turning part
+    beyond the poked point (it moves farther than the poke); pixels nearer the joint score their
+    lever ratio, a parent swayed a little by the poke a little, a still pixel 0. Unlike the
+    paper's variance map, a part that turns rather than translates stays lit along its length.
+
+    Args:
+        motions: ``(N, H, W, 2)`` motion of every pixel in each of the N videos.
+        pokes: the N pokes (their ``dx, dy``); their directions must span the plane.
+    Returns:
+        ``(H, W) float32`` in [0, 1].
+    """
+    p = np.array([[q.dx, q.dy] for q in pokes], np.float64)  # (N, 2)
+    gram = p.T @ p
+    if len(pokes) < 2 or np.linalg.cond(gram) > 1e6:
+        raise HeatmapError("a response map needs pokes in at least two directions")
+    m = np.asarray(motions, np.float64).reshape(len(pokes), -1, 2)  # (N, HW, 2)
+    a = np.einsum("nk,nhj->hjk", p, m) @ np.linalg.inv(gram)  # (HW, 2, 2): motion = a @ poke
+    gain = np.sqrt((a ** 2).sum(axis=(1, 2)) / 2.0)
+    return np.clip(gain, 0.0, 1.0).reshape(motions.shape[1:3]).astype(np.float32)
 
 
 def _check_inputs(source: np.ndarray, location: tuple[float, float], n: int, magnitude_range: tuple[float, float]) -> None:
@@ -195,6 +222,7 @@ def correlation_heatmap(
         reference_variance=ref,
         timings={"generate_s": t_gen, "flow_s": t_flow},
         source=source,
+        motions=flows,
     )
 
 
