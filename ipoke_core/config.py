@@ -198,6 +198,10 @@ class TrainConfig:
     w_flow: float = 0.0
     # weight of the still-pixel mean in the flow loss (1 = moving and still pixels count alike)
     flow_still_weight: float = 1.0
+    # weight of the mean over still pixels within flow_border_px of a moving one (0 = off): the
+    # background and still parts right beside what moves, which a model drags along (losses.flow_loss)
+    flow_border_weight: float = 0.0
+    flow_border_px: int = 3
     # stage 2 decodes only this many of the T frames per step for the frame and flow losses (the last
     # frame always, the others drawn at random; 0 = all): decoding is most of a step's cost, and the
     # dynamics still run, and the latent loss still sees, every step
@@ -240,13 +244,15 @@ class TrainConfig:
         if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
             raise ConfigError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
         for name in ("weight_decay", "grad_clip", "w_latent", "w_gan_spatial", "w_gan_temporal", "w_feature_matching",
-                     "w_l1", "w_flow", "flow_still_weight", "gp_weight"):
+                     "w_l1", "w_flow", "flow_still_weight", "flow_border_weight", "gp_weight"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 hint = " (0 = no clipping)" if name == "grad_clip" else ""
                 raise ConfigError(f"train.{name} must be a finite number >= 0{hint}, got {value}")
         if self.stage1_steps < 0 or self.stage2_steps < 0:
             raise ConfigError("train.stage1_steps and train.stage2_steps must be >= 0")
+        if self.flow_border_px < 1:
+            raise ConfigError(f"train.flow_border_px must be at least 1, got {self.flow_border_px}")
         if self.loss_frames < 0:
             raise ConfigError("train.loss_frames must be >= 0 (0 = all frames)")
         for name in ("gan_warmup_steps", "seed", "num_workers"):

@@ -143,6 +143,21 @@ def test_flow_loss_balances_moving_and_still_pixels():
     assert flow_loss(target, target) < 0.03
 
 
+def test_flow_loss_border_term_charges_a_drag_beside_the_moving_part():
+    target = torch.zeros(1, 2, 2, 32, 32)
+    target[:, :, 0, 10:20, 10:20] = 2.0  # a square moves right
+    dragged = target.clone()
+    dragged[:, :, 0, 10:20, 20:22] = 2.0  # the two columns of background beside it come along
+    far = target.clone()
+    far[:, :, 0, 0:10, 0:2] = 2.0  # as many still pixels moved, but far from the square
+    plain = [float(flow_loss(p, target)) for p in (dragged, far)]
+    assert plain[0] == pytest.approx(plain[1])  # the still mean cannot tell a drag from any other error
+    border = [float(flow_loss(p, target, border_px=3, border_weight=1.0)) for p in (dragged, far)]
+    assert border[1] == pytest.approx(plain[1] + 0.01)  # far from the square: the border is exact (Charbonnier eps)
+    assert border[0] == pytest.approx(plain[0] + 0.01 + 20 * 2.0 / 156, abs=0.01)  # 20 of its 16^2 - 10^2 px off by 2
+    assert flow_loss(target, target, border_px=3, border_weight=1.0) < 0.04  # three means of eps
+
+
 @pytest.fixture(scope="module")
 def plants(tmp_path_factory):
     root = tmp_path_factory.mktemp("data") / "plants"

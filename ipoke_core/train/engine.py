@@ -272,7 +272,8 @@ class Engine:
                 if flow is None or batch.flow is None:
                     raise ValueError("train.w_flow > 0 needs the warp decoder and flow targets in the batch")
                 losses["flow"] = L.flow_loss(flow, batch.flow if decode is None else batch.flow[:, decode],
-                                             still_weight=tc.flow_still_weight)
+                                             still_weight=tc.flow_still_weight, border_px=tc.flow_border_px,
+                                             border_weight=tc.flow_border_weight)
             if tc.use_latent_loss:
                 with torch.no_grad():
                     enc = self.model.encode(batch.frames.reshape(b * t, *batch.frames.shape[2:]))

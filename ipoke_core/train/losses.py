@@ -183,11 +183,16 @@ def latent_loss(states: list[list[torch.Tensor]], targets: list[torch.Tensor]) -
 
 
 def flow_loss(pred: torch.Tensor, target: torch.Tensor, moving_px: float = 0.5, eps: float = 0.01,
-              still_weight: float = 1.0) -> torch.Tensor:
+              still_weight: float = 1.0, border_px: int = 0, border_weight: float = 0.0) -> torch.Tensor:
     """Charbonnier distance of predicted and true flow, averaged over moving and over still pixels
     apart and summed (the still mean times ``still_weight``): still pixels are most of every frame,
     so a plain mean would reward a model that never moves anything, and an unweighted balance lets
     it smear motion over still pixels (each moving pixel weighs ~20x a still one).
+
+    ``border_weight`` > 0 adds the mean over the still pixels within ``border_px`` pixels of a
+    moving one (the background and the still parts beside what moves), times ``border_weight``: they
+    are a small share of the still pixels, so the still mean barely sees a model that drags them
+    along with the part next to them.
 
     ``pred``, ``target``: ``(B, T, 2, H, W)`` displacements in model pixels; a pixel moves when its
     true displacement exceeds ``moving_px``. Returns a scalar in pixels.
@@ -197,7 +202,13 @@ def flow_loss(pred: torch.Tensor, target: torch.Tensor, moving_px: float = 0.5, 
     still = 1.0 - moving
     on_moving = (err * moving).sum() / moving.sum().clamp_min(1.0)
     on_still = (err * still).sum() / still.sum().clamp_min(1.0)
-    return on_moving + still_weight * on_still
+    loss = on_moving + still_weight * on_still
+    if border_weight > 0 and border_px > 0:
+        size = 2 * border_px + 1
+        near = F.max_pool2d(moving.flatten(0, 1)[:, None], size, stride=1, padding=border_px).view_as(moving)
+        border = still * near
+        loss = loss + border_weight * (err * border).sum() / border.sum().clamp_min(1.0)
+    return loss
 
 
 def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
