@@ -46,7 +46,7 @@ from ipoke_core.data import read_dataset_meta
 from ipoke_core.data.layout import GT, clip_dir
 from ipoke_core.data.synthetic.clip import object_motion, posed_object
 from ipoke_core.data.synthetic.physics import PokeForce, simulate
-from ipoke_core.evaluate import flow_warp_method, load_eval_clips, model_method
+from ipoke_core.evaluate import EvalClip, flow_warp_method, load_eval_clips, model_method
 from ipoke_core.image import write_png
 from ipoke_core.inference import load_poker
 from ipoke_core.poke import Poke
@@ -131,7 +131,8 @@ def response_or_none(motions: np.ndarray, pokes: list[Poke]) -> np.ndarray | Non
         return None
 
 
-def response_scores_of(response: np.ndarray | None, clip, location: tuple[float, float]) -> tuple[float, float]:
+def response_scores_of(response: np.ndarray | None, clip: EvalClip,
+                       location: tuple[float, float]) -> tuple[float, float]:
     """(structure AUC, same-distance AUC) of a response map; NaN for a missing map."""
     if response is None:
         return float("nan"), float("nan")
@@ -140,6 +141,7 @@ def response_scores_of(response: np.ndarray | None, clip, location: tuple[float,
 
 
 def format_response(pairs: list[tuple[float, float]]) -> str:
+    """The mean scores of ``response_scores_of`` pairs, naming how many clips could not be scored."""
     scored = np.array(pairs, np.float64).reshape(-1, 2)
     missing = int(np.isnan(scored[:, 0]).sum())
     text = f"structure AUC {np.nanmean(scored[:, 0]):.3f}, same distance {np.nanmean(scored[:, 1]):.3f}"
@@ -239,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                 aucs = [scores[-1]] + [versus[m.name]["auc"][-1] for m in methods]
             else:
                 aucs = [response_scores[-1][0]] + [versus[m.name]["response"][-1][0] for m in methods]
-            maps = [np.zeros_like(truth) if m is None else m for m in drawn[args.figure_map]]
+            maps = [np.zeros_like(truth) if heat_map is None else heat_map for heat_map in drawn[args.figure_map]]
             figure_rows.append(figure_row(c.source, c.parts, c.parents, location, maps,
                                           ["simulator"] + [m.name for m in methods], aucs))
     how = (f"pushes scaled to pokes of {magnitudes[0]:.2f}-{magnitudes[1]:.2f} px" if magnitudes

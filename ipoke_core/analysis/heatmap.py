@@ -19,6 +19,11 @@ comparable across images, locations and models (unlike rank or median normalisat
 always paint part of the image hot even when nothing moves). This needs magnitudes that vary:
 with a single magnitude a still pixel and a rigidly following one both have variance 0, so the
 range must have ``lo < hi``. The raw variance is kept alongside.
+
+Beyond the paper: the map lights the pixels that move LIKE the poke, so a part turning about its
+joint is dark beyond the poked point, where it moves farther than the poke. :func:`response_map`
+reads the same pokes and motions (kept in ``HeatmapResult.motions``) as how far each pixel moves
+per pixel of poke: what moves BECAUSE of the poke.
 """
 from __future__ import annotations
 
@@ -121,7 +126,8 @@ def response_map(motions: np.ndarray, pokes: Sequence[Poke]) -> np.ndarray:
     gram = p.T @ p
     if len(pokes) < 2 or np.linalg.cond(gram) > 1e6:
         raise HeatmapError("a response map needs pokes in at least two directions")
-    m = np.asarray(motions, np.float64).reshape(len(pokes), -1, 2)  # (N, HW, 2)
+    motions = np.asarray(motions, np.float64)
+    m = motions.reshape(len(pokes), -1, 2)  # (N, HW, 2)
     a = np.einsum("nk,nhj->hjk", p, m) @ np.linalg.inv(gram)  # (HW, 2, 2): motion = a @ poke
     gain = np.sqrt((a ** 2).sum(axis=(1, 2)) / 2.0)
     return np.clip(gain, 0.0, 1.0).reshape(motions.shape[1:3]).astype(np.float32)

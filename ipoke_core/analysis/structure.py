@@ -109,8 +109,8 @@ def ring_structure_score(heatmap: np.ndarray, parts: np.ndarray, parents: np.nda
     about 0.5; not exactly, because inside a ring the nearer pixel still wins and the subtree's
     pixels tend to be the nearer ones: a Gaussian around the poke scored 0.498-0.515 on the
     synthetic test sets (seeds 7 and 11) with 0.25 px rings, 0.51-0.54 with 0.5 px, 0.55-0.59
-    with 1 px (seed 7); thinner rings hold fewer pairs. 1.0: at every distance the subtree is hotter than
-    the rest of the object.
+    with 1 px (seed 7); thinner rings hold fewer pairs. 1.0: at every distance the subtree is
+    hotter than the rest of the object.
 
     Args:
         heatmap, parts, parents, location: as :func:`structure_score`.
