@@ -88,14 +88,21 @@ def structure_score(heatmap: np.ndarray, parts: np.ndarray, parents: np.ndarray,
         the AUC in [0, 1], or NaN when undefined: the poke is on the background, or the subtree
         covers the whole object (poking the root), so there are no negatives.
     """
+    positive = _subtree_pixels(heatmap, parts, parents, location)
+    if positive is None:
+        return float("nan")
+    obj = parts >= 0
+    return roc_auc(heatmap[obj], positive[obj])
+
+
+def _subtree_pixels(heatmap: np.ndarray, parts: np.ndarray, parents: np.ndarray,
+                    location: tuple[float, float]) -> np.ndarray | None:
+    """``(R, R) bool``: the pixels of the poked part's subtree, or None for a poke on the background.
+    Raises ValueError when the heatmap and the part map differ in size."""
     if heatmap.shape != parts.shape:
         raise ValueError(f"heatmap {heatmap.shape} and part map {parts.shape} differ in size")
     part = poked_part(parts, location)
-    if part < 0:
-        return float("nan")
-    obj = parts >= 0
-    positive = np.isin(parts, subtree(parents, part))
-    return roc_auc(heatmap[obj], positive[obj])
+    return None if part < 0 else np.isin(parts, subtree(parents, part))
 
 
 def ring_structure_score(heatmap: np.ndarray, parts: np.ndarray, parents: np.ndarray,
@@ -118,16 +125,14 @@ def ring_structure_score(heatmap: np.ndarray, parts: np.ndarray, parents: np.nda
     Returns:
         the AUC in [0, 1], or NaN when no ring holds both classes (or as :func:`structure_score`).
     """
-    if heatmap.shape != parts.shape:
-        raise ValueError(f"heatmap {heatmap.shape} and part map {parts.shape} differ in size")
     if not ring_px > 0:
         raise ValueError(f"ring_px must be positive, got {ring_px}")
-    part = poked_part(parts, location)
-    if part < 0:
+    subtree_pixels = _subtree_pixels(heatmap, parts, parents, location)
+    if subtree_pixels is None:
         return float("nan")
     ys, xs = np.nonzero(parts >= 0)
     ring = np.floor(np.hypot(xs - location[0], ys - location[1]) / ring_px).astype(np.int64)
-    positive = np.isin(parts[ys, xs], subtree(parents, part))
+    positive = subtree_pixels[ys, xs]
     values = heatmap[ys, xs]
     total = weight = 0.0
     for r in np.unique(ring):
