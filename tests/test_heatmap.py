@@ -56,7 +56,7 @@ def test_heatmap_high_on_rectangle_low_elsewhere(scene):
         return gen(pokes)
 
     res = correlation_heatmap(counting, source, (28.0, 32.0), n=24, magnitude_range=(2, 6), batch_size=10,
-                              progress=lambda d, t, m: progress.append((d, t)))
+                              progress=lambda d, t, m: progress.append((d, t)), keep_motions=True)
     assert calls == [10, 10, 4]
     assert progress[-1] == (24, 24)
     assert res.heatmap.shape == (R, R) and res.heatmap.dtype == np.float32

@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         drawn = {"paper": [truth], "response": [truth_response]}
         for m in methods:
             result = correlation_heatmap(lambda pk, m=m, c=c: m.generate(c.source, [[p] for p in pk]), c.source,
-                                         location, pokes=pokes)
+                                         location, pokes=pokes, keep_motions=True)
             heat = result.heatmap
             response = response_or_none(result.motions, pokes)
             drawn["paper"].append(heat)

@@ -22,8 +22,8 @@ range must have ``lo < hi``. The raw variance is kept alongside.
 
 Beyond the paper: the map lights the pixels that move LIKE the poke, so a part turning about its
 joint is dark beyond the poked point, where it moves farther than the poke. :func:`response_map`
-reads the same pokes and motions (kept in ``HeatmapResult.motions``) as how far each pixel moves
-per pixel of poke: what moves BECAUSE of the poke.
+reads the same pokes and motions (``keep_motions=True`` keeps them in the result) as how far
+each pixel moves per pixel of poke: what moves BECAUSE of the poke.
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class HeatmapResult:
     timings: dict[str, float] = field(default_factory=dict)
     source: np.ndarray | None = None  # (R, R, 3) uint8 model input the map belongs to
     framing: Framing | None = None  # set by heatmap_for_image: maps model px back to the user's image
-    motions: np.ndarray | None = None  # (N, R, R, 2) float32, every pixel's motion in each poke's video
+    motions: np.ndarray | None = None  # (N, R, R, 2) float32 per-video motions, with keep_motions=True only
 
 
 def random_pokes(location: tuple[float, float], n: int, magnitude_range: tuple[float, float], seed: int = 0) -> list[Poke]:
@@ -161,6 +161,7 @@ def correlation_heatmap(
     cancel: CancelToken | None = None,
     motion: MotionFn | None = None,
     pokes: Sequence[Poke] | None = None,
+    keep_motions: bool = False,
 ) -> HeatmapResult:
     """The Figure-5 correlation heatmap of poke location ``location`` (model px) on ``source``.
 
@@ -176,6 +177,8 @@ def correlation_heatmap(
         pokes: optional, the pokes to use (all at ``location``) instead of ``n`` random ones with
             lengths in ``magnitude_range``; e.g. to compare methods, or a method with a simulator,
             on exactly the same pokes.
+        keep_motions: keep the N motion fields in the result (``motions``, for :func:`response_map`);
+            off by default, since an app keeps every heatmap it shows (8 MB each at N=64, 128 px).
     Raises:
         HeatmapError: location outside the image, n < 2, bad magnitude range, a given poke
             elsewhere than ``location``.
@@ -228,7 +231,7 @@ def correlation_heatmap(
         reference_variance=ref,
         timings={"generate_s": t_gen, "flow_s": t_flow},
         source=source,
-        motions=flows,
+        motions=flows if keep_motions else None,
     )
 
 
