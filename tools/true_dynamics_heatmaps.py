@@ -131,17 +131,17 @@ def response_or_none(motions: np.ndarray, pokes: list[Poke]) -> np.ndarray | Non
         return None
 
 
-def response_scores_of(response: np.ndarray | None, clip: EvalClip,
-                       location: tuple[float, float]) -> tuple[float, float]:
-    """(structure AUC, same-distance AUC) of a response map; NaN for a missing map."""
-    if response is None:
+def structure_scores(heat_map: np.ndarray | None, clip: EvalClip,
+                     location: tuple[float, float]) -> tuple[float, float]:
+    """(structure AUC, same-distance AUC) of a map; NaN for a missing response map."""
+    if heat_map is None:
         return float("nan"), float("nan")
-    return (structure_score(response, clip.parts, clip.parents, location),
-            ring_structure_score(response, clip.parts, clip.parents, location))
+    return (structure_score(heat_map, clip.parts, clip.parents, location),
+            ring_structure_score(heat_map, clip.parts, clip.parents, location))
 
 
-def format_response(pairs: list[tuple[float, float]]) -> str:
-    """The mean scores of ``response_scores_of`` pairs, naming how many clips could not be scored."""
+def format_scores(pairs: list[tuple[float, float]]) -> str:
+    """The mean scores of ``structure_scores`` pairs, naming how many clips' maps were missing."""
     scored = np.array(pairs, np.float64).reshape(-1, 2)
     missing = int(np.isnan(scored[:, 0]).sum())
     text = f"structure AUC {np.nanmean(scored[:, 0]):.3f}, same distance {np.nanmean(scored[:, 1]):.3f}"
@@ -204,10 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.data} is stored at {meta['resolution']} px, the checkpoint works at {cfg.resolution} px")
     clips, _ = load_eval_clips(args.data, cfg, args.n_clips, 0)
     clips = [c for c in clips if structure_defined(c.parts, c.parents, (c.poke.x, c.poke.y))][: args.structure_clips]
-    scores, ring_scores, response_scores, lengths, figure_rows = [], [], [], [], []
+    scores, response_scores, lengths, figure_rows = [], [], [], []
     magnitudes = args.heatmap_magnitude or (poker.magnitude_range() if args.compare else None)
     methods = [model_method(Path(args.checkpoint).name, poker), flow_warp_method(cfg.seq_len)] if args.compare else []
-    versus = {m.name: {"difference": [], "correlation": [], "auc": [], "ring_auc": [], "response": []} for m in methods}
+    versus = {m.name: {"difference": [], "correlation": [], "scores": [], "response": []} for m in methods}
     for c in clips:
         with np.load(clip_dir(args.data, c.clip_id) / GT) as z:
             duration, force, parts = float(z["poke_duration"]), z["poke"][2:4], z["parts"]
@@ -218,10 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         lengths += [p.magnitude for p in pokes]
         truth = true_heatmap(pokes, motions)
         location = (c.poke.x, c.poke.y)
-        scores.append(structure_score(truth, c.parts, c.parents, location))
-        ring_scores.append(ring_structure_score(truth, c.parts, c.parents, location))
+        scores.append(structure_scores(truth, c, location))
         truth_response = response_or_none(motions, pokes)
-        response_scores.append(response_scores_of(truth_response, c, location))
+        response_scores.append(structure_scores(truth_response, c, location))
         on_object = c.parts >= 0
         drawn = {"paper": [truth], "response": [truth_response]}
         for m in methods:
@@ -231,30 +230,26 @@ def main(argv: list[str] | None = None) -> int:
             response = response_or_none(result.motions, pokes)
             drawn["paper"].append(heat)
             drawn["response"].append(response)
-            versus[m.name]["response"].append(response_scores_of(response, c, location))
+            versus[m.name]["response"].append(structure_scores(response, c, location))
             versus[m.name]["difference"].append(float(np.abs(heat - truth)[on_object].mean()))
             versus[m.name]["correlation"].append(float(np.corrcoef(heat[on_object], truth[on_object])[0, 1]))
-            versus[m.name]["auc"].append(structure_score(heat, c.parts, c.parents, location))
-            versus[m.name]["ring_auc"].append(ring_structure_score(heat, c.parts, c.parents, location))
+            versus[m.name]["scores"].append(structure_scores(heat, c, location))
         if args.figure is not None and len(figure_rows) < args.figure_clips:
-            if args.figure_map == "paper":
-                aucs = [scores[-1]] + [versus[m.name]["auc"][-1] for m in methods]
-            else:
-                aucs = [response_scores[-1][0]] + [versus[m.name]["response"][-1][0] for m in methods]
+            own, key = (scores, "scores") if args.figure_map == "paper" else (response_scores, "response")
+            aucs = [own[-1][0]] + [versus[m.name][key][-1][0] for m in methods]
             maps = [np.zeros_like(truth) if heat_map is None else heat_map for heat_map in drawn[args.figure_map]]
             figure_rows.append(figure_row(c.source, c.parts, c.parents, location, maps,
                                           ["simulator"] + [m.name for m in methods], aucs))
     how = (f"pushes scaled to pokes of {magnitudes[0]:.2f}-{magnitudes[1]:.2f} px" if magnitudes
            else "random pushes")
     print(f"{args.data}: the simulator's own heatmaps ({args.heatmap_n} {how} at each clip's poke location, "
-          f"{len(scores)} clips): structure AUC {np.mean(scores):.3f}, same distance {np.nanmean(ring_scores):.3f}; "
-          f"response maps: {format_response(response_scores)}")
+          f"{len(scores)} clips): {format_scores(scores)}; response maps: {format_scores(response_scores)}")
     print(f"  the pokes they made: {np.percentile(lengths, 5):.2f}-{np.percentile(lengths, 95):.2f} px (5th-95th "
           f"percentile; median {np.median(lengths):.2f} px)")
     for name, v in versus.items():
         print(f"  {name}, same pokes: mean |heatmap - simulator's| over the object {np.mean(v['difference']):.3f}, "
-              f"correlation {np.nanmean(v['correlation']):.3f}, structure AUC {np.mean(v['auc']):.3f}, "
-              f"same distance {np.nanmean(v['ring_auc']):.3f}; response maps: {format_response(v['response'])}")
+              f"correlation {np.nanmean(v['correlation']):.3f}, {format_scores(v['scores'])}; "
+              f"response maps: {format_scores(v['response'])}")
     if figure_rows:
         args.figure.parent.mkdir(parents=True, exist_ok=True)
         write_png(np.concatenate(figure_rows, 0), args.figure)
