@@ -65,13 +65,6 @@ class ModelConfig:
     # falloff (every checkpoint before this field); a narrower prior leaves more of the motion's extent
     # to be learnt from the data
     motion_prior_sigma: float = 0.125
-    # warp decoder: the prior enters the motion head multiplied by a per-pixel gate in (0, 2) that a
-    # small conv net computes from the decoder features and the source image. Without it the prior's
-    # path into the flow is linear, so the head cannot switch it off on the background beside the
-    # poked part (measured on the bundled models: 1.0-1.1 px of prior motion on background pixels
-    # 2-10 px from a 2 px poke, nearly what the part itself gets). The gate starts at exactly 1, the
-    # ungated head, so a checkpoint without it can be fine-tuned into one (``GROWN_FROM_IDENTITY``)
-    motion_prior_gate: bool = False
 
     def validate(self) -> None:
         r = self.resolution
@@ -110,8 +103,6 @@ class ModelConfig:
         if not (math.isfinite(self.motion_prior_sigma) and 0.0 < self.motion_prior_sigma <= 0.5):
             raise ConfigError(f"model.motion_prior_sigma must be in (0, 0.5] (a fraction of the resolution), "
                               f"got {self.motion_prior_sigma!r}")
-        if self.motion_prior_gate and self.decoder != "warp":
-            raise ConfigError("model.motion_prior_gate gates the warp decoder's motion prior; the pixel decoder has none")
         if self.motion_deadzone_px > 0 and self.decoder != "warp":
             raise ConfigError("model.motion_deadzone_px applies to the warp decoder's flow; the pixel decoder draws no flow")
 
@@ -133,11 +124,6 @@ class ModelConfig:
 # ModelConfig fields that change how frames are drawn but no weight: a checkpoint may be fine-tuned
 # (``--init-from``) with other values of these
 RENDERING_ONLY = ("motion_deadzone_px",)
-
-# boolean ModelConfig fields that add modules whose initial weights compute the identity (the model's
-# function without them): a checkpoint with the field off may be fine-tuned (``--init-from``) into a
-# model with it on, the new modules starting from their initial weights
-GROWN_FROM_IDENTITY = ("motion_prior_gate",)
 
 
 # the clip size, clip length and poke mode of the training data are the model's; a config file's [data]

@@ -163,26 +163,3 @@ def test_fine_tuning_from_the_command_line_keeps_the_checkpoints_dead_zone(data_
         model, _ = load_checkpoint(run / "checkpoints" / "last")
         assert model.cfg.motion_deadzone_px == expected
     assert "model.motion_deadzone_px = 0.3 from" in capsys.readouterr().out
-
-
-def test_init_from_grows_a_prior_gate_that_starts_as_the_parent(data_dir, pretrained, tmp_path):
-    """A checkpoint without the gated motion prior fine-tunes into one with it: the gate starts at
-    exactly 1, so the new model first draws what its parent drew. Dropping a gate is refused."""
-    cfg = tiny(stage1_steps=0, stage2_steps=1, lr=1e-12, **QUIET)
-    cfg.model.motion_prior_gate = True
-    tuned = train(TrainOptions(cfg, data_dir, tmp_path / "ft", init_from=pretrained, progress=False))
-    model, meta = load_checkpoint(tuned.last_checkpoint.with_suffix(""))
-    parent, _ = load_checkpoint(pretrained)
-    assert meta["model"]["motion_prior_gate"] is True and model.decoder.prior_gate is not None
-    torch.manual_seed(0)
-    image, poke_map = torch.rand(2, 3, 32, 32) * 2 - 1, torch.zeros(2, 2, 32, 32)
-    poke_map[:, 0, 14:17, 10:13] = 0.5
-    with torch.no_grad():
-        grown, old = model.animate(image, poke_map), parent.animate(image, poke_map)
-    assert float(old.flow.abs().max()) > 0.05  # the poke moves something
-    assert torch.allclose(grown.flow, old.flow, atol=1e-5) and torch.allclose(grown.video, old.video, atol=1e-5)
-    assert "new modules start from their initial weights" in (tmp_path / "ft" / "train.log").read_text()
-    back = tiny(stage1_steps=0, stage2_steps=1, **QUIET)
-    with pytest.raises(TrainingError, match=r"model.motion_prior_gate: True there, False here"):
-        train(TrainOptions(back, data_dir, tmp_path / "back", init_from=tuned.last_checkpoint.with_suffix(""),
-                           progress=False))

@@ -331,39 +331,3 @@ def test_motion_prior_width_is_a_setting_and_old_checkpoints_keep_the_baselines(
     sidecar.write_text(json.dumps(meta))
     model, _ = load_checkpoint(tmp_path / "old")
     assert model.cfg.motion_prior_sigma == 0.125
-
-
-def test_prior_gate_learns_to_hold_the_background_still():
-    """``model.motion_prior_gate``: the prior's path into the flow is multiplied by a learnt per-pixel
-    gate. Trained alone (the rest of the model frozen), it learns to keep the prior's motion off the
-    dark half of a source and on the bright half, which the ungated head's linear path cannot do."""
-    from ipoke_core.config import ConfigError
-
-    torch.manual_seed(0)
-    cfg = ModelConfig(resolution=32, channels=[8, 16], bottleneck=8, depth=2, seq_len=2, decoder="warp",
-                      poke_scale=4.0, poke_gain=4.0, motion_prior_gate=True)
-    model = IPoke(cfg)
-    image = -torch.ones(4, 3, 32, 32)
-    image[..., 16:] = 1.0  # bright object on the right, dark background on the left
-    poke_map = torch.stack([rasterize([Poke(16, 16, 2.0, 0.0)], 32, cfg.poke_radius, cfg.poke_mode, cfg.poke_scale)] * 4)
-    with torch.no_grad():
-        start = model.animate(image, poke_map).flow[:, -1]
-    target = start.clone()
-    target[..., :16] = 0.0  # the true motion: the object's half moves, the background stays
-    left, right = (Ellipsis, slice(8, 24), slice(6, 15)), (Ellipsis, slice(8, 24), slice(17, 26))  # beside the poke
-    assert float(start[left].abs().mean()) > 0.2
-    model.requires_grad_(False)
-    gate = model.decoder.prior_gate
-    gate.requires_grad_(True)
-    opt = torch.optim.Adam(gate.parameters(), lr=1e-2)
-    for _ in range(60):
-        loss = (model.animate(image, poke_map).flow[:, -1] - target).abs().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with torch.no_grad():
-        flow = model.animate(image, poke_map).flow[:, -1]
-    assert float(flow[left].abs().mean()) < 0.3 * float(start[left].abs().mean())
-    assert float(flow[right].abs().mean()) > 0.7 * float(start[right].abs().mean())
-    with pytest.raises(ConfigError, match="motion_prior_gate"):
-        ModelConfig(decoder="pixel", motion_prior_gate=True).validate()

@@ -81,11 +81,6 @@ class MotionDecoder(Decoder):
     source), so from the first step the poked point follows the poke, and training learns what the
     baseline cannot: which pixels belong to the poked part, how the rest of the object follows,
     what stays still.
-
-    With ``cfg.motion_prior_gate`` the prior is multiplied, per pixel and frame, by a gate in (0, 2)
-    computed from the trunk's features and the source image (``PriorGate``): the head can then switch
-    the prior off on the background beside the poked part and on other parts, and widen it along the
-    poked one, which a linear path from prior to flow cannot do.
     """
 
     def __init__(self, cfg: ModelConfig, skip_levels: list[int]):
@@ -111,7 +106,6 @@ class MotionDecoder(Decoder):
             self.to_motion.weight[0, c + 2, 1, 1] = prior_weight  # flow x <- prior x
             self.to_motion.weight[1, c + 3, 1, 1] = prior_weight  # flow y <- prior y
             self.to_motion.bias[2] = 4.0
-        self.prior_gate = PriorGate(c) if cfg.motion_prior_gate else None
 
     def motion_prior(self, poke_map: torch.Tensor) -> torch.Tensor:
         """The poke spread by a Gaussian falloff: ``(N, 2, R, R) -> (N, 2, R, R)``, the poke's value at its
@@ -130,10 +124,7 @@ class MotionDecoder(Decoder):
         blurs once per video, not per frame), one per frame to draw -> ``Rendered`` of N frames."""
         feats = self.features(levels)
         rgb = torch.tanh(self.to_rgb(feats)).float()
-        prior = prior * times.float().view(-1, 1, 1, 1)
-        if self.prior_gate is not None:
-            prior = prior * self.prior_gate(feats, source).float()
-        extra = torch.cat([poke_map.float(), prior], 1).to(feats.dtype)
+        extra = torch.cat([poke_map.float(), prior * times.float().view(-1, 1, 1, 1)], 1).to(feats.dtype)
         if feats.is_contiguous(memory_format=torch.channels_last):  # one layout for the cat: no copies
             extra = extra.contiguous(memory_format=torch.channels_last)
         motion = self.to_motion(torch.cat([feats, extra], 1)).float()
@@ -142,26 +133,3 @@ class MotionDecoder(Decoder):
         warped = warp_bicubic(source, flow) if self.resample == "bicubic" else warp(source, flow)
         frame = (mask * warped + (1 - mask) * rgb).clamp(-1, 1)
         return Rendered(frame, flow, mask)
-
-
-class PriorGate(nn.Module):
-    """Where the motion prior applies: ``(features (N, C, R, R), source (N, 3, R, R) in [-1, 1])`` ->
-    ``(N, 1, R, R)`` in (0, 2), ``2 * sigmoid(logits)``.
-
-    Two 3x3 convs at the output resolution: the features say where the poke is and what the object
-    is (at the trunk's coarser scales), the source's own pixels where its edges are. The last conv
-    starts at zero, so the gate starts at exactly 1 everywhere: the ungated head, and a checkpoint
-    without a gate fine-tunes from its own function.
-    """
-
-    def __init__(self, channels: int, hidden: int = 16):
-        super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(channels + 3, hidden, 3, 1, 1), nn.SiLU(), nn.Conv2d(hidden, 1, 3, 1, 1))
-        nn.init.zeros_(self.net[2].weight)
-        nn.init.zeros_(self.net[2].bias)
-
-    def forward(self, features: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
-        x = torch.cat([features, source.to(features.dtype)], 1)
-        if features.is_contiguous(memory_format=torch.channels_last):
-            x = x.contiguous(memory_format=torch.channels_last)
-        return 2.0 * torch.sigmoid(self.net(x))
