@@ -31,6 +31,12 @@ from PySide6.QtWidgets import (
 from ipoke_core.image import Framing, load_image
 from ipoke_core.poke import POKE_COLOR as POKE_RGB, Poke
 
+# from this magnification on, image pixels are drawn as crisp squares (nearest pixel), below it
+# smoothed: a 64 px model frame shown at 7x stays as sharp as it is, a large photo shown reduced
+# does not alias. The input canvas and the video player follow the same rule, so the two 64 px
+# images beside each other look alike unless their pixels differ
+CRISP_SCALE = 2.0
+
 POKE_COLOR = QColor(*POKE_RGB)  # committed pokes (the colour exports draw them in too)
 PREVIEW_COLOR = QColor(255, 200, 60)  # the poke being dragged
 CROP_COLOR = QColor(80, 200, 255)
@@ -318,7 +324,7 @@ class PokeCanvas(QGraphicsView):
     def _scale_changed(self) -> None:
         s = self._screen_scale()
         # magnified pixels stay crisp squares; reduced photos are smoothed
-        mode = Qt.TransformationMode.FastTransformation if s >= 2 else Qt.TransformationMode.SmoothTransformation
+        mode = Qt.TransformationMode.FastTransformation if s >= CRISP_SCALE else Qt.TransformationMode.SmoothTransformation
         self._pixmap.setTransformationMode(mode)
         for a in self._arrows + ([self._drag_arrow] if self._drag_arrow else []):
             a.set_screen_scale(s)

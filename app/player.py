@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton, QVBoxLayout, QWidget,
 )
 
-from app.canvas import POKE_COLOR, numpy_to_qimage
+from app.canvas import CRISP_SCALE, POKE_COLOR, numpy_to_qimage
 from ipoke_core.poke import Poke
 
 MIN_SLIDER_WIDTH = 120
@@ -63,7 +63,8 @@ class FrameView(QWidget):
             self._draw_busy(p)
             return
         r = self.target_rect()
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        # like the input canvas: magnified frames as crisp pixels (smoothing made a sharp frame look blurred)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, r.width() / self.image.width() < CRISP_SCALE)
         p.drawImage(r, self.image)
         if self.show_overlay and self.pokes:
             s = r.width() / self.resolution

@@ -373,3 +373,24 @@ def test_first_start_opens_a_bundled_sample_of_the_checkpoints_kind():
     assert resources.sample_for("resources/checkpoints/figures64.safetensors").name.startswith("figure_")
     assert resources.sample_for("runs/plants64/checkpoints/best.safetensors").name.startswith("plant_")
     assert resources.sample_for(None).name.startswith("plant_")  # the default model is the plants one
+
+
+@pytest.mark.parametrize("side, crisp", [(8, True), (160, False)])
+def test_player_draws_magnified_model_pixels_crisp_like_the_canvas(qtbot, side, crisp):
+    """A model frame shown magnified keeps its pixels as squares (the input canvas and exports draw
+    them so; smoothing made the generated video look blurrier than the image beside it), while an
+    image shown at under 2x is smoothed."""
+    from app.canvas import numpy_to_qimage
+    from app.player import FrameView
+
+    view = FrameView()
+    qtbot.addWidget(view)
+    view.resize(300, 200)  # a 192 px square: an 8 px checkerboard at 24x, a 160 px one at 1.2x
+    checker = (np.indices((side, side)).sum(0) % 2).astype(np.uint8) * 255
+    view.image = numpy_to_qimage(np.repeat(checker[..., None], 3, axis=2))
+    shot = view.grab().toImage()
+    r = view.target_rect().toAlignedRect().adjusted(1, 1, -1, -1)
+    y = r.top() + r.height() // (2 * side)  # the middle of the first row of squares
+    greys = [shot.pixelColor(x, y).red() for x in range(r.left(), r.right())]
+    mid = sum(1 for g in greys if 40 < g < 215)  # blended pixels between a black and a white square
+    assert (mid == 0) if crisp else (mid > len(greys) // 4), (side, mid, len(greys))
