@@ -37,6 +37,7 @@ class Actions:
     mode_poke: QAction
     mode_heat: QAction
     fit: QAction
+    smooth: QAction  # checkable: smooth the magnified video instead of crisp model pixels
     checkpoint: QAction
     bundled: QAction  # load the bundled checkpoint
 
@@ -89,6 +90,12 @@ def build_actions(window: MainWindow) -> Actions:
                        "Click on the image to compute a correlation heatmap")
     view.addSeparator()
     fit = action(view, "&Fit image", w.canvas.fit, "Ctrl+0", "Fit the image into the view")
+    # toggled, not triggered: restoring the setting (setChecked) must apply it too
+    smooth = QAction("&Smooth video pixels", window, checkable=True)
+    smooth.setStatusTip("Draw the magnified video smoothed instead of as the model's crisp pixels (exports stay crisp)")
+    smooth.setToolTip(smooth.statusTip())
+    smooth.toggled.connect(w.player.set_smooth)
+    view.addAction(smooth)
     view.addAction(w.dock.toggleViewAction())
 
     model = mb.addMenu("&Model")
@@ -103,4 +110,4 @@ def build_actions(window: MainWindow) -> Actions:
     action(helpm, "&How to use", lambda: show_help(w), QKeySequence.StandardKey.HelpContents)
     action(helpm, "&About iPoke", lambda: show_about(w))
     return Actions(open_, paste, samples_menu, export, quit_, undo, clear, continue_, original, play, mode_poke,
-                   mode_heat, fit, checkpoint, bundled)
+                   mode_heat, fit, smooth, checkpoint, bundled)

@@ -30,6 +30,7 @@ class FrameView(QWidget):
         self.pokes: list[Poke] = []  # model pixels
         self.resolution = 1
         self.show_overlay = True
+        self.smooth = False  # smooth magnified frames too (View ▸ Smooth video pixels); else crisp from CRISP_SCALE
         self.badge = ""  # e.g. "STILL"
         self.busy_text = ""  # e.g. "generating…"
         self.placeholder = "Drag on the image to poke it:\nthe generated video plays here."
@@ -63,8 +64,10 @@ class FrameView(QWidget):
             self._draw_busy(p)
             return
         r = self.target_rect()
-        # like the input canvas: magnified frames as crisp pixels (smoothing made a sharp frame look blurred)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, r.width() / self.image.width() < CRISP_SCALE)
+        # like the input canvas: magnified frames as crisp pixels (smoothing made a sharp frame look blurred),
+        # unless the user prefers them smoothed (a photo's 64 px frame at 7x shows its pixels as blocks)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
+                        self.smooth or r.width() / self.image.width() < CRISP_SCALE)
         p.drawImage(r, self.image)
         if self.show_overlay and self.pokes:
             s = r.width() / self.resolution
@@ -290,6 +293,11 @@ class VideoPlayer(QWidget):
 
     def _on_overlay(self, on: bool) -> None:
         self.view.show_overlay = on
+        self.view.update()
+
+    def set_smooth(self, on: bool) -> None:
+        """Draw magnified frames smoothed (True) or as crisp model pixels (False, the default)."""
+        self.view.smooth = bool(on)
         self.view.update()
 
     def _set_enabled(self, on: bool) -> None:

@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "fps": 8.0,
     "loop": True,
     "show_overlay": True,
+    "smooth_video": False,
     "export_upscale": 4,
     "export_overlay": True,
     "export_format": "mp4",
@@ -122,6 +123,7 @@ def _tool_settings(w: MainWindow) -> list[tuple[str, Callable[[], Any], Callable
         ("fps", p.fps.value, p.fps.setValue),
         ("loop", p.loop.isChecked, p.loop.setChecked),
         ("show_overlay", p.overlay.isChecked, p.overlay.setChecked),
+        ("smooth_video", w.acts.smooth.isChecked, w.acts.smooth.setChecked),
     ]
 
 

@@ -307,11 +307,13 @@ def test_settings_are_remembered(qtbot, make_window, settings):
     w.side.heat_n.setValue(123)
     w.player.fps.setValue(12.5)
     w.side.letterbox.setChecked(True)
+    w.acts.smooth.setChecked(True)
     w.close()
     w2 = make_window(None, settings=settings)
     assert w2.side.heat_n.value() == 123
     assert w2.player.fps.value() == 12.5
     assert w2.side.letterbox.isChecked()
+    assert w2.acts.smooth.isChecked() and w2.player.view.smooth  # restored and applied
     assert w2.settings.get("last_checkpoint") == "fake.safetensors"
 
 
@@ -375,11 +377,11 @@ def test_first_start_opens_a_bundled_sample_of_the_checkpoints_kind():
     assert resources.sample_for(None).name.startswith("plant_")  # the default model is the plants one
 
 
-@pytest.mark.parametrize("side, crisp", [(8, True), (160, False)])
-def test_player_draws_magnified_model_pixels_crisp_like_the_canvas(qtbot, side, crisp):
+@pytest.mark.parametrize("side, smooth, crisp", [(8, False, True), (160, False, False), (8, True, False)])
+def test_player_draws_magnified_model_pixels_crisp_like_the_canvas(qtbot, side, smooth, crisp):
     """A model frame shown magnified keeps its pixels as squares (the input canvas and exports draw
     them so; smoothing made the generated video look blurrier than the image beside it), while an
-    image shown at under 2x is smoothed."""
+    image shown at under 2x is smoothed, and so is every frame with View ▸ Smooth video pixels."""
     from app.canvas import numpy_to_qimage
     from app.player import FrameView
 
@@ -388,6 +390,7 @@ def test_player_draws_magnified_model_pixels_crisp_like_the_canvas(qtbot, side, 
     view.resize(300, 200)  # a 192 px square: an 8 px checkerboard at 24x, a 160 px one at 1.2x
     checker = (np.indices((side, side)).sum(0) % 2).astype(np.uint8) * 255
     view.image = numpy_to_qimage(np.repeat(checker[..., None], 3, axis=2))
+    view.smooth = smooth
     shot = view.grab().toImage()
     r = view.target_rect().toAlignedRect().adjusted(1, 1, -1, -1)
     y = r.top() + r.height() // (2 * side)  # the middle of the first row of squares
