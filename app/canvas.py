@@ -33,8 +33,8 @@ from ipoke_core.poke import POKE_COLOR as POKE_RGB, Poke
 
 # from this magnification on, image pixels are drawn as crisp squares (nearest pixel), below it
 # smoothed: a 64 px model frame shown at 7x stays as sharp as it is, a large photo shown reduced
-# does not alias. The input canvas and the video player follow the same rule, so the two 64 px
-# images beside each other look alike unless their pixels differ
+# does not alias. The input canvas and the video player follow the same rule (the player unless
+# View > Smooth video pixels is on), so a generated frame looks no softer than it is
 CRISP_SCALE = 2.0
 
 POKE_COLOR = QColor(*POKE_RGB)  # committed pokes (the colour exports draw them in too)
