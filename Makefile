@@ -15,8 +15,11 @@ $(BIN)/ipoke: pyproject.toml
 run: $(BIN)/ipoke
 	$(BIN)/python -m app.main
 
+# The suite runs as on a CPU without bf16 units (tests/conftest.py pins it), then the tests that run
+# the real model run again as on a CPU with them: the same result whatever CPU CI is given.
 test: $(BIN)/ipoke
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	IPOKE_CPU_BF16_UNITS=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m model
 
 bench: $(BIN)/ipoke
 	$(BIN)/ipoke bench

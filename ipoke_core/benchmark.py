@@ -130,3 +130,76 @@ def bench_inference(name: str, cfg: ModelConfig, variants: list[Variant], device
         out.append(InferenceBench(name, r, params, gflops, precision + (" compiled" if v.compiled else ""), t1, tb,
                                   batch, str(poker.device)))
     return out
+
+
+@dataclass
+class PrecisionBench:
+    """fp32 against bf16 autocast on the same trained weights and inputs (``ipoke bench --precision``).
+
+    Timings are ``(fp32, bf16)`` pairs from interleaved rounds; differences are between the two
+    precisions' outputs: frames in grey levels (0-255), heatmap values in heatmap units (0-1).
+    """
+
+    model: str
+    device: str
+    auto_choice: dict[int, str]  # batch size -> what ``--amp auto`` runs there ("fp32" | "bf16")
+    one_poke: tuple[Timing, Timing]
+    batch: tuple[Timing, Timing]
+    heatmap: tuple[Timing, Timing]
+    batch_size: int
+    heatmap_n: int
+    frame_diff_max: int
+    frame_diff_mean: float
+    heatmap_diff_max: float
+
+    def table(self) -> str:
+        rows = [("1 poke (batch 1), ms", self.one_poke), (f"{self.batch_size} pokes in one batch, ms", self.batch),
+                (f"heatmap, N = {self.heatmap_n}, ms", self.heatmap)]
+        lines = ["| what | fp32 | bf16 | fp32 / bf16 |", "|---|---|---|---|"]
+        for name, (a, b) in rows:
+            lines.append(f"| {name} | {a} | {b} | {a.median / b.median:.2f}x |")
+        lines.append(f"| frames: largest / mean difference, grey levels | | | {self.frame_diff_max} / "
+                     f"{self.frame_diff_mean:.2f} |")
+        lines.append(f"| heatmap values: largest difference (0-1) | | | {self.heatmap_diff_max:.3f} |")
+        return "\n".join(lines)
+
+
+def bench_precision(checkpoint, image, device: str = "cpu", batch: int = 64, heatmap_n: int = 64,
+                    repeats: int = 7) -> PrecisionBench:
+    """Time fp32 and bf16 autocast of one trained checkpoint on one image in interleaved rounds: one
+    poke, ``batch`` pokes in one pass and a heatmap of ``heatmap_n`` pokes (as the app computes it);
+    and measure how far the two precisions' frames and heatmap values differ on the same pokes.
+
+    ``image`` is ``(H, W, 3) uint8`` or a path; ``checkpoint`` a path or name of a checkpoint.
+    """
+    from ipoke_core.analysis.heatmap import correlation_heatmap, poker_generate_fn, poker_motion_fn, random_pokes
+    from ipoke_core.device import resolve_amp
+
+    fp32 = Poker.from_checkpoint(checkpoint, device, amp="off")
+    bf16 = Poker.from_checkpoint(checkpoint, device, amp="bf16")
+    source, _ = fp32.prepare(image)
+    r = fp32.resolution
+    rng = np.random.default_rng(0)
+    one = [[Poke(r / 2, r / 2, 4.0, -3.0)]]
+    many = [[Poke(float(rng.uniform(4, r - 5)), float(rng.uniform(4, r - 5)), float(rng.uniform(-6, 6)),
+                  float(rng.uniform(-6, 6)))] for _ in range(batch)]
+    hm_batch = 64 if fp32.device.type == "cuda" else 16  # what the app and `bench --heatmap` use
+    loc = ((r - 1) / 2, (r - 1) / 2)
+    hm_pokes = random_pokes(loc, heatmap_n, fp32.magnitude_range(), seed=0)
+
+    def heatmap(p: Poker) -> np.ndarray:
+        return correlation_heatmap(poker_generate_fn(p, source, hm_batch), source, loc, pokes=hm_pokes,
+                                   motion=poker_motion_fn(p, source, hm_batch), batch_size=hm_batch).heatmap
+
+    pair = (fp32, bf16)
+    dev = fp32.device
+    one_ms = interleaved_ms([lambda p=p: p.generate(source, one) for p in pair], repeats, 2, dev)
+    batch_ms = interleaved_ms([lambda p=p: p.generate(source, many, batch_size=batch) for p in pair],
+                              batch_rounds(repeats), 1, dev)
+    hm_ms = interleaved_ms([lambda p=p: heatmap(p) for p in pair], batch_rounds(repeats), 1, dev)
+    frames = [p.generate(source, many, batch_size=batch).astype(np.int16) for p in pair]
+    diff = np.abs(frames[0] - frames[1])
+    hm_diff = float(np.abs(heatmap(fp32) - heatmap(bf16)).max())
+    auto = {b: "bf16" if resolve_amp("auto", dev) == torch.bfloat16 else "fp32" for b in (1, batch)}
+    return PrecisionBench(str(checkpoint), str(dev), auto, (one_ms[0], one_ms[1]), (batch_ms[0], batch_ms[1]),
+                          (hm_ms[0], hm_ms[1]), batch, heatmap_n, int(diff.max()), float(diff.mean()), hm_diff)

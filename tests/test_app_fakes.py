@@ -20,16 +20,20 @@ from ipoke_core.poke import Poke
 
 
 class FakePoker:
-    """Poker stand-in: ``poke`` shifts the source along the poke; ``delay`` seconds per call."""
+    """Poker stand-in: ``poke`` shifts the source along the poke; ``delay`` seconds per call, or, with
+    ``gate``, until the test sets that event (a model "running" for exactly as long as the test needs,
+    whatever the machine's speed)."""
 
     def __init__(self, resolution: int = 32, seq_len: int = 4, delay: float = 0.0, trained: bool = True,
-                 still: bool = False) -> None:
+                 still: bool = False, gate: threading.Event | None = None) -> None:
         self.resolution = resolution
         self.config = ModelConfig(resolution=resolution, channels=[8, 16], bottleneck=16, depth=2, seq_len=seq_len)
         self.device = "cpu"
         self.meta = {"trained": trained, "data_stats": {"poke_magnitude_px": [1.0, 4.0]}}
         self.trained = trained
         self.delay = delay
+        self.gate = gate
+        self.finished_calls = 0
         self.still = still
         self.calls: list[tuple[list[Poke], Framing]] = []
         self.threads: set[str] = set()
@@ -50,6 +54,8 @@ class FakePoker:
         self.threads.add(threading.current_thread().name)
         self.generate_calls += 1
         time.sleep(self.delay)
+        if self.gate is not None:
+            self.gate.wait(60)
         t = self.config.seq_len
         out = np.empty((len(pokes_per_video), t, *source.shape), np.uint8)
         for i, pokes in enumerate(pokes_per_video):
@@ -58,6 +64,7 @@ class FakePoker:
             for k in range(t):
                 f = 0.0 if self.still else (k + 1) / t
                 out[i, k] = np.roll(source, (round(dy * f), round(dx * f)), axis=(0, 1))
+        self.finished_calls += 1
         return out
 
     def poke(self, image, pokes, framing=None, letterbox=False) -> Video:

@@ -8,6 +8,9 @@ import pytest
 from ipoke_core.benchmark import HEADER, Timing, Variant, bench_inference, interleaved_ms
 from ipoke_core.config import load_config
 
+# runs the real model through Poker: `make test` runs it again as on a CPU with bf16 units
+pytestmark = pytest.mark.model
+
 
 def test_rounds_interleave_the_variants():
     """Each round times every variant once, so a change of load falls on all of them alike."""
@@ -34,3 +37,21 @@ def test_fp32_and_bf16_of_the_same_model_in_one_table():
         assert b.row().count("|") == columns
         assert re.search(r"\| \d+(\.\d+)? \(\d+(\.\d+)?-\d+(\.\d+)?\) \|", b.row()), b.row()
     assert rows[0].params_m == pytest.approx(rows[1].params_m) and rows[0].gflops_per_video > 0
+
+
+@pytest.mark.parametrize("units", [True, False])
+def test_precision_bench_compares_fp32_and_bf16_of_trained_weights(monkeypatch, units):
+    """`ipoke bench --precision`: both precisions timed on the same pokes, their outputs compared, and
+    the table says what `--amp auto` runs on this kind of CPU."""
+    from ipoke_core import device as device_mod
+    from ipoke_core.benchmark import bench_precision
+    from ipoke_core.paths import DEFAULT_CHECKPOINT, SAMPLES
+
+    monkeypatch.setattr(device_mod, "cpu_has_bf16_units", lambda: units)
+    b = bench_precision(DEFAULT_CHECKPOINT, SAMPLES / "plant_1.png", "cpu", batch=4, heatmap_n=4, repeats=1)
+    assert b.auto_choice == {1: "bf16" if units else "fp32", 4: "bf16" if units else "fp32"}
+    assert all(len(t.times_ms) == 3 for pair in (b.batch, b.heatmap) for t in pair)
+    assert 0 < b.frame_diff_max <= 255 and 0 <= b.frame_diff_mean < 1.0  # bf16 rounds, but barely
+    assert 0 <= b.heatmap_diff_max < 0.05
+    table = b.table()
+    assert "| 1 poke (batch 1), ms |" in table and "| 4 pokes in one batch, ms |" in table and "x |" in table

@@ -7,6 +7,9 @@ from ipoke_core.inference import Poker
 from ipoke_core.paths import CHECKPOINTS, SAMPLES
 from ipoke_core.poke import Poke
 
+# runs the real model through Poker: `make test` runs it again as on a CPU with bf16 units
+pytestmark = pytest.mark.model
+
 BUNDLED = ["plants64", "figures64"]
 
 

@@ -16,6 +16,9 @@ from ipoke_core.io_utils import OutputError
 from ipoke_core.model import IPoke
 from ipoke_core.poke import Poke, PokeError
 
+# runs the real model through Poker: `make test` runs it again as on a CPU with bf16 units
+pytestmark = pytest.mark.model
+
 CFG = dict(resolution=32, channels=[8, 16], bottleneck=8, depth=2, seq_len=4)
 
 

@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+# runs the real model through Poker: `make test` runs it again as on a CPU with bf16 units
+pytestmark = pytest.mark.model
+
 
 def ipoke(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "ipoke_core.cli", *map(str, args)], capture_output=True, text=True,

@@ -12,6 +12,9 @@ from ipoke_core.inference import Poker
 from ipoke_core.paths import DEFAULT_CHECKPOINT
 from ipoke_core.poke import Poke
 
+# runs the real model through Poker: `make test` runs it again as on a CPU with bf16 units
+pytestmark = pytest.mark.model
+
 CPU = torch.device("cpu")
 
 
@@ -29,6 +32,8 @@ def test_auto_uses_bf16_only_on_cpus_with_bf16_units(monkeypatch, units):
 def test_cpuinfo_flags_are_read(monkeypatch, tmp_path):
     import builtins
 
+    monkeypatch.delenv(device_mod.CPU_BF16_ENV, raising=False)  # the suite pins the answer: read the file here
+
     real_open = builtins.open
     fake = tmp_path / "cpuinfo"
     fake.write_text("processor : 0\nflags : fpu sse2 avx512f amx_bf16 amx_tile\n")
@@ -40,6 +45,17 @@ def test_cpuinfo_flags_are_read(monkeypatch, tmp_path):
         fake.write_text("processor : 0\nflags : fpu sse2 avx2\n")
         device_mod.cpu_has_bf16_units.cache_clear()
         assert not device_mod.cpu_has_bf16_units()
+    finally:
+        device_mod.cpu_has_bf16_units.cache_clear()
+
+
+@pytest.mark.parametrize("value, units", [("1", True), ("0", False)])
+def test_the_environment_overrides_the_cpu_detection(monkeypatch, value, units):
+    monkeypatch.setenv(device_mod.CPU_BF16_ENV, value)
+    device_mod.cpu_has_bf16_units.cache_clear()
+    try:
+        assert device_mod.cpu_has_bf16_units() is units
+        assert resolve_amp("auto", CPU) == (torch.bfloat16 if units else None)
     finally:
         device_mod.cpu_has_bf16_units.cache_clear()
 

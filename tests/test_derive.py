@@ -3,6 +3,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 
 from ipoke_core.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from ipoke_core.cli import main as cli_main
@@ -10,6 +11,9 @@ from ipoke_core.config import ModelConfig, default_model_config
 from ipoke_core.inference import Poker
 from ipoke_core.model import IPoke
 from ipoke_core.paths import CHECKPOINTS
+
+# runs the real model through Poker: `make test` runs it again as on a CPU with bf16 units
+pytestmark = pytest.mark.model
 
 
 def _texture() -> np.ndarray:

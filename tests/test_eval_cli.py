@@ -6,6 +6,9 @@ import pytest
 from ipoke_core.cli import main
 from ipoke_core.config import ModelConfig
 
+# runs the real model through Poker: `make test` runs it again as on a CPU with bf16 units
+pytestmark = pytest.mark.model
+
 pytest.importorskip("ipoke_core.data.synthetic")
 
 

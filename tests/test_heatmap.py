@@ -9,6 +9,9 @@ from ipoke_core.analysis.render import render_grid, render_overlay
 from ipoke_core.poke import Poke
 from ipoke_core.progress import CancelToken, Cancelled
 
+# runs the real model through Poker: `make test` runs it again as on a CPU with bf16 units
+pytestmark = pytest.mark.model
+
 R = 64
 RECT = (slice(24, 40), slice(20, 36))  # rows, cols of the moving rectangle
 

@@ -20,6 +20,9 @@ from ipoke_core.model.warp import invert_backward_flow, warp
 from ipoke_core.poke import Poke, rasterize
 from ipoke_core.train.losses import flow_loss
 
+# runs the real model through Poker: `make test` runs it again as on a CPU with bf16 units
+pytestmark = pytest.mark.model
+
 
 def _chw(frames: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()

@@ -10,6 +10,9 @@ import torch
 
 from ipoke_core.config import ConfigError, config_from_dict, load_config
 
+# runs the real model through Poker: `make test` runs it again as on a CPU with bf16 units
+pytestmark = pytest.mark.model
+
 
 def test_validation_reports_the_metrics_packages_psnr_and_ssim():
     from ipoke_core.inference import to_uint8
@@ -58,7 +61,8 @@ def test_data_section_repeats_the_model_sizes_and_must_agree():
         config_from_dict(d)
 
 
-def test_resolve_device_is_one_rule():
+def test_resolve_device_is_one_rule(monkeypatch):
+    from ipoke_core import device as device_mod
     from ipoke_core.device import DeviceError, resolve_amp, resolve_device
     from ipoke_core.errors import UserError
 
@@ -68,6 +72,7 @@ def test_resolve_device_is_one_rule():
         with pytest.raises(DeviceError):
             resolve_device(bad)
     assert issubclass(DeviceError, UserError)
+    monkeypatch.setattr(device_mod, "cpu_has_bf16_units", lambda: False)  # a CPU without bf16 units
     assert resolve_amp("auto", torch.device("cpu")) is None
 
 

@@ -18,6 +18,9 @@ from ipoke_core.inference import Video
 from ipoke_core.poke import Poke
 from ipoke_core.workspace import FRAMING, HEATMAPS, IMAGE, MODEL, POKES, VIDEO, Workspace
 
+# runs the real model through Poker: `make test` runs it again as on a CPU with bf16 units
+pytestmark = pytest.mark.model
+
 
 class Fake:
     """Poker stand-in: the video shifts the framed source along the poke, one pixel per frame."""

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from ipoke_core.commands._common import add_device_argument, parse_int_list, positive_float, positive_int
 
-HELP = ("benchmark: latency of one poke and of 64 batched pokes, fp32 and bf16 (or, instead, --train, --heatmap, "
-        "--data DIR, --learn DIR)")
+HELP = ("benchmark: latency of one poke and of 64 batched pokes, fp32 and bf16 (or, instead, --precision, --train, "
+        "--heatmap, --data DIR, --learn DIR)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,6 +18,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compile", action="store_true", help="also time the torch.compiled model (inference, --train)")
     p.add_argument("--train", action="store_true", help="training samples/s at 64x64, batch 32")
     p.add_argument("--heatmap", action="store_true", help="seconds per heatmap location (N=64, 64x64)")
+    p.add_argument("--precision", action="store_true",
+                   help="fp32 against bf16 on a bundled checkpoint and sample: one poke, 64 pokes, a heatmap, and how "
+                        "far the frames and heatmap values differ (what `--amp auto` is chosen by)")
+    p.add_argument("--checkpoint", default=None,
+                   help="with --precision: the checkpoint to compare, a path or a bundled name (default: plants64)")
     p.add_argument("--data", type=Path, default=None, help="data-loader samples/s over a prepared data set")
     learn = p.add_argument_group("learning speed (--learn)")
     learn.add_argument("--learn", type=Path, default=None, metavar="TRAIN_DATA",
@@ -81,12 +86,14 @@ def _run(args: argparse.Namespace) -> int:
         _heatmap(args)
     if args.data is not None:
         _data(args)
+    if args.precision:
+        _precision(args)
     if args.learn is not None:
         from ipoke_core.train.learn_bench import learning_benchmark
 
         learning_benchmark(args.config, args.learn, args.test_data or args.learn, args.out, args.minutes, args.every,
                            n_clips=args.n_clips, overrides=args.set, device=args.device)
-    if args.train or args.heatmap or args.data is not None or args.learn is not None:
+    if args.train or args.heatmap or args.precision or args.data is not None or args.learn is not None:
         return 0
 
     # fp32 and bf16 autocast side by side in the same run (issue 14), and with --compile the compiled
@@ -138,6 +145,29 @@ def _heatmap(args: argparse.Namespace) -> None:
     print(f"heatmap  {out['model']} {out['resolution']}x{out['resolution']} N={out['n']} on {out['device']}: "
           f"median {out['median_s']:.2f} s per location (model {out['generate_median_s']:.2f} s, "
           f"flow {out['flow_median_s']:.2f} s; runs: {times})", flush=True)
+
+
+def _precision(args: argparse.Namespace) -> None:
+    """``--precision``: fp32 against bf16 autocast on trained weights and a real sample, with differences."""
+    from ipoke_core.benchmark import batch_rounds, bench_precision
+    from ipoke_core.device import cpu_has_bf16_units, resolve_device
+    from ipoke_core.paths import CHECKPOINTS, DEFAULT_CHECKPOINT, SAMPLES, checkpoint_paths
+
+    checkpoint = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
+    if not checkpoint_paths(checkpoint)[0].exists() and checkpoint_paths(CHECKPOINTS / checkpoint.name)[0].exists():
+        checkpoint = CHECKPOINTS / checkpoint.name  # a bundled model by name: --checkpoint figures64
+    if not checkpoint_paths(checkpoint)[0].exists():
+        from ipoke_core.errors import UserError
+
+        raise UserError(f"--precision: no checkpoint at {checkpoint} (give one with --checkpoint)")
+    image = SAMPLES / ("figure_1.png" if "figure" in checkpoint.name else "plant_1.png")
+    if resolve_device(args.device).type == "cpu":
+        print(f"CPU bf16 units (AMX / AVX512-BF16): {'yes' if cpu_has_bf16_units() else 'no: bf16 is emulated'}")
+    b = bench_precision(checkpoint, image, args.device, repeats=args.repeats)
+    print(f"{checkpoint.name} on {image.name}, {b.device}, {args.repeats} interleaved rounds of one poke, "
+          f"{batch_rounds(args.repeats)} of the batch and of the heatmap; `--amp auto` runs "
+          + ", ".join(f"{v} at batch {k}" for k, v in b.auto_choice.items()))
+    print(b.table(), flush=True)
 
 
 def _data(args: argparse.Namespace) -> None:
