@@ -21,6 +21,19 @@ from the clip's source frame and poke. Columns:
 - structure (AUC): the structure score of a correlation heatmap at the clip's poke location
   (``analysis.structure``), on the first ``structure_clips`` clips with ground truth.
 
+Against the true dynamics (``analysis.true_dynamics``), on the same structure clips; each method's
+motion is its own (``Method.motion``) where it has one, else DIS flow source -> last frame:
+- truth corr., truth diff.: the simulator rebuilds the clip and pushes its poke point N times,
+  scaled to pokes of ``truth_magnitude`` (one fixed range for every method); each method gets
+  exactly those pokes; correlation and mean |difference| of its Fig.-5 map with the simulator's,
+  over the object pixels.
+- response, same distance (AUC): the same-distance AUC of the method's response map of those pokes.
+- drag (px): mean motion of the background 2-10 px from the poke under 2 px pokes in 8 directions
+  at the clip's poke point, per 2 px of poke (the simulator: 0).
+- rigidity (px): for the clip's own poke, the RMS residual of the best affine fit to the method's
+  motion over each true part (>= 6 px), averaged over parts, then clips (the simulator: about 0).
+A ``simulator (true dynamics)`` row gives the simulator's own scores (needs ``simulator=``).
+
 A metric that cannot be computed is reported as unavailable with its reason, never as 0.
 """
 from __future__ import annotations
@@ -37,9 +50,12 @@ from typing import Any
 
 import numpy as np
 
-from ipoke_core.analysis.baselines import flow_warp_videos, static_video
+from ipoke_core.analysis.baselines import flow_warp_motion, flow_warp_videos, static_video
 from ipoke_core.analysis.heatmap import correlation_heatmap
 from ipoke_core.analysis.structure import ring_structure_score, structure_defined, structure_score
+from ipoke_core.analysis.true_dynamics import (
+    TRUTH_MAGNITUDE, Simulator, agreement, at_resolution, drag, drag_pokes, response_or_none, rigidity, true_heatmap,
+)
 from ipoke_core.errors import UserError
 from ipoke_core.metrics.motion_error import motion_error
 from ipoke_core.metrics.poke_accuracy import poke_accuracy
@@ -50,6 +66,7 @@ from ipoke_core.poke import Poke
 from ipoke_core.progress import CancelToken, ProgressFn, check, report
 
 GenerateFn = Callable[[np.ndarray, Sequence[Sequence[Poke]]], np.ndarray]
+MotionFn = Callable[[np.ndarray, list[Poke]], np.ndarray]  # (source, pokes) -> (N, R, R, 2) float32 last-frame motion
 COLUMNS = [  # key, header (its arrow: higher or lower is better), format
     ("lpips", "LPIPS ↓", "{:.3f}"),
     ("psnr", "PSNR ↑", "{:.2f}"),
@@ -61,7 +78,15 @@ COLUMNS = [  # key, header (its arrow: higher or lower is better), format
     ("background_motion", "bg poke motion ↓", "{:.2f}"),
     ("structure_auc", "structure (AUC) ↑", "{:.3f}"),
     ("structure_ring_auc", "structure, same distance (AUC) ↑", "{:.3f}"),
+    ("truth_corr", "truth corr. ↑", "{:.3f}"),
+    ("truth_diff", "truth diff. ↓", "{:.3f}"),
+    ("response_ring_auc", "response, same distance (AUC) ↑", "{:.3f}"),
+    ("drag_px", "drag (px) ↓", "{:.2f}"),
+    ("rigidity_px", "rigidity (px) ↓", "{:.3f}"),
 ]
+TRUTH_KEYS = ("truth_corr", "truth_diff", "response_ring_auc")  # need the simulator
+PHYSICS_KEYS = ("drag_px", "rigidity_px")  # need the true part map only
+SIMULATOR = "simulator (true dynamics)"
 
 
 class EvalError(UserError, ValueError):
@@ -99,26 +124,46 @@ class Method:
     generate: like ``Poker.generate``: ``(source, pokes_per_video) -> (N, T, R, R, 3) uint8``
     (used for heatmaps). generate_clips: one video per (source, poke) pair across different
     sources, ``(sources (N, R, R, 3), pokes) -> (N, T, R, R, 3)``; defaults to a loop over generate.
+    motion: the method's own last-frame motion, ``(source (R, R, 3) uint8, pokes) -> (N, R, R, 2)
+    float32`` model px, one poke per video (e.g. ``Poker.last_motion``); None: DIS flow of its frames.
     """
 
     name: str
     generate: GenerateFn
     generate_clips: Callable[[np.ndarray, Sequence[Poke]], np.ndarray] | None = None
+    motion: MotionFn | None = None
 
     def videos(self, sources: np.ndarray, pokes: Sequence[Poke]) -> np.ndarray:
         if self.generate_clips is not None:
             return self.generate_clips(sources, pokes)
         return np.concatenate([self.generate(s, [[p]]) for s, p in zip(sources, pokes)])
 
+    def last_motion(self, source: np.ndarray, pokes: Sequence[Poke]) -> np.ndarray:
+        """``(N, R, R, 2) float32``: where every source pixel is at the last frame, one poke per video:
+        ``motion`` where given, else DIS flow from the source to the last generated frame (as
+        ``correlation_heatmap`` measures it without ``motion=``)."""
+        import cv2
+
+        from ipoke_core.flow import make_dis
+
+        if self.motion is not None:
+            return np.asarray(self.motion(source, list(pokes)), np.float32)
+        videos = self.generate(source, [[p] for p in pokes])
+        dis = make_dis("medium", small=max(source.shape[:2]) <= 160)
+        gray = cv2.cvtColor(source, cv2.COLOR_RGB2GRAY)
+        return np.stack([dis.calc(gray, cv2.cvtColor(v[-1], cv2.COLOR_RGB2GRAY), None) for v in videos]).astype(np.float32)
+
 
 def static_method(seq_len: int) -> Method:
     """The source repeated: a model that ignores the poke."""
-    return Method("static (source repeated)", lambda src, pokes: static_video(src, pokes, seq_len))
+    return Method("static (source repeated)", lambda src, pokes: static_video(src, pokes, seq_len),
+                  motion=lambda src, pokes: np.zeros((len(pokes),) + src.shape[:2] + (2,), np.float32))
 
 
 def flow_warp_method(seq_len: int, sigma: float | None = None) -> Method:
     """Warp the source along the poke spread by a Gaussian falloff, linearly in time (Hao et al. in spirit)."""
-    return Method("flow warping (Hao-style)", lambda src, pokes: flow_warp_videos(src, pokes, seq_len, sigma))
+    return Method("flow warping (Hao-style)", lambda src, pokes: flow_warp_videos(src, pokes, seq_len, sigma),
+                  motion=lambda src, pokes: flow_warp_motion(src, pokes, sigma))
 
 
 def model_method(name: str, poker: Any, batch_size: int = 32) -> Method:
@@ -143,7 +188,8 @@ def model_method(name: str, poker: Any, batch_size: int = 32) -> Method:
             out[s:s + len(img)] = to_uint8(video)
         return out
 
-    return Method(name, lambda src, pk: poker.generate(src, pk, batch_size=batch_size), generate_clips)
+    motion = (lambda src, pk: poker.last_motion(src, pk, batch_size)) if poker.predicts_motion else None
+    return Method(name, lambda src, pk: poker.generate(src, pk, batch_size=batch_size), generate_clips, motion)
 
 
 @dataclass
@@ -153,6 +199,8 @@ class EvalSettings:
     structure_clips: int = 8
     magnitude_range: tuple[float, float] = (2.0, 8.0)  # model px, for the structure heatmaps
     batch_size: int = 16
+    truth_magnitude: tuple[float, float] = TRUTH_MAGNITUDE  # px at 64 px (scaled to R): the truth columns' pokes
+    keep_maps: int = 0  # keep the truth-comparison maps of this many clips (EvalReport.maps, for a figure)
 
 
 @dataclass
@@ -160,6 +208,9 @@ class EvalReport:
     rows: list[dict[str, Any]]
     notes: list[str]
     info: dict[str, Any] = field(default_factory=dict)
+    # per kept clip: {"clip": EvalClip, "names": [...], "paper"/"response": maps (None: undefined),
+    # "paper_auc"/"response_auc": their structure AUCs}; the simulator first
+    maps: list[dict[str, Any]] = field(default_factory=list)
 
     def value(self, method: str, key: str) -> float | None:
         for row in self.rows:
@@ -224,12 +275,15 @@ def evaluate(
     unavailable: dict[str, str] | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
+    simulator: Simulator | None = None,
 ) -> EvalReport:
     """Score every method on every clip (see module doc).
 
     Args:
         lpips_model: a ``metrics.lpips.LPIPS`` or None; i3d: a ``metrics.fvd.I3DEmbedder`` or None.
         unavailable: reason per metric key for those that cannot be computed (e.g. missing weights).
+        simulator: the test set's physics (``analysis.true_dynamics.Simulator``) for the truth columns
+            and the simulator row; None: those columns are unavailable.
     """
     if not clips:
         raise EvalError("the test set has no clips to evaluate")
@@ -246,14 +300,21 @@ def evaluate(
         unavailable.setdefault("motion_error_px", "the test set has no ground-truth motion (real videos)")
         unavailable.setdefault("structure_auc", "the test set has no part maps / kinematic trees (real videos)")
         unavailable.setdefault("structure_ring_auc", "the test set has no part maps / kinematic trees (real videos)")
+        for key in PHYSICS_KEYS:
+            unavailable.setdefault(key, "the test set has no part maps (real videos)")
+    if simulator is None:
+        for key in TRUTH_KEYS:
+            unavailable.setdefault(key, "no simulator for this test set (not an `ipoke synth` data set)")
     sources = np.stack([c.source for c in clips])
     targets = np.stack([c.target for c in clips])
     pokes = [c.poke for c in clips]
     # heatmaps are expensive: score only clips where the score is defined (poke on a non-root part)
     structure_set = [c for c in gt_clips if structure_defined(c.parts, c.parents, (c.poke.x, c.poke.y))]
     structure_set = structure_set[: s.structure_clips]
-    steps_per_method = len(clips) + len(structure_set)
-    total = steps_per_method * len(methods) + len(clips)
+    truth = simulator is not None and not all(k in unavailable for k in TRUTH_KEYS) and bool(structure_set)
+    physics = not all(k in unavailable for k in PHYSICS_KEYS)
+    steps_per_method = len(clips) + len(structure_set) * (1 + (truth or physics))
+    total = steps_per_method * len(methods) + len(clips) + (len(structure_set) if truth else 0)
     done = 0
     t_start = time.perf_counter()
 
@@ -261,7 +322,7 @@ def evaluate(
     real_feats = None
     gt_row: dict[str, Any] = {"method": "ground truth", "n_clips": len(clips),
                               "skip": {"lpips", "psnr", "ssim", "fvd", "structure_auc", "structure_ring_auc",
-                                       "background_motion"}}
+                                       "background_motion", *TRUTH_KEYS, *PHYSICS_KEYS}}
     acc, err, sharp = [], [], []
     for c in clips:
         check(cancel)
@@ -280,6 +341,41 @@ def evaluate(
         unavailable.setdefault("background_motion", "the test set has no object masks (real videos)")
     if "fvd" not in unavailable:
         real_feats = i3d.embed(targets, cancel=cancel)
+
+    # the simulator's answer at each structure clip: the pokes every method is then given
+    cases, truth_failures = [], []
+    sim_row: dict[str, Any] = {"method": SIMULATOR, "n_clips": 0,
+                               "skip": {k for k, _, _ in COLUMNS} - {"structure_auc", "structure_ring_auc",
+                                                                      "response_ring_auc", *PHYSICS_KEYS}}
+    if truth:
+        lengths = at_resolution(s.truth_magnitude, clips[0].source.shape[0])
+        sim = {k: [] for k in ("structure_auc", "structure_ring_auc", "response_ring_auc", *PHYSICS_KEYS)}
+        for c in structure_set:
+            check(cancel)
+            loc = (c.poke.x, c.poke.y)
+            try:
+                pokes_c, motions_c = simulator.responses(c.clip_id, loc, s.heatmap_n, lengths,
+                                                         np.random.default_rng(s.seed + c.index))
+            except ValueError as e:  # a clip that does not rebuild, or pushes that cannot make the lengths
+                truth_failures.append(f"clip {c.clip_id}: {e}")
+            else:
+                heat, response = true_heatmap(pokes_c, motions_c), response_or_none(motions_c, pokes_c)
+                cases.append((c, pokes_c, heat, response))
+                sim["structure_auc"].append(structure_score(heat, c.parts, c.parents, loc))
+                sim["structure_ring_auc"].append(ring_structure_score(heat, c.parts, c.parents, loc))
+                sim["response_ring_auc"].append(_ring_or_nan(response, c, loc))
+                sim["drag_px"].append(drag(motions_c, pokes_c, c.parts))
+                sim["rigidity_px"].append(rigidity(c.motion, c.parts))
+            done += 1
+            report(progress, done, total, "simulator")
+        sim_row.update({k: _mean(v) for k, v in sim.items()}, n_clips=len(cases))
+        total += len(methods) * len(cases)  # every method's maps of the simulator's pokes
+        if not cases:
+            for key in TRUTH_KEYS:
+                unavailable.setdefault(key, f"the simulator scored no clip ({truth_failures[0]})")
+    kept = [{"clip": c, "names": [SIMULATOR], "paper": [heat], "response": [resp],
+             "paper_auc": [structure_score(heat, c.parts, c.parents, (c.poke.x, c.poke.y))],
+             "response_auc": [_auc_or_nan(resp, c)]} for c, _, heat, resp in cases[: s.keep_maps]]
 
     rows = []
     for m in methods:
@@ -326,12 +422,48 @@ def evaluate(
             report(progress, done, total, f"{m.name}: heatmaps")
         row["structure_auc"] = _mean(scores)
         row["structure_ring_auc"] = _mean(ring_scores)
+        if cases:
+            def tick(name: str = m.name) -> None:
+                nonlocal done
+                done += 1
+                report(progress, done, total, f"{name}: against the simulator")
+
+            row.update(_truth_scores(m, cases, s, kept, cancel, tick))
+        if physics:
+            drags, rigid = [], []
+            for c in structure_set:
+                check(cancel)
+                pk = drag_pokes((c.poke.x, c.poke.y), c.source.shape[0])
+                drags.append(drag(m.last_motion(c.source, pk), pk, c.parts))
+                rigid.append(rigidity(m.last_motion(c.source, [c.poke])[0], c.parts))
+                done += 1
+                report(progress, done, total, f"{m.name}: drag, rigidity")
+            row["drag_px"], row["rigidity_px"] = _mean(drags), _mean(rigid)
+        elif truth:
+            done += len(structure_set)
         rows.append(row)
 
     notes = [f"{k}: unavailable: {why}" for k, why in unavailable.items()]
     for key in unavailable:
         for row in rows:
             row[key] = None
+    if cases:
+        lo, hi = at_resolution(s.truth_magnitude, clips[0].source.shape[0])
+        notes.append(f"truth corr. / truth diff.: correlation / mean |difference| over the object of each method's "
+                     f"Fig.-5 map with the simulator's, {s.heatmap_n} pushes at the clip's poke scaled to pokes of "
+                     f"{lo:.2f}-{hi:.2f} px, the same pokes for every method, {len(cases)} clips "
+                     "(a method that never moves has no correlation: n/a)")
+        notes.append("response, same distance: the same-distance AUC of the response map (how far each pixel moves "
+                     "per pixel of poke) of those pokes; motion: the method's own where it has one, else DIS")
+        notes.append(f"simulator row: the simulator's own maps of those pokes (its structure AUCs are of them, not of "
+                     f"random {s.magnitude_range[0]:.2f}-{s.magnitude_range[1]:.2f} px pokes through DIS)")
+        if truth_failures:
+            notes.append(f"truth: {len(truth_failures)} clips not scored ({truth_failures[0]})")
+    if physics and structure_set:
+        notes.append("drag: mean motion of the background 2-10 px from the poke under 2 px pokes in 8 directions at "
+                     "the clip's poke point, px per 2 px poke (0 = still background, as the simulator's)")
+        notes.append("rigidity: for the clip's own poke, RMS residual (px) of the best affine fit to the method's "
+                     f"motion over each true part (>= 6 px), mean over parts then {len(structure_set)} clips (rigid: 0)")
     if "structure_auc" not in unavailable:
         if structure_set:
             lo, hi = s.magnitude_range
@@ -350,7 +482,42 @@ def evaluate(
     notes.append("ground truth row: the true clips through the same DIS tracking/flow, i.e. the measurement floor")
     info = {"date": _dt.date.today().isoformat(), "clips": len(clips), "seed": s.seed,
             "elapsed_s": round(time.perf_counter() - t_start, 1)}
-    return EvalReport(rows + [gt_row], notes, info)
+    extra = [sim_row] if cases else []
+    return EvalReport(rows + extra + [gt_row], notes, info, kept)
+
+
+def _ring_or_nan(heat_map: np.ndarray | None, clip: EvalClip, location: tuple[float, float]) -> float:
+    """Same-distance AUC of a map; NaN for a response map that is undefined (pokes along one line)."""
+    return float("nan") if heat_map is None else ring_structure_score(heat_map, clip.parts, clip.parents, location)
+
+
+def _auc_or_nan(heat_map: np.ndarray | None, clip: EvalClip) -> float:
+    loc = (clip.poke.x, clip.poke.y)
+    return float("nan") if heat_map is None else structure_score(heat_map, clip.parts, clip.parents, loc)
+
+
+def _truth_scores(m: Method, cases: list, s: EvalSettings, kept: list[dict[str, Any]],
+                  cancel: CancelToken | None, tick: Callable[[], None]) -> dict[str, float | None]:
+    """truth_corr, truth_diff, response_ring_auc of ``m`` given exactly the simulator's pokes of each case
+    ``(clip, pokes, simulator's map, simulator's response map)``; appends its maps to ``kept``."""
+    corr, diff, ring = [], [], []
+    for i, (c, pokes, heat, _) in enumerate(cases):
+        loc = (c.poke.x, c.poke.y)
+        res = correlation_heatmap(None, c.source, loc, pokes=pokes, batch_size=s.batch_size, cancel=cancel,
+                                  motion=lambda pk, c=c: m.last_motion(c.source, pk), keep_motions=True)
+        response = response_or_none(res.motions, pokes)
+        r, d = agreement(res.heatmap, heat, c.parts)
+        corr.append(r)
+        diff.append(d)
+        ring.append(_ring_or_nan(response, c, loc))
+        if i < len(kept):
+            kept[i]["names"].append(m.name)
+            kept[i]["paper"].append(res.heatmap)
+            kept[i]["response"].append(response)
+            kept[i]["paper_auc"].append(structure_score(res.heatmap, c.parts, c.parents, loc))
+            kept[i]["response_auc"].append(_auc_or_nan(response, c))
+        tick()
+    return {"truth_corr": _mean(corr), "truth_diff": _mean(diff), "response_ring_auc": _mean(ring)}
 
 
 def write_report(report_: EvalReport, out: Path, header: str = "") -> tuple[Path, Path]:

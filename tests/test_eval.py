@@ -66,6 +66,11 @@ def test_evaluate_ranks_perfect_model_above_baselines(scene):
     assert perfect["poke_accuracy_px"] < 1.5 and perfect["poke_accuracy_px"] == report.value("ground truth", "poke_accuracy_px")
     assert perfect["motion_error_px"] < 1.0 < static["motion_error_px"]
     assert perfect["structure_auc"] > 0.9
+    # without a simulator the truth maps are missing, but drag and rigidity need only the part map: the
+    # perfect model (read through DIS) moves the block rigidly, the still video drags nothing, the blob does
+    assert report.value("perfect", "truth_corr") is None and "no simulator for this test set" in report.to_markdown()
+    assert report.value("perfect", "rigidity_px") < 0.3 and report.value("static (source repeated)", "drag_px") == 0
+    assert report.value("flow warping (Hao-style)", "drag_px") > 0.3
     assert static["structure_auc"] == pytest.approx(0.5)  # nothing moves: an uninformative map
     # the base lies farther from the poke than any pixel of the block: no equal-distance pairs, so the
     # same-distance score is undefined and shown as n/a, not as a number
@@ -87,6 +92,9 @@ def test_without_ground_truth_gt_columns_are_skipped_with_a_note(scene):
     assert report.value("static (source repeated)", "structure_auc") is None
     assert report.value("static (source repeated)", "poke_accuracy_px") is not None
     assert "no ground-truth motion" in report.to_markdown()
+    for key in ("truth_corr", "truth_diff", "response_ring_auc", "drag_px", "rigidity_px"):
+        assert report.value("static (source repeated)", key) is None
+    assert "drag_px: unavailable: the test set has no part maps (real videos)" in report.to_markdown()
 
 
 def test_empty_test_set_is_refused():

@@ -39,7 +39,7 @@ def test_eval_end_to_end(tiny, capsys):
     assert "| static (source repeated) |" in printed and "flow warping" in printed
     rows = list(csv.DictReader((out / "eval.csv").open()))
     assert [r["method"] for r in rows] == ["iPoke (tiny)", "static (source repeated)", "flow warping (Hao-style)",
-                                           "ground truth"]
+                                           "simulator (true dynamics)", "ground truth"]
     for r in rows[:3]:
         assert float(r["sharpness_pct"]) > 0
         assert float(r["psnr"]) > 0 and 0 < float(r["ssim"]) <= 1
@@ -112,3 +112,70 @@ def test_eval_heatmap_lengths_can_be_fixed_to_compare_checkpoints(tiny, capsys):
     for bad in ("3,0.5", "0,2", "nan,2", "2"):
         assert main(base + ["--out", str(tiny / "o7"), "--heatmap-magnitude", bad]) == 2
         assert "--heatmap-magnitude" in capsys.readouterr().err
+
+
+def test_eval_scores_every_method_against_the_simulator(tiny):
+    """On synthetic data every row gets the truth columns: the simulator's own row is still outside the
+    object and rigid, the static video drags nothing and stays rigid, the flow-warp blob drags the
+    background; --figure-maps draws the simulator's map beside each method's."""
+    out = tiny / "truth"
+    assert main(["eval", "-c", str(tiny / "tiny"), "--data", str(tiny / "data"), "--baselines", "--n-clips", "6",
+                 "--structure-clips", "2", "--heatmap-n", "4", "--device", "cpu", "--out", str(out),
+                 "--figure-maps", str(out / "maps.png"), "--figure-map", "response"]) == 0
+    rows = {r["method"]: r for r in csv.DictReader((out / "eval.csv").open())}
+    sim, static, blob = rows["simulator (true dynamics)"], rows["static (source repeated)"], rows["flow warping (Hao-style)"]
+    assert float(sim["drag_px"]) == 0 and float(sim["rigidity_px"]) < 0.01
+    assert 0 <= float(sim["response_ring_auc"]) <= 1 and sim["truth_corr"] == "" and sim["psnr"] == ""
+    assert float(static["drag_px"]) == 0 and float(static["rigidity_px"]) == 0
+    assert float(blob["drag_px"]) > 0.05 and -1 <= float(blob["truth_corr"]) <= 1 and float(blob["truth_diff"]) > 0
+    for r in (rows["iPoke (tiny)"], blob):
+        assert float(r["rigidity_px"]) >= 0 and 0 <= float(r["response_ring_auc"]) <= 1
+    md = (out / "eval.md").read_text()
+    assert "| simulator (true dynamics) | — |" in md and "pokes of 0.50-2.00 px" in md  # 1-4 px at 64 px, at 32 px
+    import cv2
+
+    from ipoke_core.analysis.render import LABEL_H
+
+    maps = cv2.imread(str(out / "maps.png"))  # 2 clips; source, simulator and 3 methods, 96 px tiles, captioned
+    assert maps.shape[:2] == (2 * (96 + LABEL_H), 5 * 96 + 4 * 4)
+
+
+def test_eval_no_truth_and_real_video_leave_the_truth_columns_unavailable(tiny, tmp_path):
+    import json
+    import shutil
+
+    base = ["eval", "-c", str(tiny / "tiny"), "--baselines", "--n-clips", "3", "--structure-clips", "1",
+            "--heatmap-n", "4", "--device", "cpu"]
+    assert main(base + ["--data", str(tiny / "data"), "--out", str(tmp_path / "a"), "--no-truth"]) == 0
+    rows = list(csv.DictReader((tmp_path / "a" / "eval.csv").open()))
+    assert "simulator (true dynamics)" not in [r["method"] for r in rows]
+    assert all(r[k] == "" for r in rows for k in ("truth_corr", "drag_px", "rigidity_px"))
+    assert "drag_px: unavailable: skipped (--no-truth)" in (tmp_path / "a" / "eval.md").read_text()
+    # a data set the simulator did not make: the truth columns say why they are missing
+    shutil.copytree(tiny / "data", tmp_path / "video")
+    meta = json.loads((tmp_path / "video" / "dataset.json").read_text())
+    (tmp_path / "video" / "dataset.json").write_text(json.dumps({**meta, "kind": "video", "has_ground_truth": False}))
+    assert main(base + ["--data", str(tmp_path / "video"), "--out", str(tmp_path / "b")]) == 0
+    md = (tmp_path / "b" / "eval.md").read_text()
+    assert "truth_corr: unavailable: the test set has no simulator (real videos)" in md
+    assert "drag_px: unavailable: the test set has no part maps (real videos)" in md
+
+
+def test_every_method_is_scored_on_the_simulators_own_pokes(tiny):
+    """All rows get exactly the same pokes, with lengths in the one fixed range, whatever their training."""
+    from ipoke_core.analysis.true_dynamics import Simulator
+    from ipoke_core.evaluate import EvalSettings, evaluate, flow_warp_method, load_eval_clips, static_method
+
+    cfg = ModelConfig(resolution=32, seq_len=10)
+    clips, _ = load_eval_clips(tiny / "data", cfg, 6)
+    seen = {}
+    methods = [static_method(10), flow_warp_method(10)]
+    for m in methods:
+        own = m.motion
+        m.motion = lambda src, pk, own=own, name=m.name: seen.setdefault(name, []).append(list(pk)) or own(src, pk)
+    settings = EvalSettings(heatmap_n=4, structure_clips=2, truth_magnitude=(2.0, 3.0), keep_maps=1)
+    report = evaluate(methods, clips, settings, simulator=Simulator.from_dataset(tiny / "data", 32, 10))
+    truth_pokes = [calls for calls in seen["static (source repeated)"] if len(calls) == 4]
+    assert len(truth_pokes) == 2 and truth_pokes == [c for c in seen["flow warping (Hao-style)"] if len(c) == 4]
+    assert all(0.9 <= p.magnitude <= 1.65 for calls in truth_pokes for p in calls)  # 2-3 px at 64 px, at 32 px
+    assert report.maps[0]["names"] == ["simulator (true dynamics)", "static (source repeated)", "flow warping (Hao-style)"]

@@ -1,4 +1,4 @@
-"""tools/true_dynamics_heatmaps.py: the simulator rebuilt from (kind, seed, index) and poked again."""
+"""analysis.true_dynamics: the simulator rebuilt from (kind, seed, index) and poked again; drag and rigidity."""
 
 import numpy as np
 import pytest
@@ -6,9 +6,7 @@ import pytest
 from ipoke_core.data import load_ground_truth
 from ipoke_core.data.synthetic.clip import make_clip, posed_object
 from ipoke_core.data.synthetic.generate import generate_dataset
-from tool_loader import load_tool
-
-tool = load_tool("true_dynamics_heatmaps")
+from ipoke_core.analysis import true_dynamics as td
 
 
 @pytest.mark.parametrize("kind", ["plant", "figure"])
@@ -34,17 +32,17 @@ def test_the_clips_own_push_gives_back_the_clips_own_motion(tmp_path, pushes):
         x, y = (float(v) for v in gt["poke"][:2])
         rng = _Along(np.arctan2(force[1], force[0]))
         scale = float(np.hypot(*force))
-        pokes, motions = tool.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 1, rng,
+        pokes, motions = td.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 1, rng,
                                              pushes=pushes)
         mask = parts >= 0
         assert np.abs(motions[0][mask] - gt["motion"][10][mask]).max() < 0.01
         assert np.allclose([pokes[0].dx, pokes[0].dy], gt["motion"][10, int(y), int(x)], atol=0.01)
-        pokes, motions = tool.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 8,
+        pokes, motions = td.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 8,
                                              pushes=pushes)
-        heat = tool.true_heatmap(pokes, motions)
+        heat = td.true_heatmap(pokes, motions)
         assert heat[int(y), int(x)] > 0.95 and heat[~mask].max() < 1e-6
         # asked for the lengths a model's heatmap uses, the pushes make pokes of those lengths
-        pokes, _ = tool.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 8,
+        pokes, _ = td.true_responses("plant", 5, index, parts, (x, y), 10, 15.0, duration, scale, 8,
                                        np.random.default_rng(1), (1.0, 4.0), pushes)
         assert all(0.9 <= p.magnitude <= 4.4 for p in pokes)
 
@@ -62,49 +60,58 @@ class _Along:
 def test_a_part_map_from_elsewhere_is_refused():
     parts = make_clip("plant", 3, 2, 64, 12).parts
     with pytest.raises(ValueError, match="does not rebuild"):
-        tool.true_responses("plant", 4, 2, parts, (30.0, 30.0), 10, 15.0, 1.0, 1.0)
+        td.true_responses("plant", 4, 2, parts, (30.0, 30.0), 10, 15.0, 1.0, 1.0)
 
 
-def test_compare_runs_end_to_end_on_given_poke_lengths(tmp_path, capsys):
-    """The tool as the README runs it: simulator, checkpoint and flow warping on the same pokes, with the
-    lengths fixed by --heatmap-magnitude (as ipoke eval's), on a data set with two pushes per object."""
-    import torch
 
-    from ipoke_core.checkpoint import save_checkpoint
-    from ipoke_core.config import ModelConfig
-    from ipoke_core.model import IPoke
-
-    generate_dataset(tmp_path / "data", "plant", n=20, size=32, frames=12, seed=2, workers=1, pushes=2)
-    torch.manual_seed(0)
-    cfg = ModelConfig(resolution=32, channels=[8, 16], bottleneck=16, depth=2, seq_len=10)
-    save_checkpoint(tmp_path / "tiny", IPoke(cfg), {"trained": False})
-    assert tool.main(["--data", str(tmp_path / "data"), "--checkpoint", str(tmp_path / "tiny"), "--n-clips", "4",
-                      "--structure-clips", "2", "--heatmap-n", "4", "--compare", "--heatmap-magnitude", "0.5,2",
-                      "--figure", str(tmp_path / "maps.png")]) == 0
-    out = capsys.readouterr().out
-    from PIL import Image
-
-    from ipoke_core.analysis.render import LABEL_H
-
-    drawn = np.asarray(Image.open(tmp_path / "maps.png"))  # two clips, each: source + 3 maps of 96 px, captioned
-    assert drawn.shape[0] == 2 * (96 + LABEL_H) and drawn.shape[1] == 4 * 96 + 3 * 4
-    assert f"wrote {tmp_path / 'maps.png'}" in out
-    assert "pushes scaled to pokes of 0.50-2.00 px" in out
-    assert "tiny, same pokes: mean |heatmap - simulator's|" in out and "flow warping (Hao-style), same pokes" in out
-    # the simulator's, the checkpoint's and the baseline's, each for the paper's map and the response map
-    assert out.count("same distance ") == 6 and out.count("response maps: structure AUC ") == 3
-
-    # the same clips and pokes, the response maps drawn instead: same layout, other maps
-    assert tool.main(["--data", str(tmp_path / "data"), "--checkpoint", str(tmp_path / "tiny"), "--n-clips", "4",
-                      "--structure-clips", "2", "--heatmap-n", "4", "--compare", "--heatmap-magnitude", "0.5,2",
-                      "--figure", str(tmp_path / "response.png"), "--figure-map", "response"]) == 0
-    response = np.asarray(Image.open(tmp_path / "response.png"))
-    assert response.shape == drawn.shape and not np.array_equal(response[:, 96:], drawn[:, 96:])
+def _two_parts(r=32):
+    parts = np.full((r, r), -1, np.int64)
+    parts[4:14, 4:20] = 0
+    parts[18:28, 8:16] = 1
+    return parts
 
 
-def test_figure_needs_compare_and_a_clip(tmp_path, capsys):
-    for argv, message in ((["--figure", "x.png"], "pass --compare too"),
-                          (["--compare", "--figure", "x.png", "--figure-clips", "0"], "at least 1")):
-        with pytest.raises(SystemExit):
-            tool.main(["--data", str(tmp_path)] + argv)
-        assert message in capsys.readouterr().err
+def test_rigidity_is_zero_for_affine_parts_and_positive_for_a_shear_inside_a_part():
+    parts = _two_parts()
+    ys, xs = np.mgrid[0:32, 0:32].astype(np.float32)
+    motion = np.zeros((32, 32, 2), np.float32)
+    a = 0.2  # part 0 turns about (10, 10), part 1 translates: every part moves rigidly
+    motion[..., 0] = np.where(parts == 0, (np.cos(a) - 1) * (xs - 10) - np.sin(a) * (ys - 10), 1.5)
+    motion[..., 1] = np.where(parts == 0, np.sin(a) * (xs - 10) + (np.cos(a) - 1) * (ys - 10), -0.5)
+    motion[parts < 0] = 7.0  # the background does not count
+    assert td.rigidity(motion, parts) < 1e-5
+    bent = motion.copy()
+    bent[..., 0] += np.where(parts == 1, 0.1 * (ys - 23) ** 2, 0)  # part 1 bends: no affine map explains it
+    assert td.rigidity(bent, parts) > 0.3
+    assert td.rigidity(np.zeros_like(motion), parts) == 0.0  # standing still is rigid
+    assert np.isnan(td.rigidity(motion, parts, min_pixels=1000))  # no part large enough: undefined, not 0
+
+
+def test_drag_measures_the_background_beside_the_poke_per_2_px():
+    from ipoke_core.analysis.baselines import flow_warp_motion
+
+    parts = _two_parts()
+    pokes = td.drag_pokes((12.0, 8.0), 32)
+    assert len(pokes) == 8 and all(p.magnitude == pytest.approx(1.0) for p in pokes)  # 2 px at 64 px = 1 px at 32
+    object_only = np.zeros((8, 32, 32, 2), np.float32)
+    object_only[:, parts >= 0] = 1.0
+    assert td.drag(object_only, pokes, parts) == 0.0  # the object moves, the background stays: no drag
+    blob = flow_warp_motion(np.zeros((32, 32, 3), np.uint8), pokes)
+    assert 0.1 < td.drag(blob, pokes, parts) < 2.0
+    # the background moving with the poke everywhere: as far as the poke, per 2 px poke 2 px
+    carried = np.stack([np.broadcast_to([p.dx, p.dy], (32, 32, 2)) for p in pokes]).astype(np.float32)
+    assert td.drag(carried, pokes, parts) == pytest.approx(2.0)
+
+
+def test_only_a_synthetic_set_at_the_models_size_has_a_simulator(tmp_path):
+    import json
+
+    generate_dataset(tmp_path / "d", "plant", n=10, size=32, frames=12, seed=1, workers=1)
+    assert td.Simulator.from_dataset(tmp_path / "d", 32, 10).meta["kind"] == "plant"
+    with pytest.raises(td.TruthUnavailable, match="stored at 32 px"):
+        td.Simulator.from_dataset(tmp_path / "d", 64, 10)
+    meta = json.loads((tmp_path / "d" / "dataset.json").read_text())
+    meta.update(kind="video", has_ground_truth=False)
+    (tmp_path / "d" / "dataset.json").write_text(json.dumps(meta))
+    with pytest.raises(td.TruthUnavailable, match="real videos"):
+        td.Simulator.from_dataset(tmp_path / "d", 32, 10)

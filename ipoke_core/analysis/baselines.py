@@ -7,7 +7,8 @@
   It moves the neighbourhood of the poke rigidly-ish and knows nothing about object structure.
 
 Both have the signature of ``Poker.generate``: ``(source (R, R, 3) uint8, pokes_per_video in
-model px) -> (N, T, R, R, 3) uint8``.
+model px) -> (N, T, R, R, 3) uint8``. :func:`flow_warp_motion` is the flow-warp baseline's own
+motion (the field it warps with), as ``Poker.last_motion`` is a model's.
 """
 from __future__ import annotations
 
@@ -35,6 +36,19 @@ def gaussian_poke_flow(pokes: Sequence[Poke], size: int, sigma: float) -> np.nda
     return flow
 
 
+def flow_warp_field(pokes: Sequence[Poke], size: int, sigma: float | None = None) -> np.ndarray:
+    """The flow-warp baseline's displacement at the last frame, ``(size, size, 2) float32`` model px:
+    :func:`gaussian_poke_flow` with ``sigma`` the falloff radius in pixels (default size / 8)."""
+    return gaussian_poke_flow(pokes, size, float(sigma) if sigma else size / 8.0)
+
+
+def flow_warp_motion(source: np.ndarray, pokes: Sequence[Poke], sigma: float | None = None) -> np.ndarray:
+    """``(N, R, R, 2) float32``: the forward motion of every source pixel at the last frame, one poke per
+    video. It is the warp's field itself (the warp samples ``q - f(q)``, whose inverse moves a source
+    pixel p by about ``f(p)`` for these smooth, small fields)."""
+    return np.stack([flow_warp_field([p], source.shape[0], sigma) for p in pokes]).astype(np.float32)
+
+
 def flow_warp_video(source: np.ndarray, pokes: Sequence[Poke], seq_len: int, sigma: float | None = None) -> np.ndarray:
     """One flow-warping baseline video ``(T, R, R, 3) uint8`` for ``pokes`` (model px).
 
@@ -42,8 +56,7 @@ def flow_warp_video(source: np.ndarray, pokes: Sequence[Poke], seq_len: int, sig
     q samples the source at ``q - f_t(q)``, a good inverse for the smooth, small fields used here.
     """
     r = source.shape[0]
-    sigma = float(sigma) if sigma else r / 8.0
-    flow = gaussian_poke_flow(pokes, r, sigma)
+    flow = flow_warp_field(pokes, r, sigma)
     ys, xs = np.mgrid[0:r, 0:r].astype(np.float32)
     frames = []
     for t in range(1, seq_len + 1):

@@ -130,7 +130,7 @@ def _choose_poke(rng: np.random.Generator, body: Body, labels: np.ndarray, start
 class PosedObject:
     """Clip ``index`` before it moves: the body (with its dynamics), the rest pose, the frame-0 labels
     (part id + 1 per pixel, 0 = background), the chosen poke and the generator state that follows.
-    ``make_clip`` simulates and renders it; ``tools/true_dynamics_heatmaps.py`` pokes it elsewhere."""
+    ``make_clip`` simulates and renders it; ``analysis.true_dynamics`` pokes it elsewhere."""
 
     rng: np.random.Generator
     body: Body
