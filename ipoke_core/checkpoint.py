@@ -6,17 +6,20 @@ A checkpoint ``NAME`` is two files, ``NAME.safetensors`` (tensors only) and ``NA
      "model": {ModelConfig fields}, "trained": true|false, "training": {...summary...},
      "data_stats": {"poke_magnitude_px": [lo, hi]}, "git_revision": "...", "created": "..."}
 
-Both files are written to temporary files and renamed into place only once both are complete; the
-JSON records the SHA-256 of the weights so a truncated or swapped weight file is detected on load.
+Both files are written to temporary files and renamed into place only once both are complete, so that
+a reader finds the complete old pair or the complete new one (see ``save_checkpoint``); the JSON records
+the SHA-256 of the weights so a truncated or swapped weight file is detected on load.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import hashlib
 import json
 import math
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from safetensors.torch import load_file, save_file
 
 from ipoke_core.config import ConfigError, model_config_from_dict
 from ipoke_core.errors import UserError
-from ipoke_core.io_utils import atomic_path, atomic_write_text
+from ipoke_core.io_utils import OutputError, atomic_write_text, finish_temp, replace_file, temp_file_for
 from ipoke_core.paths import checkpoint_paths
 from ipoke_core.model import IPoke
 
@@ -63,16 +66,34 @@ def git_revision() -> str:
         return "unknown"
 
 
+def previous_weights(weights: Path) -> Path:
+    """``NAME.safetensors.prev``: the old weights, kept while a new pair replaces an old one (not a
+    ``.safetensors`` name, so nothing lists it as a checkpoint)."""
+    return weights.with_name(weights.name + ".prev")
+
+
 def save_checkpoint(path: str | Path, model: IPoke, meta: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` and ``meta`` as a checkpoint; returns the weights path."""
+    """Write ``model`` and ``meta`` as a checkpoint; returns the weights path.
+
+    The two files are replaced so that a reader always finds a complete old pair or a complete new
+    one, whenever the process is killed and whichever rename the file system refuses:
+
+    1. both new files are written in full to temporary files beside the old ones and fsynced (a full
+       disk stops here, with the old pair untouched);
+    2. the old weights are kept as ``NAME.safetensors.prev`` (a hard link, so no copy);
+    3. the new weights are renamed into place, then the new sidecar;
+    4. ``NAME.safetensors.prev`` is removed.
+
+    Between the two renames of step 3 the sidecar is still the old one: the loader then finds the
+    weights that match its checksum in ``NAME.safetensors.prev`` and loads the old pair. A refused
+    rename of the weights (an immutable or read-only file) leaves the old pair as it was; a refused
+    rename of the sidecar puts the old weights back. Either way: one ``OutputError`` line.
+    """
     weights, sidecar = checkpoint_paths(path)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    # both files are complete on disk before either is renamed into place: a full disk while writing the
-    # sidecar must not leave new weights next to the old sidecar (a checksum mismatch: a lost checkpoint)
-    with atomic_path(weights) as weights_tmp, atomic_path(sidecar) as sidecar_tmp:
+    with temp_file_for(weights) as weights_tmp:
         save_file(state, str(weights_tmp), metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
-        with open(weights_tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        finish_temp(weights_tmp)
         doc = dict(meta or {})
         doc.update({
             "format": FORMAT,
@@ -87,8 +108,57 @@ def save_checkpoint(path: str | Path, model: IPoke, meta: dict[str, Any] | None 
         doc.setdefault("data_stats", {})
         doc.setdefault("git_revision", git_revision())
         doc.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-        sidecar_tmp.write_text(json.dumps(doc, indent=2, sort_keys=True))
+        with temp_file_for(sidecar) as sidecar_tmp:
+            sidecar_tmp.write_text(json.dumps(doc, indent=2, sort_keys=True))
+            finish_temp(sidecar_tmp)
+            _replace_pair(weights_tmp, sidecar_tmp, weights, sidecar)
     return weights
+
+
+def _replace_pair(weights_tmp: Path, sidecar_tmp: Path, weights: Path, sidecar: Path) -> None:
+    """Steps 2 to 4 of :func:`save_checkpoint`."""
+    prev = previous_weights(weights)
+    kept = False
+    # a .prev left by a save cut between its renames is, with the sidecar, the complete old pair: keep it
+    if weights.is_file() and sidecar.is_file() and not (prev.exists() and not _pair_matches(weights, sidecar)):
+        _keep_aside(weights, prev)
+        kept = True
+    try:
+        replace_file(weights_tmp, weights)
+    except OutputError:
+        if kept:
+            prev.unlink(missing_ok=True)
+        raise
+    try:
+        replace_file(sidecar_tmp, sidecar)
+    except OutputError:
+        if prev.is_file():  # the old weights back beside the old sidecar (if this fails too, the loader uses .prev)
+            with contextlib.suppress(OSError):
+                os.replace(prev, weights)
+        raise
+    prev.unlink(missing_ok=True)
+
+
+def _keep_aside(weights: Path, prev: Path) -> None:
+    """Make ``prev`` a copy of ``weights`` that survives their replacement: a hard link, else a real copy."""
+    with temp_file_for(prev) as tmp:
+        tmp.unlink()
+        try:
+            os.link(weights, tmp)
+        except OSError:  # no hard links here (some file systems), or an immutable file
+            shutil.copyfile(weights, tmp)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        replace_file(tmp, prev)
+
+
+def _pair_matches(weights: Path, sidecar: Path) -> bool:
+    """Whether the sidecar's recorded checksum is that of ``weights``."""
+    try:
+        expected = json.loads(sidecar.read_text()).get("weights_sha256")
+        return bool(expected) and _sha256(weights) == expected
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def record_evaluation(path: str | Path, evaluation: dict[str, Any]) -> Path:
@@ -171,7 +241,10 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
         raise CheckpointError(f"{sidecar} records no weights checksum (weights_sha256), so {weights.name} cannot be "
                               "verified; save it again with ipoke, or pass --allow-unverified to load it unchecked")
     if expected and _sha256(weights) != expected:
-        raise CheckpointError(f"{weights} does not match its sidecar (checksum differs): truncated, corrupt or swapped")
+        prev = previous_weights(weights)
+        if not (prev.is_file() and _sha256(prev) == expected):
+            raise CheckpointError(f"{weights} does not match its sidecar (checksum differs): truncated, corrupt or swapped")
+        weights = prev  # a save was cut between its two renames: the sidecar and these are the complete old pair
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as e:

@@ -23,8 +23,9 @@ from ipoke_core.errors import UserError
 from ipoke_core.image import write_png
 from ipoke_core.inference import Video
 from ipoke_core.io_utils import (
-    OutputError, atomic_path, current_umask, ensure_writable_dir, is_no_space, no_space_error, output_error,
+    atomic_path, current_umask, ensure_writable_dir, is_no_space, no_space_error, output_error, replace_file,
 )
+from ipoke_core.outputs import FolderOutput, check_outputs
 from ipoke_core.poke import POKE_COLOR, Poke
 
 VIDEO_FORMATS = (".mp4", ".gif")
@@ -98,16 +99,23 @@ def write_gif(frames: np.ndarray, path: Path, fps: float, loop: bool = True) -> 
                        duration=max(20, round(1000 / fps)), loop=0 if loop else 1, optimize=False)
 
 
+def frames_output(folder: Path, n_frames: int = 0) -> FolderOutput:
+    """A folder of PNG frames as an output: ``frame_000.png`` … and nothing else in it."""
+    return FolderOutput(Path(folder), FRAME_FILE, tuple(frame_name(i) for i in range(n_frames)), exclusive=True)
+
+
+def frame_name(i: int) -> str:
+    return f"frame_{i:03d}.png"
+
+
+def export_output(path: Path) -> Path | FolderOutput:
+    """What an export to ``path`` writes, for the output guard: a file, or (no suffix) a frames folder."""
+    return Path(path) if Path(path).suffix else frames_output(path)
+
+
 def check_frame_folder(folder: Path) -> None:
     """Raise OutputError unless ``folder`` is new or holds nothing but frames of an earlier export."""
-    if not folder.exists():
-        return
-    if not folder.is_dir():
-        raise OutputError(f"{folder} exists and is not a folder")
-    foreign = sorted(e.name for e in folder.iterdir() if not (e.is_file() and FRAME_FILE.fullmatch(e.name)))
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
-        raise OutputError(f"{folder} already holds other files ({shown}); export the frames into a new or empty folder")
+    check_outputs([frames_output(folder)], overwrite=True)
 
 
 def write_png_frames(frames: np.ndarray, folder: Path) -> None:
@@ -125,7 +133,7 @@ def write_png_frames(frames: np.ndarray, folder: Path) -> None:
     try:
         try:
             for i, f in enumerate(frames):
-                Image.fromarray(f).save(tmp / f"frame_{i:03d}.png")
+                Image.fromarray(f).save(tmp / frame_name(i))
         except OSError as e:  # all frames are written aside first: a full disk leaves the folder untouched
             if is_no_space(e, parent):
                 raise no_space_error(folder) from None
@@ -133,12 +141,10 @@ def write_png_frames(frames: np.ndarray, folder: Path) -> None:
         if not folder.exists():
             os.replace(tmp, folder)
             return
-        names = {f"frame_{i:03d}.png" for i in range(len(frames))}
-        for name in sorted(names):
-            os.replace(tmp / name, folder / name)
-        for stale in folder.iterdir():  # frames of a longer earlier export
-            if FRAME_FILE.fullmatch(stale.name) and stale.name not in names:
-                stale.unlink()
+        names = [frame_name(i) for i in range(len(frames))]
+        for name in names:
+            replace_file(tmp / name, folder / name)
+        frames_output(folder).remove_stale(names)  # frames of a longer earlier export
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -163,8 +169,7 @@ def export_video(video: Video, path: str | Path, upscale: int = 4, overlay: bool
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if not overwrite and (path.exists() or path.is_symlink()):
-        raise OutputError(f"{path} already exists; choose another name or pass --overwrite to replace it")
+    check_outputs([export_output(path)], overwrite=overwrite)
     fps = fps or video.fps
     if suffix == ".png":
         write_png(frame_strip(video, upscale, overlay), path)

@@ -81,11 +81,12 @@ def current_umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success it is renamed onto ``path``.
+def temp_file_for(path: str | Path) -> Iterator[Path]:
+    """Yield a new temporary file next to ``path`` for the caller to fill and rename onto it.
 
-    The temporary name ends with the real extension, for writers that pick the format from
-    the name (ffmpeg, OpenCV). On error the temporary file is removed.
+    The temporary name ends with the real extension, for writers that pick the format from the
+    name (ffmpeg, OpenCV). Whatever the caller did not rename is removed at exit; a failure on a
+    full disk becomes the one-line no-space error (the file at ``path`` was never touched).
     """
     path = Path(path)
     ensure_writable_dir(path.parent)
@@ -97,19 +98,49 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        # after the writer: mkstemp makes 0600 files, and some writers (safetensors) recreate the file
-        # with their own mode; outputs are for sharing, so they get the user's umask like any new file
-        os.chmod(tmp_path, 0o666 & ~current_umask())
-        with open(tmp_path, "rb+") as f:
-            os.fsync(f.fileno())  # a full disk can show only here (delayed allocation)
-        os.replace(tmp_path, path)
     except BaseException as e:
         full = not isinstance(e, OutputError) and is_no_space(e, path.parent)
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
-        if full:  # the old file at ``path`` was never touched
+        if full:
             raise no_space_error(path) from None
         raise
+    with contextlib.suppress(FileNotFoundError):
+        tmp_path.unlink()
+
+
+def finish_temp(tmp: Path) -> None:
+    """Make a filled temporary file ready to be renamed into place: the user's umask and on disk.
+
+    mkstemp makes 0600 files, and some writers (safetensors) recreate the file with their own mode;
+    outputs are for sharing, so they get the user's umask like any new file. The fsync comes before
+    the rename, so a crash never leaves a renamed but empty file (and a full disk can show only here,
+    with delayed allocation).
+    """
+    os.chmod(tmp, 0o666 & ~current_umask())
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def replace_file(tmp: Path, path: Path) -> None:
+    """Rename the finished ``tmp`` onto ``path``; a refusal (an immutable or read-only target) is one line."""
+    try:
+        os.replace(tmp, path)
+    except OSError as e:
+        raise output_error(path, e) from None
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success it is renamed onto ``path``.
+
+    See :func:`temp_file_for`; on error the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    with temp_file_for(path) as tmp:
+        yield tmp
+        finish_temp(tmp)
+        replace_file(tmp, path)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,6 +156,19 @@ def write_heatmap_figure(path: str | Path, source: np.ndarray, results: Sequence
     write_png(render_grid(source, results, alpha=alpha, colormap=colormap, upscale=upscale, columns=columns),
               Path(path))
     return Path(path)
+
+
+# every file a heatmap set writes into its folder, an earlier (longer) run's included; nothing else there is ours
+HEATMAP_SET_FILE = re.compile(r"loc[1-9]\d*_(heatmap\.npy|variance\.npy|overlay\.png)|heatmaps\.npy|grid\.png|heatmaps\.json")
+
+
+def heatmap_set_output(folder: str | Path, n_locations: int):
+    """The files ``write_heatmap_set`` writes for ``n_locations`` locations, as an output for the guard."""
+    from ipoke_core.outputs import FolderOutput
+
+    names = [f"loc{i}_{kind}" for i in range(1, n_locations + 1)
+             for kind in ("heatmap.npy", "variance.npy", "overlay.png")]
+    return FolderOutput(Path(folder), HEATMAP_SET_FILE, (*names, "heatmaps.npy", "grid.png", "heatmaps.json"))
 
 
 def write_heatmap_set(folder: str | Path, source: np.ndarray, results: Sequence[HeatmapResult],

@@ -42,7 +42,7 @@ POKE = ["--at", "30,20", "--by", "4,0"]
     ("frame folder with other files", ["poke", "-c", "{d}/model", "-i", "{d}/img.png", *POKE, "-o", "{d}/album",
                                        "--overwrite"], "already holds other files"),
     ("output is the input image", ["poke", "-c", "{d}/model", "-i", "{d}/img.png", *POKE, "-o", "{d}/img.png",
-                                   "--overwrite"], "is the input image"),
+                                   "--overwrite"], "is the input"),
     ("existing output without --overwrite", ["poke", "-c", "{d}/model", "-i", "{d}/img.png", *POKE,
                                              "-o", "{d}/video.mp4"], "pass --overwrite"),
     ("init-checkpoint over a checkpoint", ["init-checkpoint", "--out", "{d}/model", "--resolution", "32"],
@@ -435,7 +435,8 @@ def _full_disk_setup(verb, d, monkeypatch):
         (d / "hm").mkdir()
         (d / "hm" / "loc1_heatmap.npy").write_bytes(b"an earlier heatmap")
         monkeypatch.setattr(np, "save", _no_space)
-        return ["heatmap", "-c", str(d / "model"), *img, "--at", "30,20", "--n", "2", "--batch-size", "2", "-o", str(d / "hm")]
+        return ["heatmap", "-c", str(d / "model"), *img, "--at", "30,20", "--n", "2", "--batch-size", "2", "-o", str(d / "hm"),
+                "--overwrite"]
     if verb.startswith("init-checkpoint"):
         if verb.endswith("weights"):
             monkeypatch.setattr("ipoke_core.checkpoint.save_file", _no_space)

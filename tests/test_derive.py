@@ -60,7 +60,7 @@ def test_derive_refuses_what_it_cannot_do(tmp_path, capsys):
     warp = tmp_path / "warp"
     save_checkpoint(warp, IPoke(default_model_config(64)), {"trained": False})
     assert cli_main(["derive", str(warp), "--out", str(warp), "--motion-deadzone", "0.2", "--overwrite"]) != 0
-    assert "is the checkpoint itself" in capsys.readouterr().err
+    assert "is the input itself" in capsys.readouterr().err
     (tmp_path / "taken.json").write_text("{}")
     assert cli_main(["derive", str(warp), "--out", str(tmp_path / "taken"), "--motion-deadzone", "0.2"]) != 0
     assert "already exists" in capsys.readouterr().err

@@ -31,15 +31,13 @@ def run(args: argparse.Namespace) -> int:
 
     from ipoke_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
     from ipoke_core.config import ConfigError
-    from ipoke_core.io_utils import OutputError
     from ipoke_core.model import IPoke
+    from ipoke_core.outputs import check_outputs
     from ipoke_core.paths import checkpoint_paths
 
-    existing = [p for p in checkpoint_paths(args.out) if p.exists()]
-    if existing and not args.overwrite:
-        raise OutputError(f"{existing[0]} already exists; choose another --out or pass --overwrite")
-    if [p.resolve() for p in checkpoint_paths(args.out)] == [p.resolve() for p in checkpoint_paths(args.checkpoint)]:
-        raise OutputError("--out is the checkpoint itself; write the copy elsewhere (its measured quality would be lost)")
+    # the copy never replaces the checkpoint it is made from (its measured quality would be lost), however
+    # --out is spelled; an existing checkpoint at --out only with --overwrite
+    check_outputs(checkpoint_paths(args.out), inputs=checkpoint_paths(args.checkpoint), overwrite=args.overwrite)
     model, meta = load_checkpoint(args.checkpoint, allow_unverified=allow_unverified(args))
     old = model.cfg.motion_deadzone_px
     cfg = dataclasses.replace(model.cfg, motion_deadzone_px=args.motion_deadzone)

@@ -30,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--upscale", type=int_in(1, 16), default=4, help="upscaling of the PNGs, 1 to 16 (default 4)")
     p.add_argument("--letterbox", action="store_true", help="pad the whole image to a square instead of center-cropping")
     p.add_argument("--out", "-o", type=Path, default=Path("heatmaps"), help="output folder (default ./heatmaps)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the heatmap files of an earlier run in --out (and remove its extra locations' files)")
 
 
 def _pair(text: str, what: str) -> tuple[float, float]:
@@ -51,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     from ipoke_core.analysis.render import COLORMAPS
     from ipoke_core.inference import to_working
     from ipoke_core.io_utils import ensure_writable_dir
-    from ipoke_core.workspace import Workspace
+    from ipoke_core.outputs import check_outputs
+    from ipoke_core.paths import checkpoint_paths
+    from ipoke_core.workspace import Workspace, heatmap_set_output
 
     locations = [_pair(a, "--at") for a in args.at]
     magnitude = _pair(args.magnitude, "--magnitude") if args.magnitude else None
@@ -79,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
         if not inside or not ws.framing.contains(*to_working(ws.framing, (width, height), x, y)):
             raise HeatmapError(f"--at {x:g},{y:g} is outside the {width}x{height} image "
                                "or the square the model sees (try --letterbox)")
+    # before the work: the set's files must not be the image or the checkpoint, nor replace files without --overwrite
+    output = heatmap_set_output(args.out, len(locations))
+    check_outputs([output], inputs=[args.image, *checkpoint_paths(args.checkpoint)], overwrite=args.overwrite)
     ensure_writable_dir(args.out)  # after every check: a refused command leaves no empty folder behind
 
     for i, (x, y) in enumerate(locations, 1):
@@ -94,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     meta = {"checkpoint": str(args.checkpoint), "image": str(args.image), "resolution": poker.resolution,
             "trained": poker.trained}
     ws.save_heatmap_set(args.out, args.alpha, args.colormap, args.upscale, seed=args.seed, meta=meta)
+    output.remove_stale()  # an earlier run's files for locations this run does not have
     print(f"wrote {len(ws.heatmaps)} heatmap(s) (loc*_heatmap.npy, loc*_variance.npy, loc*_overlay.png), "
           f"heatmaps.npy, grid.png and heatmaps.json to {args.out}")
     return 0

@@ -23,13 +23,11 @@ def run(args: argparse.Namespace) -> int:
     from ipoke_core.checkpoint import save_checkpoint
     from ipoke_core.paths import checkpoint_paths
     from ipoke_core.config import default_model_config, load_config
-    from ipoke_core.io_utils import OutputError
+    from ipoke_core.outputs import check_outputs
     from ipoke_core.model import IPoke
 
-    existing = [p for p in checkpoint_paths(args.out) if p.exists()]
-    if existing and not args.overwrite:
-        raise OutputError(f"{existing[0]} already exists (a trained checkpoint would be replaced by random weights); "
-                          "choose another --out or pass --overwrite")
+    # a trained checkpoint must not be replaced by random weights without --overwrite
+    check_outputs(checkpoint_paths(args.out), overwrite=args.overwrite)
 
     cfg = load_config(args.config).model if args.config else default_model_config(args.resolution)
     torch.manual_seed(args.seed)

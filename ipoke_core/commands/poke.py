@@ -29,8 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ipoke_core.errors import UserError
-    from ipoke_core.export import check_frame_folder
-    from ipoke_core.io_utils import OutputError
+    from ipoke_core.export import export_output
+    from ipoke_core.outputs import check_outputs
+    from ipoke_core.paths import checkpoint_paths
     from ipoke_core.poke import Poke
     from ipoke_core.workspace import Workspace
 
@@ -45,13 +46,9 @@ def run(args: argparse.Namespace) -> int:
         targets.append(stem.with_name(stem.name + "_frames"))
     if args.strip:
         targets.append(stem.with_name(stem.name + "_strip.png"))
-    for target in targets:  # before the model runs: an output must never replace the input
-        if _same_file(target, args.image):
-            raise OutputError(f"output {target} is the input image; choose another output name")
-        if not args.overwrite and (target.exists() or target.is_symlink()):
-            raise OutputError(f"{target} already exists; choose another name or pass --overwrite to replace it")
-        if not target.suffix:
-            check_frame_folder(target)
+    # before the model runs: no output (nor a frame inside a frames folder) may be the input or, without
+    # --overwrite, anything that exists
+    check_outputs([export_output(t) for t in targets], inputs=[args.image, *checkpoint_paths(args.checkpoint)], overwrite=args.overwrite)
     poker = load_poker(args)
     ws = Workspace(poker, letterbox=args.letterbox)
     ws.open_image(args.image)
@@ -65,10 +62,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {o}")
     return 0
 
-
-def _same_file(a: Path, b: Path) -> bool:
-    """True when ``a`` and ``b`` name the same file (through links, ``..`` or another spelling)."""
-    try:
-        return a.exists() and b.exists() and a.samefile(b)
-    except OSError:
-        return a.resolve() == b.resolve()

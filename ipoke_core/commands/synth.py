@@ -26,6 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="up to this many static props (boxes, pictures, balls, bottles) behind each object (default 0)")
     p.add_argument("--wind", type=finite_float, default=0.0, help="light breeze, angular acceleration in rad/s^2 (0: off)")
     p.add_argument("--sheet", type=Path, help="also write a contact sheet PNG of the first training clips")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --sheet image")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -49,7 +50,10 @@ def run(args: argparse.Namespace) -> int:
 
     spans = parse_int_list(args.flow_spans, "--flow-spans", "10,20", SynthError)
     if args.sheet is not None:  # checked now, not after minutes of generating
+        from ipoke_core.outputs import check_outputs
+
         check_sheet_path(args.sheet, SynthError)
+        check_outputs([args.sheet], overwrite=args.overwrite)
     bar = None if args.quiet else tqdm(total=args.n, unit="clip", desc=f"synth {args.kind}")
 
     def progress(done: int, total: int, message: str) -> None:
