@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import re
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
