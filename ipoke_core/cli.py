@@ -11,13 +11,25 @@ import re
 import sys
 from typing import NoReturn
 
-from ipoke_core.commands import bench, derive, heatmap, info, init_checkpoint, plot, poke, prepare, synth, train
+from ipoke_core.commands import (
+    bench,
+    derive,
+    heatmap,
+    info,
+    init_checkpoint,
+    parts,
+    plot,
+    poke,
+    prepare,
+    synth,
+    train,
+)
 from ipoke_core.commands import eval as eval_
 from ipoke_core.errors import UserError
 
 # every verb and its module, in the order ``ipoke --help`` lists them
 VERBS = {
-    "poke": poke, "heatmap": heatmap, "synth": synth, "prepare": prepare, "train": train, "plot": plot,
+    "poke": poke, "heatmap": heatmap, "parts": parts, "synth": synth, "prepare": prepare, "train": train, "plot": plot,
     "eval": eval_, "bench": bench, "init-checkpoint": init_checkpoint, "derive": derive, "info": info,
 }
 

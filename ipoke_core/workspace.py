@@ -2,7 +2,7 @@
 
 One image (and the opened original it came from), the square the model sees (``framing``), the
 pokes on it, the video generated from them, the chain of "continue from last frame" steps, and
-the heatmap locations with their results. The desktop window and the CLI verbs drive it; views
+the heatmap locations with their results, and the model's parts of the image. The desktop window and the CLI verbs drive it; views
 listen to it and only show what it holds.
 
     ws = Workspace(poker)
@@ -15,7 +15,7 @@ A GUI must never wait for the model: it asks for a ``PokeRequest`` / ``HeatmapRe
 of the inputs, safe to run in a worker thread), runs it there, and hands the result back with
 ``accept_video`` / ``accept_heatmap``; a result whose image is no longer the workspace's is
 refused. Every change is announced to the listeners (``subscribe``) as one ``Change``: the names
-of what changed (``IMAGE``, ``FRAMING``, ``POKES``, ``VIDEO``, ``HEATMAPS``, ``MODEL``) and, at
+of what changed (``IMAGE``, ``FRAMING``, ``POKES``, ``VIDEO``, ``HEATMAPS``, ``PARTS``, ``MODEL``) and, at
 times, a note for the user.
 
 Coordinates: pokes and heatmap locations are in pixels of the user's image (``source_size``);
@@ -41,12 +41,14 @@ from ipoke_core.progress import CancelToken, ProgressFn
 
 if TYPE_CHECKING:
     from ipoke_core.analysis.heatmap import HeatmapResult
+    from ipoke_core.analysis.parts import PartsResult
     from ipoke_core.inference import Poker, Video
 
 # the model resolution used to frame an image while no model is loaded
 DEFAULT_RESOLUTION = 64
 
 IMAGE, FRAMING, POKES, VIDEO, HEATMAPS, MODEL = "image", "framing", "pokes", "video", "heatmaps", "model"
+PARTS = "parts"
 # a change of any of these makes the current video out of date
 VIDEO_INPUTS = frozenset({IMAGE, FRAMING, POKES, MODEL})
 
@@ -112,6 +114,23 @@ class HeatmapRequest:
         return heatmap_for_image(self.poker, self.image, self.point, framing=self.framing,
                                  source_size=self.source_size, n=self.n, batch_size=self.batch_size,
                                  seed=self.seed, progress=progress, cancel=cancel, **kw)
+
+
+@dataclass(frozen=True, eq=False)
+class PartsRequest:
+    """A snapshot of what the parts are made from; ``run`` may be called from any thread."""
+
+    poker: Poker
+    image: np.ndarray
+    framing: Framing
+    grid: int = 8
+    batch_size: int = 32
+
+    def run(self, progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> PartsResult:
+        from ipoke_core.analysis.parts import parts_for_image
+
+        return parts_for_image(self.poker, self.image, framing=self.framing, grid=self.grid,
+                               batch_size=self.batch_size, progress=progress, cancel=cancel)
 
 
 @dataclass(frozen=True, eq=False)
@@ -203,6 +222,27 @@ def write_heatmap_set(folder: str | Path, source: np.ndarray, results: Sequence[
     return written
 
 
+# ---- the parts files: one format for the app's Save buttons and `ipoke parts` -----------------------
+def write_parts_png(path: str | Path, image: np.ndarray, result: PartsResult, alpha: float = 0.55) -> Path:
+    """The parts coloured over ``image`` (the working image ``result.framing`` was made for), at its size."""
+    from ipoke_core.analysis.parts import labels_in_image
+    from ipoke_core.analysis.render import render_parts
+    from ipoke_core.image import write_png
+
+    write_png(render_parts(image, labels_in_image(result), alpha=alpha, upscale=1), Path(path))
+    return Path(path)
+
+
+def write_parts_labels(path: str | Path, result: PartsResult) -> Path:
+    """The labels in the working image's pixels, ``(H, W) int64`` (-1 = still or outside the model's square)."""
+    from ipoke_core.analysis.parts import labels_in_image
+    from ipoke_core.io_utils import atomic_path
+
+    with atomic_path(path) as tmp:
+        np.save(tmp, labels_in_image(result))
+    return Path(path)
+
+
 # ---- the workspace ------------------------------------------------------------------------------
 @dataclass(eq=False)
 class Workspace:
@@ -221,6 +261,7 @@ class Workspace:
     last_inference_ms: float | None = field(default=None, init=False)
     heat_points: list[tuple[float, float]] = field(default_factory=list, init=False)  # shown + pending
     heatmaps: list[HeatmapResult] = field(default_factory=list, init=False)  # the finished ones, in order
+    parts: PartsResult | None = field(default=None, init=False)  # the model's parts of the image, when asked
     _result_points: list[tuple[float, float]] = field(default_factory=list, init=False, repr=False)
     _input: ImageInput | None = field(default=None, init=False, repr=False)  # what the model is given
     _original_input: ImageInput | None = field(default=None, init=False, repr=False)
@@ -267,6 +308,8 @@ class Workspace:
             what.append(FRAMING)
             if self._clear_heatmaps():
                 what.append(HEATMAPS)
+            if self._clear_parts():
+                what.append(PARTS)
         self._emit(*what)
 
     # ---- image and framing -----------------------------------------------------------------------
@@ -311,7 +354,8 @@ class Workspace:
         self.pokes = []
         self.video = None
         self._clear_heatmaps()
-        self._emit(IMAGE, FRAMING, POKES, VIDEO, HEATMAPS)
+        self._clear_parts()
+        self._emit(IMAGE, FRAMING, POKES, VIDEO, HEATMAPS, PARTS)
 
     def set_letterbox(self, on: bool) -> None:
         """Frame the opened image whole (padded) or center-cropped; a continued frame is always square."""
@@ -333,7 +377,8 @@ class Workspace:
         dropped = len(kept) != len(self.pokes)
         self.pokes = kept
         self._clear_heatmaps()
-        self._emit(FRAMING, POKES, HEATMAPS,
+        self._clear_parts()
+        self._emit(FRAMING, POKES, HEATMAPS, PARTS,
                    note="Pokes outside the model's square were removed." if dropped else "")
 
     # ---- pokes -----------------------------------------------------------------------------------
@@ -461,3 +506,36 @@ class Workspace:
         """All files of the heatmaps in ``folder`` (see ``write_heatmap_set``), as ``ipoke heatmap`` writes them."""
         return write_heatmap_set(folder, self.heatmap_source, self.heatmaps, self._result_points, alpha, colormap, upscale,
                                  seed, meta)
+
+    # ---- parts -------------------------------------------------------------------------------------
+    def parts_request(self, grid: int = 8, batch_size: int = 32) -> PartsRequest:
+        """What the model's parts of the current image and square are made from."""
+        if self.poker is None or self.image is None or self.framing is None:
+            raise UserError("load a model and an image first")
+        return PartsRequest(self.poker, self.image, self.framing, grid, batch_size)
+
+    def accept_parts(self, request: PartsRequest, result: PartsResult) -> bool:
+        """Take the parts of ``request``; False when its image, square or model is no longer the workspace's."""
+        if request.image is not self.image or request.framing != self.framing or request.poker is not self.poker:
+            return False
+        self.parts = result
+        self._emit(PARTS)
+        return True
+
+    def clear_parts(self) -> None:
+        if self._clear_parts():
+            self._emit(PARTS)
+
+    def _clear_parts(self) -> bool:
+        had, self.parts = self.parts is not None, None
+        return had
+
+    def save_parts_png(self, path: str | Path, alpha: float = 0.55) -> Path:
+        if self.parts is None:
+            raise UserError("there are no parts yet")
+        return write_parts_png(path, self.image, self.parts, alpha)
+
+    def save_parts_labels(self, path: str | Path) -> Path:
+        if self.parts is None:
+            raise UserError("there are no parts yet")
+        return write_parts_labels(path, self.parts)

@@ -152,3 +152,42 @@ def render_grid(
             out.append(np.full((gap, row.shape[1], 3), 255, np.uint8))
         out.append(row)
     return np.concatenate(out, axis=0)
+
+
+# ---- parts ---------------------------------------------------------------------------------------
+# distinct colours for parts 0, 1, ... (Okabe-Ito and Tableau hues, light enough over a dark image)
+PART_COLORS = np.array([
+    (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (204, 121, 167), (213, 94, 0),
+    (0, 114, 178), (148, 103, 189), (188, 189, 34), (23, 190, 207), (255, 127, 14), (140, 86, 75),
+], np.uint8)
+
+
+def part_color(part: int) -> tuple[int, int, int]:
+    """The RGB colour of part ``part`` (>= 0) in every parts drawing (the app's too)."""
+    return tuple(int(v) for v in PART_COLORS[part % len(PART_COLORS)])
+
+
+def render_parts(source: np.ndarray, labels: np.ndarray, alpha: float = 0.55, upscale: int = 4,
+                 edges: bool = True, still_dim: float = 0.5) -> np.ndarray:
+    """Parts coloured over the image: ``(H * upscale, W * upscale, 3) uint8``.
+
+    ``labels`` is ``(h, w) int`` (-1 still), stretched over ``source`` (nearest); every part gets
+    its :func:`part_color` at weight ``alpha``, still pixels are greyed and darkened by
+    ``still_dim``, and ``edges`` draws a thin dark line where parts meet.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise UserError(f"alpha must be in [0, 1], got {alpha}")
+    base = _upscaled(source, upscale).astype(np.float32)
+    h, w = base.shape[:2]
+    lab = cv2.resize(np.asarray(labels, np.int32), (w, h), interpolation=cv2.INTER_NEAREST)
+    grey = base.mean(-1, keepdims=True).repeat(3, -1)
+    out = grey * still_dim + 255.0 * (1.0 - still_dim) * 0.15  # still: muted, so the parts stand out
+    moving = lab >= 0
+    colours = PART_COLORS[np.where(moving, lab, 0) % len(PART_COLORS)].astype(np.float32)
+    blend = base * (1.0 - alpha) + colours * alpha
+    out = np.where(moving[..., None], blend, out)
+    if edges:
+        shifted = (lab != np.roll(lab, 1, 0)) | (lab != np.roll(lab, 1, 1))
+        shifted[0, :] = shifted[:, 0] = False
+        out[shifted] = out[shifted] * 0.35
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
