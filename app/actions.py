@@ -40,6 +40,7 @@ class Actions:
     smooth: QAction  # checkable: smooth the magnified video instead of crisp model pixels
     checkpoint: QAction
     bundled: QAction  # load the bundled checkpoint
+    parts: QAction  # find the model's parts of the image
 
 
 def build_actions(window: MainWindow) -> Actions:
@@ -105,9 +106,12 @@ def build_actions(window: MainWindow) -> Actions:
     bundled = action(model, "Load &bundled checkpoint", lambda: default and w.load_checkpoint(str(default)), None,
                      "Load the checkpoint that ships with iPoke")
     bundled.setEnabled(default is not None)
+    model.addSeparator()
+    parts = action(model, "Find &parts", w.compute_parts, "Ctrl+Shift+P",
+                   "Show the object's moving parts as the model moves them (click one for its heatmap)")
 
     helpm = mb.addMenu("&Help")
     action(helpm, "&How to use", lambda: show_help(w), QKeySequence.StandardKey.HelpContents)
     action(helpm, "&About iPoke", lambda: show_about(w))
     return Actions(open_, paste, samples_menu, export, quit_, undo, clear, continue_, original, play, mode_poke,
-                   mode_heat, fit, smooth, checkpoint, bundled)
+                   mode_heat, fit, smooth, checkpoint, bundled, parts)

@@ -10,7 +10,7 @@ always shows the newest poke, and the workspace refuses a result for an image no
 
 Cohesive pieces live in their own modules: the menus (``app.actions``), what the window says
 (``app.messages``), opening images (``app.image_input``), loading checkpoints
-(``app.checkpoint_loader``), heatmaps (``app.heatmap_flow``), the status bar (``app.status_bar``)
+(``app.checkpoint_loader``), heatmaps (``app.heatmap_flow``), parts (``app.parts_flow``), the status bar (``app.status_bar``)
 and the remembered window state (``app.settings``).
 """
 from __future__ import annotations
@@ -34,6 +34,8 @@ from app.heatmap_flow import HeatmapFlow
 from app.heatmap_view import HeatmapView
 from app.image_input import ImageInput
 from app.model_info import PokerFactory, load_poker
+from app.parts_flow import PartsFlow
+from app.parts_view import PartsView
 from app.player import VideoPlayer
 from app.settings import AppSettings, restore_window, save_window
 from app.side_panel import SidePanel
@@ -42,7 +44,7 @@ from app.widgets import StableHintLabel
 from app.workers import Dispatcher, Handlers, Job, Lane
 from ipoke_core.errors import UserError
 from ipoke_core.poke import Poke, PokeError
-from ipoke_core.workspace import HEATMAPS, IMAGE, POKES, VIDEO, Change, PokeRequest, Workspace
+from ipoke_core.workspace import HEATMAPS, IMAGE, PARTS, POKES, VIDEO, Change, PokeRequest, Workspace
 
 if TYPE_CHECKING:
     import numpy as np
@@ -68,6 +70,7 @@ class MainWindow(QMainWindow):
         self.workspace = Workspace()  # everything the user works on; this window shows it
         self.checkpoints = CheckpointLoader(self)  # the loaded checkpoint and the device
         self.heatmap_flow = HeatmapFlow(self)  # heatmap jobs and files
+        self.parts_flow = PartsFlow(self)  # the model's parts: job, view, files
         self.images = ImageInput(self)  # opening, pasting and dropping images
         self._preview_pokes: list[Poke] | None = None
 
@@ -130,11 +133,19 @@ class MainWindow(QMainWindow):
         self.heatmaps.savePngRequested.connect(self.heatmap_flow.save_png)
         self.heatmaps.saveNpyRequested.connect(self.heatmap_flow.save_npy)
         self.heatmaps.clearRequested.connect(self.heatmap_flow.clear)
+        self.parts_view = PartsView()
+        self.parts_view.computeRequested.connect(self.compute_parts)
+        self.parts_view.cancelRequested.connect(lambda: self.model_lane.cancel("parts"))
+        self.parts_view.savePngRequested.connect(self.parts_flow.save_png)
+        self.parts_view.saveNpyRequested.connect(self.parts_flow.save_npy)
+        self.parts_view.partClicked.connect(self.parts_flow.on_part_clicked)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.player, "Generated video")
         self.tabs.addTab(self.heatmaps, "Heatmaps")
+        self.tabs.addTab(self.parts_view, "Parts")
         self.tabs.setTabToolTip(0, "The video generated from your poke (frame 0 is the input)")
         self.tabs.setTabToolTip(1, "Which pixels move together with a poked point (paper Fig. 5)")
+        self.tabs.setTabToolTip(2, "The object's moving parts as the model moves them; click one for its heatmap")
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -171,6 +182,7 @@ class MainWindow(QMainWindow):
         s.undo.clicked.connect(self.undo_poke)
         s.clear.clicked.connect(self.clear_pokes)
         s.export_video.clicked.connect(self.export_dialog)
+        s.find_parts.clicked.connect(self.compute_parts)
 
         self.status = ModelStatus(self.statusBar())
 
@@ -275,6 +287,8 @@ class MainWindow(QMainWindow):
             self.canvas.show_pokes(ws.pokes)
         if HEATMAPS in change:
             self.heatmap_flow.show()
+        if PARTS in change:
+            self.parts_flow.show()
         if VIDEO in change:
             self._show_video()
         if change.note:
@@ -289,7 +303,10 @@ class MainWindow(QMainWindow):
     def set_mode(self, mode: str) -> None:
         self.canvas.set_mode(mode)
         (self.side.mode_poke if mode == "poke" else self.side.mode_heatmap).setChecked(True)
-        self.tabs.setCurrentWidget(self.player if mode == "poke" else self.heatmaps)
+        if mode == "poke":
+            self.tabs.setCurrentWidget(self.player)
+        elif self.tabs.currentWidget() is self.player:  # the parts tab stays: clicks there are heatmaps too
+            self.tabs.setCurrentWidget(self.heatmaps)
         self._update_hint()
 
     def _on_tab_changed(self, index: int) -> None:
@@ -361,6 +378,11 @@ class MainWindow(QMainWindow):
         """Queue a correlation heatmap for source pixel ``(x, y)``."""
         return self.heatmap_flow.compute(x, y)
 
+    # ================================================================================ parts
+    def compute_parts(self) -> Job | None:
+        """Queue the model's parts of the current image (in the model lane; the parts tab shows them)."""
+        return self.parts_flow.compute()
+
     # ================================================================================ export
     def export_dialog(self) -> None:
         if self.video is None:
@@ -427,6 +449,9 @@ class MainWindow(QMainWindow):
         for w in (self.acts.undo, self.acts.clear, self.side.undo, self.side.clear):
             w.setEnabled(has_pokes)
         self.side.letterbox.setEnabled(self.workspace.can_letterbox)
+        can_parts = has_model and has_image
+        for w in (self.acts.parts, self.side.find_parts):
+            w.setEnabled(can_parts)
         self._update_hint()
 
     def _update_hint(self) -> None:

@@ -1,4 +1,4 @@
-"""The side panel: model and device, images and samples, poke/heatmap mode, heatmap settings, export.
+"""The side panel: model and device, images and samples, poke/heatmap mode, heatmap settings and parts, export.
 
 Only widgets live here; the main window connects them to the work. Every control has a
 tooltip so the panel explains itself.
@@ -170,6 +170,10 @@ class SidePanel(QScrollArea):
         hform.addRow("Longest poke", self.heat_hi)
         hform.addRow("Batch", self.heat_batch)
         hform.addRow("Seed", self.heat_seed)
+        self.find_parts = QPushButton("Find parts")
+        self.find_parts.setToolTip("Show the object's moving parts: the model is poked on a grid and pixels that "
+                                   "move together are coloured alike (Ctrl+Shift+P)")
+        hform.addRow(self.find_parts)
         layout.addWidget(heat)
 
         # ---- export ----

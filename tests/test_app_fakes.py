@@ -119,3 +119,30 @@ def make_window(qtbot, settings):
         w.shutdown()
     unexpected = [e for w in windows for e in w.errors if not getattr(w, "expect_errors", False)]
     assert not unexpected, f"unexpected error dialogs: {unexpected}"
+
+
+class PartsFakePoker(FakePoker):
+    """A motion-first fake with two rigid parts: in the model's square, the blocks left and right of the
+    middle (rows R/4 .. 3R/4) each move exactly with a poke on them; everything else stays still."""
+
+    def __init__(self, resolution: int = 32, **kwargs) -> None:
+        super().__init__(resolution=resolution, **kwargs)
+        self.predicts_motion = True
+        r = resolution
+        self.truth = np.full((r, r), -1, np.int64)
+        self.truth[r // 4:3 * r // 4, r // 8:r // 2] = 0
+        self.truth[r // 4:3 * r // 4, r // 2:7 * r // 8] = 1
+        self.motion_calls = 0
+
+    def last_motion(self, source, pokes, batch_size=16):
+        self.threads.add(threading.current_thread().name)
+        self.motion_calls += 1
+        time.sleep(self.delay)
+        if self.gate is not None:
+            self.gate.wait(60)
+        out = np.zeros((len(pokes), *self.truth.shape, 2), np.float32)
+        for i, p in enumerate(pokes):
+            part = self.truth[min(max(round(p.y), 0), self.resolution - 1), min(max(round(p.x), 0), self.resolution - 1)]
+            if part >= 0:
+                out[i][self.truth == part] = (p.dx, p.dy)
+        return out
