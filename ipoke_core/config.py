@@ -213,10 +213,6 @@ class TrainConfig:
     # background and still parts right beside what moves, which a model drags along (losses.flow_loss)
     flow_border_weight: float = 0.0
     flow_border_px: int = 3
-    # weight of the flow-edge loss (0 = off; losses.flow_edge_loss): the predicted flow's spatial
-    # differences against the true flow's, so that motion breaks where a part ends and is rigid inside it
-    w_flow_edge: float = 0.0
-    flow_edge_px: float = 0.5  # a true flow difference above this (px per px) is a motion edge
     # stage 2 decodes only this many of the T frames per step for the frame and flow losses (the last
     # frame always, the others drawn at random; 0 = all): decoding is most of a step's cost, and the
     # dynamics still run, and the latent loss still sees, every step
@@ -259,7 +255,7 @@ class TrainConfig:
         if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
             raise ConfigError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
         for name in ("weight_decay", "grad_clip", "w_latent", "w_gan_spatial", "w_gan_temporal", "w_feature_matching",
-                     "w_l1", "w_flow", "flow_still_weight", "flow_border_weight", "w_flow_edge", "gp_weight"):
+                     "w_l1", "w_flow", "flow_still_weight", "flow_border_weight", "gp_weight"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 hint = " (0 = no clipping)" if name == "grad_clip" else ""
@@ -268,8 +264,6 @@ class TrainConfig:
             raise ConfigError("train.stage1_steps and train.stage2_steps must be >= 0")
         if self.flow_border_px < 1:
             raise ConfigError(f"train.flow_border_px must be at least 1, got {self.flow_border_px}")
-        if not (_is_number(self.flow_edge_px) and self.flow_edge_px > 0):
-            raise ConfigError(f"train.flow_edge_px must be a number > 0, got {self.flow_edge_px!r}")
         if self.loss_frames < 0:
             raise ConfigError("train.loss_frames must be >= 0 (0 = all frames)")
         for name in ("gan_warmup_steps", "seed", "num_workers"):

@@ -14,8 +14,7 @@ Optimisers (Adam, ``train.lr``, ``train.betas``):
 Stage 2 loss (Eq. 8): ``perceptual(video, frames) + w_latent * L_latent``
 ``+ w_gan_spatial * L_hinge(D_s) + w_gan_temporal * L_hinge(D_t) + w_feature_matching * FM(D_t)``,
 the adversarial terms after ``gan_warmup_steps`` stage-2 steps. With the motion-first decoder,
-``+ w_flow * L_flow`` (``losses.flow_loss``: predicted against true backward flow) and ``+ w_flow_edge * L_edge``
-(``losses.flow_edge_loss``: its spatial differences against the true ones). The discriminators take the hinge
+``+ w_flow * L_flow`` (``losses.flow_loss``: predicted against true backward flow). The discriminators take the hinge
 loss, the temporal one an R1 gradient penalty ``gp_weight / 2 * E||grad D_t(real)||^2``.
 """
 from __future__ import annotations
@@ -272,11 +271,9 @@ class Engine:
             if tc.w_flow > 0:
                 if flow is None or batch.flow is None:
                     raise ValueError("train.w_flow > 0 needs the warp decoder and flow targets in the batch")
-                true_flow = batch.flow if decode is None else batch.flow[:, decode]
-                losses["flow"] = L.flow_loss(flow, true_flow, still_weight=tc.flow_still_weight,
-                                             border_px=tc.flow_border_px, border_weight=tc.flow_border_weight)
-                if tc.w_flow_edge > 0:
-                    losses["flow_edge"] = L.flow_edge_loss(flow, true_flow, tc.flow_edge_px)
+                losses["flow"] = L.flow_loss(flow, batch.flow if decode is None else batch.flow[:, decode],
+                                             still_weight=tc.flow_still_weight, border_px=tc.flow_border_px,
+                                             border_weight=tc.flow_border_weight)
             if tc.use_latent_loss:
                 with torch.no_grad():
                     enc = self.model.encode(batch.frames.reshape(b * t, *batch.frames.shape[2:]))
@@ -298,8 +295,6 @@ class Engine:
         total = losses["perc"]
         if "flow" in losses:
             total = total + tc.w_flow * losses["flow"]
-        if "flow_edge" in losses:
-            total = total + tc.w_flow_edge * losses["flow_edge"]
         if "latent" in losses:
             total = total + tc.w_latent * losses["latent"]
         if gan:

@@ -211,33 +211,6 @@ def flow_loss(pred: torch.Tensor, target: torch.Tensor, moving_px: float = 0.5, 
     return loss
 
 
-def flow_edge_loss(pred: torch.Tensor, target: torch.Tensor, edge_px: float = 0.5,
-                   eps: float = 0.01) -> torch.Tensor:
-    """How far the predicted flow's spatial differences are from the true flow's: a motion edge where
-    a part ends, and a rigid part's constant rotation inside it.
-
-    The flow loss is a mean over pixels, and a smooth field that is half right across the edge of a
-    leaf costs it little, since edge pixels are few: a model learns a disc around the poke and stops
-    there (issue 32). Here the Charbonnier distance of the forward differences (along x and along y)
-    is averaged over edge pixels (the true difference exceeds ``edge_px`` pixels per pixel: a part's
-    edge against the background or against a part moving otherwise) and over the other pixels apart,
-    and the two means summed: the first charges motion that bleeds over an edge (drag, a disc), the
-    second motion that bends inside a part (shear) or ripples on the still background. It needs no
-    part labels, so it applies to DIS flow on real video as to exact synthetic flow.
-
-    ``pred``, ``target``: ``(B, T, 2, H, W)`` displacements in model pixels. Returns a scalar, px per px.
-    """
-    p = pred.float().flatten(0, 1)
-    q = target.float().flatten(0, 1)
-    total = p.new_zeros(())
-    for dp, dq in zip(image_gradients(p), image_gradients(q)):
-        err = torch.sqrt((dp - dq).pow(2).sum(1) + eps**2)  # (BT, H', W')
-        edge = (dq.norm(dim=1) > edge_px).float()
-        smooth = 1.0 - edge
-        total = total + (err * edge).sum() / edge.sum().clamp_min(1.0) + (err * smooth).sum() / smooth.sum().clamp_min(1.0)
-    return total
-
-
 def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """Discriminator hinge loss (Lim & Ye 2017; Miyato et al. 2018)."""
     return F.relu(1 - real_logits.float()).mean() + F.relu(1 + fake_logits.float()).mean()
