@@ -3,9 +3,9 @@
 Run it on a screen large enough for the biggest size (``xvfb-run -a -s "-screen 0 1920x1080x24"
 python -m app.screenshots resources/screenshots``): it opens the main window on a checkpoint and
 a bundled sample, walks through the states a user sees (start, a poke playing, the Figure-5
-heatmap grid) and grabs the window in each state at each of ``--sizes``: ``start.png``,
-``poke.png`` and ``heatmaps.png`` at the first size (the window's default), ``poke_800x600.png``
-and so on at the others. The model runs in the window's own worker threads, exactly as when a
+heatmap grid, the model's parts) and grabs the window in each state at each of ``--sizes``:
+``start.png``, ``poke.png``, ``heatmaps.png`` and ``parts.png`` at the first size (the window's
+default), ``poke_800x600.png`` and so on at the others; ``--states`` picks some of them. The model runs in the window's own worker threads, exactly as when a
 person clicks.
 """
 from __future__ import annotations
@@ -71,10 +71,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="heatmap locations as fractions of the crop, FX,FY;FX,FY;…")
     p.add_argument("--sizes", default=f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]},800x600",
                    help="window sizes WxH,WxH,… (the first is unsuffixed; default: the window's default and 800x600)")
+    p.add_argument("--states", default="start,poke,heatmaps,parts",
+                   help="which screenshots to take, of start, poke, heatmaps, parts (default: all)")
     args = p.parse_args(argv)
+    states = set(args.states.split(","))
     sizes = [parse_size(s) for s in args.sizes.split(",")]
 
     def shoot(window: MainWindow, name: str) -> None:
+        if name not in states:
+            return
         for i, size in enumerate(sizes):
             grab(window, args.out / (f"{name}.png" if i == 0 else f"{name}_{size[0]}x{size[1]}.png"), size)
         window.resize(*sizes[0])
@@ -100,18 +105,26 @@ def main(argv: list[str] | None = None) -> int:
         r = window.poker.resolution
         x, y = fr.to_source(fx * r, fy * r)
         tx, ty = fr.to_source(fx * r + dx, fy * r + dy)
-        window.canvas.set_pokes([Poke(x, y, tx - x, ty - y)])
-        wait_until(lambda: window.video is not None)
-        window.player.pause()
-        window.player.slider.setValue(window.player.slider.maximum())  # the last frame: where the poke led
-        shoot(window, "poke")
+        if states & {"poke", "heatmaps"}:
+            window.canvas.set_pokes([Poke(x, y, tx - x, ty - y)])
+            wait_until(lambda: window.video is not None)
+            window.player.pause()
+            window.player.slider.setValue(window.player.slider.maximum())  # the last frame: where the poke led
+            shoot(window, "poke")
 
-        window.set_mode("heatmap")
-        for n, pair in enumerate(args.heatmaps.split(";"), start=1):
-            hx, hy = (float(v) * r for v in pair.split(","))
-            window.compute_heatmap(*fr.to_source(hx, hy))
-            wait_until(lambda n=n: len(window.heatmaps.panels) >= n, timeout_s=600)
-        shoot(window, "heatmaps")
+        if "heatmaps" in states:
+            window.set_mode("heatmap")
+            for n, pair in enumerate(args.heatmaps.split(";"), start=1):
+                hx, hy = (float(v) * r for v in pair.split(","))
+                window.compute_heatmap(*fr.to_source(hx, hy))
+                wait_until(lambda n=n: len(window.heatmaps.panels) >= n, timeout_s=600)
+            shoot(window, "heatmaps")
+
+        if "parts" in states:
+            window.compute_parts()
+            wait_until(lambda: window.workspace.parts is not None, timeout_s=1800)
+            settle(0.5)
+            shoot(window, "parts")
         window.shutdown()
         window.close()
     return 0

@@ -129,7 +129,9 @@ def _silhouette(x: np.ndarray, labels: np.ndarray) -> float:
     ks = np.unique(labels)
     if ks.size < 2:
         return -1.0
-    d = np.sqrt(np.maximum(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1), 0.0))  # (N, N)
+    x = np.asarray(x, np.float64)
+    sq = (x * x).sum(1)
+    d = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0))  # (N, N), no (N, N, D) temporary
     mean_to = np.stack([d[:, labels == k].mean(1) for k in ks], 1)  # (N, K) mean distance to each cluster
     sizes = np.array([(labels == k).sum() for k in ks])
     own = np.searchsorted(ks, labels)

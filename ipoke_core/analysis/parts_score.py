@@ -155,8 +155,10 @@ def score_parts(poker: Poker, clips: Sequence[EvalClip], progress: ProgressFn | 
         out.n_parts.append(k)
         out.true_parts.append(int(np.unique(clip.parts[clip.parts >= 0]).size))
         out.pokes.append(int(res.timings["pokes"]))
-        if progress is not None:
-            progress(i + 1, len(scored), "parts score")
+        if progress is not None:  # running means, so that a long run can be read while it goes
+            progress(i + 1, len(scored), f"ARI model {np.nanmean(out.model_ari):.3f} colour {np.nanmean(out.colour_ari):.3f}; "
+                     f"recovered {np.nanmean(out.model_recovered):.3f} / {np.nanmean(out.colour_recovered):.3f}; "
+                     f"{out.seconds[-1]:.0f} s")
     return out
 
 

@@ -100,6 +100,7 @@ def _score(args: argparse.Namespace) -> int:
     with tqdm(total=args.n_clips, desc="parts score", unit="clip") as bar:
         def progress(done: int, total: int, message: str) -> None:
             bar.total = total
+            bar.set_postfix_str(message, refresh=False)
             bar.update(done - bar.n)
 
         score = score_data_set(poker, args.score, n_clips=args.n_clips, seed=args.seed, progress=progress,
