@@ -109,10 +109,11 @@ class PartsView(QWidget):
         for k in range(result.n_parts):
             r, g, b = part_color(k)
             share = 100.0 * float((result.labels == k).sum()) / total
-            items.append(f"<span style='color: rgb({r},{g},{b}); font-size: 14pt;'>■</span> part {k + 1} "
-                         f"({share:.0f} %)")
+            # non-breaking spaces: a swatch never wraps away from its name
+            items.append(f"<span style='color: rgb({r},{g},{b}); font-size: 14pt;'>■</span>&nbsp;part&nbsp;{k + 1}"
+                         f"&nbsp;({share:.0f}&nbsp;%)")
         still = 100.0 * float((result.labels < 0).sum()) / total
-        items.append(f"<span style='color: #777; font-size: 14pt;'>■</span> still ({still:.0f} %)")
+        items.append(f"<span style='color: #777; font-size: 14pt;'>■</span>&nbsp;still&nbsp;({still:.0f}&nbsp;%)")
         return "&nbsp;&nbsp; ".join(items) + "<br><span style='color: #aab0ba;'>Click a part to see its heatmap.</span>"
 
     def _on_click(self, event) -> None:

@@ -42,7 +42,7 @@ def test_parts_are_found_off_the_gui_thread_and_shown(qtbot, make_window):
     assert res.n_parts == 2
     assert adjusted_rand_index(fake.truth.ravel(), res.labels.ravel()) > 0.99
     assert w.parts_view.graphics.isVisible() and w.parts_view.save_png.isEnabled()
-    assert "part 2" in w.parts_view.legend.text() and "still" in w.parts_view.legend.text()
+    assert "part&nbsp;2" in w.parts_view.legend.text() and "still" in w.parts_view.legend.text()
     assert not w.parts_view.cancel_button.isVisible()
     assert "2 part(s)" in w.parts_view.progress_label.text()
 
