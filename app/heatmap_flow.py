@@ -6,16 +6,14 @@ result back to the workspace, and saves the figure (PNG) or the stack (.npy) whe
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QFileDialog
 
+from app.save_files import ask_save_path, save_or_report
 from app.workers import Handlers, Job
 from ipoke_core.errors import UserError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from app.main_window import MainWindow
     from ipoke_core.analysis.heatmap import HeatmapResult
@@ -86,29 +84,14 @@ class HeatmapFlow:
     def save_png(self) -> None:
         """A paper-style figure (Fig. 5): the source with numbered locations, then one overlay each."""
         w, ws = self.window, self.window.workspace
-        path = self._save_path("Save heatmaps as PNG", "heatmaps.png", "PNG image (*.png)")
-        if path and self._saved(lambda: ws.save_heatmap_figure(
+        path = ask_save_path(w, "Save heatmaps as PNG", "heatmaps.png", "PNG image (*.png)")
+        if path and save_or_report(w, "heatmaps", lambda: ws.save_heatmap_figure(
                 path, alpha=w.heatmaps.opacity.value() / 100, colormap=w.heatmaps.colormap_name, upscale=4,
                 columns=min(len(ws.heatmaps) + 1, 4))):
             w.statusBar().showMessage(f"Saved {path}", 5000)
 
     def save_npy(self) -> None:
         w, ws = self.window, self.window.workspace
-        path = self._save_path("Save heatmaps as .npy", "heatmaps.npy", "NumPy array (*.npy)")
-        if path and self._saved(lambda: ws.save_heatmap_stack(path)):
+        path = ask_save_path(w, "Save heatmaps as .npy", "heatmaps.npy", "NumPy array (*.npy)")
+        if path and save_or_report(w, "heatmaps", lambda: ws.save_heatmap_stack(path)):
             w.statusBar().showMessage(f"Saved {path}: {len(ws.heatmaps)} heatmaps", 5000)
-
-    def _saved(self, save: Callable[[], object]) -> bool:
-        try:
-            save()
-        except (UserError, OSError) as e:
-            self.window.show_error("Cannot save the heatmaps", str(e))
-            return False
-        return True
-
-    def _save_path(self, title: str, name: str, filter_: str) -> str:
-        w = self.window
-        path, _ = QFileDialog.getSaveFileName(w, title, str(Path(w.settings.output_folder()) / name), filter_)
-        if path:
-            w.settings.set("export_folder", str(Path(path).parent))
-        return path

@@ -6,16 +6,14 @@ turns a click on a part into a heatmap at that point (the heatmap flow's own job
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QFileDialog
 
+from app.save_files import ask_save_path, save_or_report
 from app.workers import Handlers, Job
 from ipoke_core.errors import UserError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from app.main_window import MainWindow
     from ipoke_core.analysis.parts import PartsResult
@@ -89,29 +87,14 @@ class PartsFlow:
     # ---- saving ----------------------------------------------------------------------------------
     def save_png(self) -> None:
         w, ws = self.window, self.window.workspace
-        path = self._save_path("Save parts as PNG", f"{ws.export_stem.removesuffix('_poked')}_parts.png",
+        path = ask_save_path(w, "Save parts as PNG", f"{ws.export_stem.removesuffix('_poked')}_parts.png",
                                "PNG image (*.png)")
-        if path and self._saved(lambda: ws.save_parts_png(path)):
+        if path and save_or_report(w, "parts", lambda: ws.save_parts_png(path)):
             w.statusBar().showMessage(f"Saved {path}", 5000)
 
     def save_npy(self) -> None:
         w, ws = self.window, self.window.workspace
-        path = self._save_path("Save part labels as .npy", f"{ws.export_stem.removesuffix('_poked')}_parts.npy",
+        path = ask_save_path(w, "Save part labels as .npy", f"{ws.export_stem.removesuffix('_poked')}_parts.npy",
                                "NumPy array (*.npy)")
-        if path and self._saved(lambda: ws.save_parts_labels(path)):
+        if path and save_or_report(w, "parts", lambda: ws.save_parts_labels(path)):
             w.statusBar().showMessage(f"Saved {path}: part labels, -1 = still", 5000)
-
-    def _saved(self, save: Callable[[], object]) -> bool:
-        try:
-            save()
-        except (UserError, OSError) as e:
-            self.window.show_error("Cannot save the parts", str(e))
-            return False
-        return True
-
-    def _save_path(self, title: str, name: str, filter_: str) -> str:
-        w = self.window
-        path, _ = QFileDialog.getSaveFileName(w, title, str(Path(w.settings.output_folder()) / name), filter_)
-        if path:
-            w.settings.set("export_folder", str(Path(path).parent))
-        return path
