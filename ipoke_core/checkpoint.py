@@ -28,6 +28,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ipoke_core import json_text
 from ipoke_core.config import ConfigError, model_config_from_dict
 from ipoke_core.errors import UserError
 from ipoke_core.io_utils import OutputError, atomic_write_text, finish_temp, replace_file, temp_file_for
@@ -155,9 +156,9 @@ def _keep_aside(weights: Path, prev: Path) -> None:
 def _pair_matches(weights: Path, sidecar: Path) -> bool:
     """Whether the sidecar's recorded checksum is that of ``weights``."""
     try:
-        expected = json.loads(sidecar.read_text()).get("weights_sha256")
+        expected = json_text.parse(sidecar.read_text()).get("weights_sha256")
         return bool(expected) and _sha256(weights) == expected
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError):  # JsonError is a ValueError
         return False
 
 
@@ -169,7 +170,8 @@ def record_evaluation(path: str | Path, evaluation: dict[str, Any]) -> Path:
     _, sidecar = checkpoint_paths(path)
     meta = read_meta(path)
     meta["evaluation"] = evaluation
-    atomic_write_text(sidecar, json.dumps(meta, indent=2, sort_keys=True))
+    # strict JSON: a measurement that came out NaN is recorded as null (not measured), never as NaN
+    atomic_write_text(sidecar, json_text.dumps(meta, indent=2, sort_keys=True))
     return sidecar
 
 
@@ -187,8 +189,10 @@ def read_meta(path: str | Path) -> dict[str, Any]:
             raise CheckpointError(f"{part} is {'a folder' if part.is_dir() else 'not a regular file'}, "
                                   "not a checkpoint file")
     try:
-        meta = json.loads(sidecar.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        meta = json_text.parse(sidecar.read_text())
+    except json_text.JsonError as e:  # nested 200,000 deep or a 5,000-digit number too
+        raise CheckpointError(f"{sidecar} is {e}; the file is corrupt") from None
+    except UnicodeDecodeError as e:
         raise CheckpointError(f"{sidecar} is not valid JSON ({e}); the file is corrupt") from None
     except OSError as e:
         raise CheckpointError(f"cannot read {sidecar}: {e.strerror or e}") from None

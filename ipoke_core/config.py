@@ -8,6 +8,7 @@ from __future__ import annotations
 from ipoke_core.errors import UserError
 
 import dataclasses
+import itertools
 import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
@@ -17,6 +18,16 @@ from typing import Any, Literal
 import tomli_w
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+# bounds on a model's sizes, checked before anything is built (issue 33: a sidecar's channels
+# [16, 32, 100000] asked for 360 GB, a seq_len of 1e6 for 11 GiB, a resolution of 65536 for 13 GB)
+MAX_RESOLUTION = 1024
+MAX_CHANNELS = 4096
+MAX_LAYERS = 12
+MAX_SEQ_LEN = 256
+# the weights plus one video's activations (float32): the paper's 128 px model needs about 0.35 GiB, the
+# shipped model at 1024 px 2.3 GiB
+MAX_MODEL_BYTES = 4 << 30
 
 
 class ConfigError(UserError, ValueError):
@@ -71,46 +82,85 @@ class ModelConfig:
     motion_prior_affinity: bool = False
 
     def validate(self) -> None:
+        """Raise ConfigError unless every field is of its type, finite and in range, and the network
+        they describe fits in memory: a sidecar, a config file and ``--set`` all come through here
+        before anything is built."""
+        for name in ("resolution", "bottleneck", "depth", "seq_len", "poke_radius"):
+            if not _is_int(getattr(self, name)):
+                raise ConfigError(f"model.{name} must be a whole number, got {getattr(self, name)!r}")
+        for name in ("poke_scale", "poke_gain", "motion_deadzone_px", "motion_prior_sigma"):
+            if not (_is_number(getattr(self, name)) and math.isfinite(getattr(self, name))):
+                raise ConfigError(f"model.{name} must be a finite number, got {getattr(self, name)!r}")
+        if not isinstance(self.channels, list) or not self.channels:
+            raise ConfigError(f"model.channels must be a list of whole numbers, got {self.channels!r}")
         r = self.resolution
-        if r < 32 or r & (r - 1):
-            raise ConfigError(f"model.resolution must be a power of two >= 32, got {r}")
+        if r < 32 or r > MAX_RESOLUTION or r & (r - 1):
+            raise ConfigError(f"model.resolution must be a power of two in [32, {MAX_RESOLUTION}], got {r}")
         b = self.bottleneck
         if b < 4 or b & (b - 1) or b > r // 2:
             raise ConfigError(f"model.bottleneck must be a power of two in [4, resolution/2], got {b}")
+        if not all(_is_int(c) for c in self.channels):
+            raise ConfigError(f"model.channels must be whole numbers, got {self.channels!r}")
+        if len(self.channels) > MAX_LAYERS:
+            raise ConfigError(f"model.channels has {len(self.channels)} layers; at most {MAX_LAYERS}")
         if len(self.channels) < self.n_strided:
             raise ConfigError(
                 f"model.channels needs at least {self.n_strided} entries to go from {r} to {b} pixels, "
                 f"got {len(self.channels)}"
             )
-        if not all(_is_int(c) for c in self.channels):
-            raise ConfigError(f"model.channels must be whole numbers, got {self.channels!r}")
-        if any(c < 4 for c in self.channels):
-            raise ConfigError("model.channels must all be >= 4")
+        if any(not 4 <= c <= MAX_CHANNELS for c in self.channels):
+            raise ConfigError(f"model.channels must all be in [4, {MAX_CHANNELS}], got {self.channels!r}")
         if not 1 <= self.depth <= len(self.channels):
             raise ConfigError(f"model.depth must be in [1, {len(self.channels)}], got {self.depth}")
-        if self.seq_len < 2:
-            raise ConfigError(f"model.seq_len must be >= 2, got {self.seq_len}")
+        if not 2 <= self.seq_len <= MAX_SEQ_LEN:
+            raise ConfigError(f"model.seq_len must be in [2, {MAX_SEQ_LEN}] frames, got {self.seq_len}")
         if self.dynamics not in ("hierarchy", "single_gru"):
             raise ConfigError(f"model.dynamics must be 'hierarchy' or 'single_gru', got {self.dynamics!r}")
         if self.poke_mode not in ("shift", "impulse"):
             raise ConfigError(f"model.poke_mode must be 'shift' or 'impulse', got {self.poke_mode!r}")
-        if self.poke_radius < 0:
-            raise ConfigError("model.poke_radius must be >= 0")
-        if not self.poke_scale > 0:
-            raise ConfigError("model.poke_scale must be > 0")
+        if not 0 <= self.poke_radius <= r // 2:
+            raise ConfigError(f"model.poke_radius must be in [0, resolution/2 = {r // 2}] model pixels, "
+                              f"got {self.poke_radius}")
+        # shift: a divisor of displacements; impulse: the largest poke. Outside these the network's input
+        # is 1e6 times larger or smaller than anything it was trained on (non-finite frames, issue 33)
+        if not 0.1 <= self.poke_scale <= 4 * r:
+            raise ConfigError(f"model.poke_scale must be in [0.1, 4 x resolution = {4 * r}] model pixels, "
+                              f"got {self.poke_scale!r}")
         if self.decoder not in ("pixel", "warp"):
             raise ConfigError(f"model.decoder must be 'pixel' or 'warp', got {self.decoder!r}")
-        if not (math.isfinite(self.poke_gain) and self.poke_gain > 0):
-            raise ConfigError("model.poke_gain must be a finite number > 0")
-        if not (math.isfinite(self.motion_deadzone_px) and 0.0 <= self.motion_deadzone_px <= 2.0):
+        if not 1e-3 <= self.poke_gain <= 1e3:
+            raise ConfigError(f"model.poke_gain must be in [0.001, 1000], got {self.poke_gain!r}")
+        if not 0.0 <= self.motion_deadzone_px <= 2.0:
             raise ConfigError(f"model.motion_deadzone_px must be in [0, 2] model pixels, got {self.motion_deadzone_px!r}")
-        if not (math.isfinite(self.motion_prior_sigma) and 0.0 < self.motion_prior_sigma <= 0.5):
-            raise ConfigError(f"model.motion_prior_sigma must be in (0, 0.5] (a fraction of the resolution), "
+        # below 1/100 of the resolution the prior is narrower than a model pixel (its Gaussian underflows)
+        if not 0.01 <= self.motion_prior_sigma <= 0.5:
+            raise ConfigError(f"model.motion_prior_sigma must be in [0.01, 0.5] (a fraction of the resolution), "
                               f"got {self.motion_prior_sigma!r}")
         if self.motion_prior_affinity and self.decoder != "warp":
             raise ConfigError("model.motion_prior_affinity gates the warp decoder's motion prior; the pixel decoder has none")
         if self.motion_deadzone_px > 0 and self.decoder != "warp":
             raise ConfigError("model.motion_deadzone_px applies to the warp decoder's flow; the pixel decoder draws no flow")
+        need = self.memory_estimate()
+        if need > MAX_MODEL_BYTES:
+            raise ConfigError(f"this model would need about {need / 2**30:.1f} GiB for its weights and one video "
+                              f"(limit {MAX_MODEL_BYTES / 2**30:.0f} GiB): channels {self.channels}, resolution {r}, "
+                              f"seq_len {self.seq_len}; use smaller values")
+
+    def memory_estimate(self) -> int:
+        """Bytes (float32) of the weights plus the activations of one video, estimated from the sizes
+        alone, before anything is built.
+
+        Weights: about twice the 3x3 encoder convolutions plus the ConvGRUs (3 gates over input and
+        hidden state) of the dynamics levels; within 15 % of the real count for every preset (the
+        test calibrates it on a model built on the meta device). Activations: per frame, every level
+        a few times over (GRU gates, the decoder's mirror) plus a dozen full-resolution planes.
+        """
+        widths = [3, *self.channels]
+        encoder = sum(9 * a * b for a, b in itertools.pairwise(widths))
+        gru = sum(9 * 3 * 2 * c * c for c in self.channels[-self.depth:])
+        weights = 2 * (encoder + gru)
+        per_frame = sum(8 * c * s * s for c, s in zip(self.channels, self.level_sizes())) + 16 * self.resolution ** 2
+        return 4 * (weights + self.seq_len * per_frame)
 
     @property
     def n_strided(self) -> int:
@@ -269,6 +319,8 @@ class TrainConfig:
         for name in ("gan_warmup_steps", "seed", "num_workers"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train.{name} must be >= 0, got {getattr(self, name)}")
+        if self.seed > 2**32 - 1:  # NumPy's seeding stops there
+            raise ConfigError(f"train.seed must be at most {2**32 - 1}, got {self.seed}")
         # intervals and counts: 0 divides by zero (ckpt_every) or silently disables a safety net (keep_last)
         for name in ("disc_frames", "log_every", "sample_every", "ckpt_every", "val_every", "val_batches", "keep_last"):
             if getattr(self, name) < 1:
@@ -335,7 +387,10 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         elif _is_number(default) and isinstance(value, bool):
             raise ConfigError(f"{where}.{key} must be a number, got {value!r}")
         elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an integer of hundreds of digits
+                raise ConfigError(f"{where}.{key} is too large ({len(str(value))} digits)") from None
         elif isinstance(default, (int, float, str, list)) and not isinstance(value, type(default)):
             raise ConfigError(f"{where}.{key} must be {type(default).__name__}, got {value!r}")
         kwargs[key] = value

@@ -22,10 +22,15 @@ import torch
 
 from ipoke_core.checkpoint import load_checkpoint
 from ipoke_core.device import resolve_amp, resolve_device
+from ipoke_core.errors import UserError
 from ipoke_core.image import Framing, image_size, load_image
 from ipoke_core.model import IPoke
 from ipoke_core.poke import Poke, PokeError, rasterize_batch
 from ipoke_core.progress import CancelToken, ProgressFn, check, report
+
+class NonFiniteOutputError(UserError, ArithmeticError):
+    """The model's output holds NaN or infinite values: never shown, exported or measured."""
+
 
 # a generated video whose frames differ from the source by less than this (mean |diff| on 0..255)
 # is reported as still: the model treated the poke as a background poke
@@ -201,7 +206,9 @@ class Poker:
             img = src.expand(len(chunk), -1, -1, -1).contiguous(memory_format=torch.channels_last)
             poke_map = poke_map.contiguous(memory_format=torch.channels_last)
             with torch.autocast(self.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                consume(start, self.model.animate(img, poke_map, last_only=last_only))
+                anim = self.model.animate(img, poke_map, last_only=last_only)
+            self._check_finite(anim)
+            consume(start, anim)
             report(progress, min(start + batch_size, n), n, "generating videos")
 
     @torch.inference_mode()
@@ -253,6 +260,15 @@ class Poker:
 
         self._animate(source, [[p] for p in pokes], batch_size, None, None, True, consume)
         return out
+
+    def _check_finite(self, anim: Any) -> None:
+        """Refuse NaN or infinite frames or motion: cast to uint8 they become a black video, and an
+        evaluation of them a plausible-looking number (issue 33: weights x1e30, a poke gain of 1e300)."""
+        for name, values in (("frames", anim.video), ("motion", getattr(anim, "flow", None))):
+            if values is not None and not bool(torch.isfinite(values).all()):
+                where = self.meta.get("path", "this checkpoint")
+                raise NonFiniteOutputError(f"the model computed NaN or infinite {name} ({where}): its weights or "
+                                           "its sidecar's values are out of range; use another checkpoint")
 
     def poke(self, image: str | Path | np.ndarray, pokes: Poke | Sequence[Poke], framing: Framing | None = None,
              letterbox: bool = False) -> Video:

@@ -115,3 +115,15 @@ def _check_folder(out: FolderOutput) -> None:
             shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
             raise OutputError(f"{folder} already holds other files ({shown}); "
                               "write into a new or empty folder")
+
+
+def check_replaceable(path: str | Path) -> None:
+    """Raise :class:`OutputError` unless the existing file ``path`` can be replaced atomically (a file,
+    in a folder this process may create and rename files in): for commands that rewrite a file they
+    read, such as ``eval --record``, checked before the work rather than after it."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"output {path} is a folder; name a file (or move the folder away)")
+    folder = path.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot replace {path}: its folder {folder} is not writable")

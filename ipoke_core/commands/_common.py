@@ -51,6 +51,18 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+# the largest seed every random generator takes (NumPy's legacy seeding stops at 2**32 - 1; torch at 2**64 - 1)
+MAX_SEED = 2**32 - 1
+
+
+def seed_int(text: str) -> int:
+    """``type=`` for ``--seed``: a whole number in [0, 2**32 - 1]."""
+    value = _int(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED}, got {value}")
+    return value
+
+
 def int_in(lo: int, hi: int) -> Callable[[str], int]:
     """``type=`` for a bounded integer such as an upscale factor: ``lo <= value <= hi``."""
     def parse(text: str) -> int:

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from ipoke_core.commands._common import (
-    add_checkpoint_argument, allow_unverified, length_range, non_negative_int, positive_int,
+    add_checkpoint_argument, allow_unverified, length_range, positive_int, seed_int,
 )
 
 HELP = ("evaluate a checkpoint (and baselines, ablations) on a test set: LPIPS, PSNR, SSIM, FVD, poke accuracy, "
@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ablation", action="append", default=[], metavar="NAME=CKPT",
                    help="another checkpoint as a row named NAME (repeatable), e.g. 'single GRU=runs/rnn/checkpoints/best'")
     p.add_argument("--n-clips", type=int, default=100, help="test clips to evaluate (default 100; 0 = all)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the clip choice, pokes and heatmaps (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the clip choice, pokes and heatmaps (default 0)")
     p.add_argument("--structure-clips", type=int, default=8,
                    help="clips whose correlation heatmap is scored for structure (default 8; 0 = skip)")
     p.add_argument("--heatmap-n", type=int, default=16, help="pokes per structure heatmap (default 16)")
@@ -85,6 +85,14 @@ def run(args: argparse.Namespace) -> int:
             raise EvalError(f"--ablation expects NAME=CHECKPOINT, got {spec!r}")
         ablations.append((name.strip(), Path(path.strip())))
     ensure_writable_dir(args.out)
+    # every file this run writes, checked before the evaluation (which takes minutes) rather than after it
+    from ipoke_core.outputs import check_outputs, check_replaceable
+    from ipoke_core.paths import checkpoint_paths
+
+    reports = [args.out / "eval.md", args.out / "eval.csv"] + ([args.out / "figure.png"] if args.figure else [])
+    check_outputs(reports, inputs=checkpoint_paths(args.checkpoint), overwrite=True)
+    if args.record:
+        check_replaceable(checkpoint_paths(args.checkpoint)[1])
     torch.manual_seed(args.seed)
 
     # load everything that can fail before the long part starts

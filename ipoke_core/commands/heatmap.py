@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from ipoke_core.commands._common import (
-    add_checkpoint_argument, finite_float, int_in, load_poker, non_negative_int, positive_int,
+    add_checkpoint_argument, finite_float, int_in, load_poker, positive_int, seed_int,
 )
 
 # the grid PNG holds the source and one overlay per location in a row: refuse one past 100 megapixels
@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--magnitude", metavar="LO,HI", default=None,
                    help="poke lengths in MODEL pixels, uniform in [LO, HI] (default: the checkpoint's training range)")
     p.add_argument("--batch-size", type=positive_int, default=16, help="videos per forward pass (default 16)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the random pokes (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the random pokes (default 0)")
     p.add_argument("--colormap", default="inferno", help="inferno, viridis, magma, plasma, turbo, jet, hot, cividis, gray")
     p.add_argument("--alpha", type=finite_float, default=0.6, help="opacity of the colormap over the image (default 0.6)")
     # bounded like poke's: the grid is one PNG of all locations, and 1000x ate 15 GB before the kernel stepped in

@@ -6,10 +6,10 @@ The measured quality is the sidecar's ``evaluation`` entry (``ipoke eval --recor
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
+from ipoke_core import json_text
 from ipoke_core.commands._common import add_allow_unverified_argument, allow_unverified
 from ipoke_core.paths import DEFAULT_CHECKPOINT
 from ipoke_core.quality import evaluation_lines, training_line, weak_response_warning
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     # full load: also verifies the weights
     model, meta = load_checkpoint(args.checkpoint, allow_unverified=allow_unverified(args))
     if args.json:
-        print(json.dumps(meta, indent=2, sort_keys=True))
+        print(json_text.dumps(meta, indent=2, sort_keys=True))  # strict JSON: NaN is printed as null
         return 0
     m = meta["model"]
     print(f"checkpoint   {args.checkpoint}")

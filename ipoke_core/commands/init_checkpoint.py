@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
-from ipoke_core.commands._common import non_negative_int, positive_int
+from ipoke_core.commands._common import positive_int, seed_int
+from ipoke_core.config import ModelConfig
 
 HELP = "write an untrained, randomly initialised checkpoint (for testing the pipeline only)"
 
@@ -12,9 +14,19 @@ HELP = "write an untrained, randomly initialised checkpoint (for testing the pip
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", "-o", required=True, type=Path, help="checkpoint NAME (writes NAME.safetensors + NAME.json)")
     p.add_argument("--config", default=None, help="config preset name or TOML file (default: the shipped model)")
-    p.add_argument("--resolution", type=positive_int, default=64)
-    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--resolution", type=positive_int, default=None,
+                   help="model size in pixels (default 64, or the config's); with --config the encoder keeps its "
+                        "layers and the bottleneck and poke scale grow with it")
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace a checkpoint that already exists at --out")
+
+
+def at_resolution(cfg: ModelConfig, resolution: int) -> ModelConfig:
+    """``cfg`` at another resolution: the same layers (bottleneck scaled alike) and the poke scale, which is
+    in model pixels, scaled with it; the result is validated by the caller."""
+    factor = resolution / cfg.resolution
+    bottleneck = max(1, round(cfg.bottleneck * factor))
+    return dataclasses.replace(cfg, resolution=resolution, bottleneck=bottleneck, poke_scale=cfg.poke_scale * factor)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,7 +41,13 @@ def run(args: argparse.Namespace) -> int:
     # a trained checkpoint must not be replaced by random weights without --overwrite
     check_outputs(checkpoint_paths(args.out), overwrite=args.overwrite)
 
-    cfg = load_config(args.config).model if args.config else default_model_config(args.resolution)
+    if args.config:
+        cfg = load_config(args.config).model
+        if args.resolution is not None:
+            cfg = at_resolution(cfg, args.resolution)
+    else:
+        cfg = default_model_config(args.resolution or 64)
+    cfg.validate()  # sizes and the memory they imply, before anything is built
     torch.manual_seed(args.seed)
     model = IPoke(cfg)
     path = save_checkpoint(args.out, model, {"trained": False, "training": {"note": "random initialisation, untrained"}})

@@ -9,8 +9,8 @@ from ipoke_core.commands._common import (
     float_in,
     int_in,
     load_poker,
-    non_negative_int,
     positive_int,
+    seed_int,
 )
 
 HELP = ("the object's moving parts as the model moves them (a grid of pokes, pixels that move together): "
@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="instead of an image: score the parts on a synthetic data set's test clips "
                         "(adjusted Rand index and recovered share vs a colour-only baseline)")
     p.add_argument("--n-clips", type=positive_int, default=48, help="test clips scored with --score (default 48)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the clip choice and k-means (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the clip choice and k-means (default 0)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ipoke_core.commands._common import finite_float, non_negative_int, parse_int_list, positive_float, positive_int
+from ipoke_core.commands._common import finite_float, non_negative_int, parse_int_list, positive_float, positive_int, seed_int
 
 HELP = "generate synthetic videos of poked plants/figures (frames, flow cache, ground truth)"
 
@@ -14,7 +14,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=positive_int, default=2000, help="number of clips (every tenth is a test clip)")
     p.add_argument("--size", type=positive_int, default=128, help="frame size in pixels (square)")
     p.add_argument("--frames", type=positive_int, default=30, help="frames per clip (the poke starts right after frame 0)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="clip i depends only on (kind, seed, i)")
+    p.add_argument("--seed", type=seed_int, default=0, help="clip i depends only on (kind, seed, i)")
     p.add_argument("--out", type=Path, required=True, help="output folder (empty, or the same data set to resume)")
     p.add_argument("--workers", type=positive_int, default=2, help="processes")
     p.add_argument("--fps", type=positive_float, default=15.0, help="frames per second of the simulation (default 15)")
