@@ -124,6 +124,22 @@ def _check_pixels(path: Path, w: int, h: int) -> None:
         raise ImageError(f"{path}: {w}x{h} is too large ({w * h / 1e6:.0f} megapixels, limit {MAX_PIXELS / 1e6:.0f})")
 
 
+# EXIF orientation tag value -> the transpose that shows the image upright (as ImageOps.exif_transpose)
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}
+_ORIENTATION_TAG = 0x0112
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation of an opened image (1 = upright; a broken EXIF block counts as upright)."""
+    try:
+        value = im.getexif().get(_ORIENTATION_TAG, 1)
+    except Exception:  # noqa: BLE001 - a damaged EXIF block must not make a good image unreadable
+        return 1
+    return value if isinstance(value, int) else 1
+
+
 def load_image(source: str | Path | np.ndarray, max_side: int = MAX_WORKING_SIDE) -> np.ndarray:
     """Load an image file or array as ``(H, W, 3) uint8`` RGB, long side at most ``max_side``.
 
@@ -139,15 +155,22 @@ def load_image(source: str | Path | np.ndarray, max_side: int = MAX_WORKING_SIDE
             w, h = opened.size
             _check_pixels(path, w, h)
             # JPEG can decode directly at 1/2, 1/4, 1/8 size: no full-size copy needed
+            orientation = _orientation(opened)
+            # 16-bit samples are scaled by their bit depth, not by the largest value present: a dark
+            # 16-bit photo (max 200/65535) stays dark. PNG's mode "I" holds 16-bit samples too
+            sixteen_bit = opened.mode.startswith("I;16") or (opened.mode == "I" and opened.format == "PNG")
             opened.draft("RGB", (max_side, max_side))
             # other formats decode at full size once; reduce that right away and free it
             size = _working_size(w, h, max_side)
             im = _shrink(opened, size)
             if im is not opened:
                 opened.close()
+            if orientation in _TRANSPOSE:  # the camera's "display rotated": how every viewer shows the photo
+                im = im.transpose(_TRANSPOSE[orientation])
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):
                 a = np.asarray(im, dtype=np.uint32)
-                a = (a.astype(np.float32) / (65535.0 if a.max() > 255 else 255.0)).clip(0, 1)
+                full = 65535.0 if sixteen_bit or a.max() > 255 else 255.0
+                a = (a.astype(np.float32) / full).clip(0, 1)
             elif im.mode in ("F",):
                 a = np.asarray(im, dtype=np.float32)
                 a = (a - a.min()) / max(float(np.ptp(a)), 1e-12)
@@ -263,6 +286,8 @@ def image_size(source: str | Path | np.ndarray) -> tuple[int, int]:
     try:
         with Image.open(path) as im:
             w, h = im.size
+            if _orientation(im) in (5, 6, 7, 8):  # shown rotated by 90 degrees: width and height swap
+                w, h = h, w
     except Image.DecompressionBombError:
         raise ImageError(_TOO_LARGE.format(path=path)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:

@@ -168,3 +168,86 @@ def test_eval_checks_its_outputs_before_the_work(d, capsys):
                      "--record"], capsys, "is not writable")
     finally:
         (d / "ro").chmod(0o755)
+
+
+# ---- item 7: images load as they are shown ----------------------------------------------------------
+
+def test_exif_orientation_and_16_bit_depth(tmp_path):
+    from ipoke_core.image import image_size, load_image
+
+    wide = np.zeros((20, 40, 3), np.uint8)
+    wide[:, :20] = 255  # left half white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    Image.fromarray(wide).save(tmp_path / "rot.jpg", exif=exif, quality=95)
+    shown = load_image(tmp_path / "rot.jpg")
+    assert shown.shape[:2] == (40, 20) and image_size(tmp_path / "rot.jpg") == (20, 40)
+    assert shown[:15].mean() > 200 and shown[-15:].mean() < 50  # the white half is now on top
+    dark = np.full((8, 8), 200, np.uint16)  # max 200 of 65535: nearly black, not 200/255
+    Image.fromarray(dark).save(tmp_path / "dark16.png")
+    assert load_image(tmp_path / "dark16.png").max() <= 1
+
+
+# ---- items 8, 9, 15, 16: values and outputs of poke, heatmap, synth, init-checkpoint ------------------
+
+def test_command_line_values_and_folder_outputs(d, capsys):
+    img, ck = d / "img.png", d / "model"
+    refused(["heatmap", "-c", ck, "-i", img, "--at", "30,20", "--magnitude", "1e-300,1e-299", "-o", d / "hm"],
+            capsys, "the shortest poke this model draws is 0.05")
+    refused(["poke", "-c", ck, "-i", img, *POKE, "--fps", "1000", "-o", d / "x.gif"], capsys, "at most 50 frames")
+    refused(["poke", "-c", ck, "-i", img, *POKE, "--fps", "60", "-o", d / "x.mp4", "--gif"], capsys, "at most 50")
+    refused(["synth", "--frames", "10000000", "--out", d / "syn"], capsys, "--frames: must be between 1 and 1000")
+    refused(["synth", "--frames", "1000", "--size", "1024", "--out", d / "syn"], capsys, "GiB (limit 1 GiB per clip)")
+    for name in ("dir.mp4", "dir.png", "dir.gif"):
+        (d / name).mkdir()
+        refused(["poke", "-c", ck, "-i", img, *POKE, "-o", d / name, "--overwrite"], capsys, "is a folder")
+    (d / "ckdir.json").mkdir()
+    refused(["init-checkpoint", "-o", d / "ckdir", "--overwrite"], capsys, "is a folder")
+    assert not (d / "ckdir.safetensors").exists()
+
+
+# ---- item 18: data sets that are not what they claim ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    from ipoke_core.data.synthetic.generate import generate_dataset
+
+    data = tmp_path_factory.mktemp("ds") / "data"
+    generate_dataset(data, "plant", n=4, size=32, frames=6, seed=0, workers=1, flow_spans=(4,))
+    return data
+
+
+def test_broken_data_sets_are_one_line(dataset, tmp_path, capsys, monkeypatch):
+    from ipoke_core.data.ground_truth import load_ground_truth
+    from ipoke_core.data.layout import DatasetError, read_split
+
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "data"
+    shutil.copytree(dataset, data)
+    good = (data / "dataset.json").read_text()
+    (data / "dataset.json").write_text("[1, 2, 3]")
+    for argv in (["eval", "--data", data, "--out", tmp_path / "ev"],
+                 ["train", "--config", "tiny", "--data", data, "--out", tmp_path / "run", "--steps", "1"]):
+        refused(argv, capsys, "not an object")
+    (data / "dataset.json").write_text(good)
+    clip = read_split(data, "train")[0]
+    np.savez(data / "clips" / clip / "gt.npz", junk=np.zeros(3))
+    with pytest.raises(DatasetError, match="not a ground-truth file"):
+        load_ground_truth(data, clip)
+    (data / "test.txt").write_text((data / "test.txt").read_text() + "no_such_clip\n")
+    with pytest.raises(DatasetError, match="names 1 clip.s. that are not in"):
+        read_split(data, "test")
+
+
+# ---- item 20: a resumed run whose update blows the weights up stops like a fresh one ----------------------
+
+def test_resume_with_a_huge_learning_rate_stops_cleanly(dataset, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    assert main(["train", "--config", "tiny", "--data", str(dataset), "--out", str(run), "--steps", "2", "--quiet",
+                 "--set", "train.batch_size=2", "--set", "train.ckpt_every=1"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--out", str(run), "--resume", "--quiet", "--steps", "6", "--set", "train.lr=1e12"]) == 2
+    err = capsys.readouterr().err
+    assert "the weights diverged at the previous update" in err and "Traceback" not in err, err
+    assert "Traceback" not in err and len([line for line in err.splitlines() if "error" in line]) == 1, err

@@ -11,6 +11,9 @@ from ipoke_core.commands._common import (
 # the grid PNG holds the source and one overlay per location in a row: refuse one past 100 megapixels
 MAX_GRID_PIXELS = 100_000_000
 
+# the shortest poke length (model pixels) a heatmap may ask for: below it the response is rounding noise
+MIN_POKE_PX = 0.05
+
 HELP = "correlation heatmaps (paper Fig. 5): which pixels move with a poke at --at X,Y (.npy + PNG overlays + grid)"
 
 
@@ -70,6 +73,11 @@ def run(args: argparse.Namespace) -> int:
     poker = load_poker(args)
     ws.set_poker(poker)
     r = poker.resolution
+    # shorter pokes than the model draws (its motion dead zone, else 0.05 px) give a map of rounding noise
+    shortest = max(MIN_POKE_PX, poker.config.motion_deadzone_px)
+    if magnitude is not None and magnitude[0] < shortest:
+        raise HeatmapError(f"--magnitude {args.magnitude}: the shortest poke this model draws is {shortest:g} model "
+                           f"pixels; give LO of at least {shortest:g}")
     if magnitude is not None and magnitude[1] > math.hypot(r, r):  # like poke --by: longer is colour noise
         raise HeatmapError(f"--magnitude {args.magnitude}: poke lengths are in model pixels and must stay within "
                            f"the {r}x{r} square the model sees (at most {math.hypot(r, r):.0f})")

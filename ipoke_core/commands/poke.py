@@ -6,6 +6,9 @@ from pathlib import Path
 
 from ipoke_core.commands._common import add_checkpoint_argument, float_in, int_in, load_poker
 
+# GIF frame times are in 10 ms ticks and viewers hold a frame at least 20 ms: faster GIFs play at 50 fps
+MAX_GIF_FPS = 50
+
 HELP = "poke an image and write the generated video (mp4, gif, png strip or a folder of frames)"
 
 
@@ -46,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
         targets.append(stem.with_name(stem.name + "_frames"))
     if args.strip:
         targets.append(stem.with_name(stem.name + "_strip.png"))
+    gifs = [t for t in targets if t.suffix.lower() == ".gif"]
+    if gifs and args.fps > MAX_GIF_FPS:
+        raise UserError(f"--fps {args.fps:g}: a GIF ({gifs[0]}) plays at most {MAX_GIF_FPS} frames per second "
+                        "(viewers hold a frame at least 20 ms); use --fps 50 or less, or write an .mp4")
     # before the model runs: no output (nor a frame inside a frames folder) may be the input or, without
     # --overwrite, anything that exists
     check_outputs([export_output(t) for t in targets], inputs=[args.image, *checkpoint_paths(args.checkpoint)], overwrite=args.overwrite)

@@ -4,7 +4,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ipoke_core.commands._common import finite_float, non_negative_int, parse_int_list, positive_float, positive_int, seed_int
+from ipoke_core.commands._common import finite_float, int_in, non_negative_int, parse_int_list, positive_float, positive_int, seed_int
+
+# one clip is simulated in memory: 1000 frames at 256 px is 0.8 GiB (issue 33: --frames 10000000 ran 90 s
+# silently towards ~30 GB)
+MAX_CLIP_BYTES = 1 << 30
 
 HELP = "generate synthetic videos of poked plants/figures (frames, flow cache, ground truth)"
 
@@ -12,8 +16,9 @@ HELP = "generate synthetic videos of poked plants/figures (frames, flow cache, g
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", choices=["plant", "figure"], default="plant")
     p.add_argument("--n", type=positive_int, default=2000, help="number of clips (every tenth is a test clip)")
-    p.add_argument("--size", type=positive_int, default=128, help="frame size in pixels (square)")
-    p.add_argument("--frames", type=positive_int, default=30, help="frames per clip (the poke starts right after frame 0)")
+    p.add_argument("--size", type=int_in(8, 1024), default=128, help="frame size in pixels (square, 8 to 1024)")
+    p.add_argument("--frames", type=int_in(1, 1000), default=30,
+                   help="frames per clip, 1 to 1000 (the poke starts right after frame 0)")
     p.add_argument("--seed", type=seed_int, default=0, help="clip i depends only on (kind, seed, i)")
     p.add_argument("--out", type=Path, required=True, help="output folder (empty, or the same data set to resume)")
     p.add_argument("--workers", type=positive_int, default=2, help="processes")
@@ -49,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
     from ipoke_core.data.synthetic.generate import SynthError, generate_dataset
 
     spans = parse_int_list(args.flow_spans, "--flow-spans", "10,20", SynthError)
+    clip_bytes = args.frames * args.size * args.size * 3 * 4  # one clip's frames, as float32 while simulated
+    if clip_bytes > MAX_CLIP_BYTES:
+        raise SynthError(f"a clip of {args.frames} frames at {args.size}x{args.size} needs about "
+                         f"{clip_bytes / 2**30:.1f} GiB (limit {MAX_CLIP_BYTES / 2**30:.0f} GiB per clip); "
+                         "use fewer --frames or a smaller --size")
     if args.sheet is not None:  # checked now, not after minutes of generating
         from ipoke_core.outputs import check_outputs
 

@@ -64,28 +64,31 @@ def load_ground_truth(root: str | Path, clip_id: str, resolution: int | None = N
         raise DatasetError(f"{path} is missing: this clip has no ground truth (only synthetic data sets have it)") from None
     except (OSError, ValueError) as e:
         raise DatasetError(f"{path}: unreadable ground truth: {e}") from None
-    size = gt["parts"].shape[0]
-    r = size if resolution is None else int(resolution)
-    scale = r / size
-    coords = (np.arange(r) + 0.5) / scale - 0.5
-    yy, xx = np.meshgrid(coords, coords, indexing="ij")
-    near_x = np.clip(np.round(xx).astype(int), 0, size - 1)
-    near_y = np.clip(np.round(yy).astype(int), 0, size - 1)
-    parts = gt["parts"][near_y, near_x]
-    starts, angles = gt["starts"].astype(np.float64), gt["angles"].astype(np.float64)
-    motion = np.zeros((starts.shape[0], r, r, 2), np.float32)
-    ys, xs = np.nonzero(parts >= 0)
-    if len(xs):
-        motion[:, ys, xs] = object_motion(parts[ys, xs].astype(int), xx[ys, xs], yy[ys, xs], starts, angles) * scale
-    x, y, fx, fy, ddx, ddy = (float(v) for v in gt["poke"])
-    return {
-        "poke": np.array([(x + 0.5) * scale - 0.5, (y + 0.5) * scale - 0.5, ddx * scale, ddy * scale], np.float32),
-        "force": np.array([fx, fy], np.float32),
-        "poke_part": int(gt["poke_part"]),
-        "motion": motion,
-        "parts": parts.astype(np.int16),
-        "mask": parts >= 0,
-        "parents": gt["parents"].astype(np.int64),
-        "part_kinds": gt["part_kinds"],
-        "resolution": r,
-    }
+    try:  # a file of the right name but other arrays (or none) must give one line, not a KeyError
+        size = gt["parts"].shape[0]
+        r = size if resolution is None else int(resolution)
+        scale = r / size
+        coords = (np.arange(r) + 0.5) / scale - 0.5
+        yy, xx = np.meshgrid(coords, coords, indexing="ij")
+        near_x = np.clip(np.round(xx).astype(int), 0, size - 1)
+        near_y = np.clip(np.round(yy).astype(int), 0, size - 1)
+        parts = gt["parts"][near_y, near_x]
+        starts, angles = gt["starts"].astype(np.float64), gt["angles"].astype(np.float64)
+        motion = np.zeros((starts.shape[0], r, r, 2), np.float32)
+        ys, xs = np.nonzero(parts >= 0)
+        if len(xs):
+            motion[:, ys, xs] = object_motion(parts[ys, xs].astype(int), xx[ys, xs], yy[ys, xs], starts, angles) * scale
+        x, y, fx, fy, ddx, ddy = (float(v) for v in gt["poke"])
+        return {
+            "poke": np.array([(x + 0.5) * scale - 0.5, (y + 0.5) * scale - 0.5, ddx * scale, ddy * scale], np.float32),
+            "force": np.array([fx, fy], np.float32),
+            "poke_part": int(gt["poke_part"]),
+            "motion": motion,
+            "parts": parts.astype(np.int16),
+            "mask": parts >= 0,
+            "parents": gt["parents"].astype(np.int64),
+            "part_kinds": gt["part_kinds"],
+            "resolution": r,
+        }
+    except (KeyError, IndexError, ValueError, TypeError) as e:
+        raise DatasetError(f"{path}: not a ground-truth file of this program ({type(e).__name__}: {e})") from None

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ipoke_core import json_text
 from ipoke_core.errors import UserError
 from ipoke_core.io_utils import atomic_write_text
 
@@ -70,10 +71,12 @@ def read_dataset_meta(root: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise DatasetError(f"{root} is not a data set (no dataset.json); make one with `ipoke synth` or `ipoke prepare`")
     try:
-        meta = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        meta = json_text.parse(path.read_text())
+    except (OSError, UnicodeDecodeError, json_text.JsonError) as e:
         raise DatasetError(f"{path}: cannot read: {e}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(meta, dict):  # a list or a number parses too
+        raise DatasetError(f"{path}: not an iPoke data set description (a JSON {type(meta).__name__}, not an object)")
+    if meta.get("format") != FORMAT:
         raise DatasetError(f"{path}: not an iPoke data set description (format {meta.get('format')!r})")
     if meta.get("version") != VERSION:
         raise DatasetError(f"{path}: data set format version {meta.get('version')} is not supported "
@@ -94,7 +97,16 @@ def read_split(root: str | Path, split: str) -> list[str]:
     path = Path(root) / f"{split}.txt"
     if not path.is_file():
         raise DatasetError(f"{path} is missing; the data set is incomplete (run the preparation again to finish it)")
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    try:
+        ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{path}: cannot read: {e}") from None
+    # a listed clip that is not there fails later, deep in a loader, after minutes of work: say so now
+    missing = [i for i in ids if not clip_dir(root, i).is_dir()]
+    if missing:
+        raise DatasetError(f"{path} names {len(missing)} clip(s) that are not in {Path(root) / 'clips'} "
+                           f"(e.g. {missing[0]!r}); prepare the data set again or remove those lines")
+    return ids
 
 
 def load_frames(root: str | Path, clip_id: str, mmap: bool = True) -> np.ndarray:

@@ -61,6 +61,10 @@ METRIC_COLUMNS = [
 ]
 
 
+# a weight this large (or NaN) means the last update diverged; trained weights are of order 1
+DIVERGED_WEIGHT = 1e6
+BLOWN_UP = "weights"
+
 class TrainingError(UserError):
     """Training cannot start or continue (bad data folder, run folder in use, diverged loss)."""
 
@@ -678,6 +682,13 @@ class Trainer:
             return 2, losses
         except NonFiniteLoss as e:
             self._diverged(it, e)
+        except RuntimeError:
+            # the previous update blew the weights up (a resumed run at a huge learning rate: Adam moves every
+            # weight by about lr): the forward pass then fails before any loss (NaN motion indexes pixel
+            # -2**63), so stop like a NaN loss. Trained weights are of order 1; 1e6 is far past any
+            if all(bool(p.detach().abs().max() < DIVERGED_WEIGHT) for p in self.engine.model.parameters()):
+                raise
+            self._diverged(it, NonFiniteLoss([BLOWN_UP]))
 
     def _log_losses(self, step: int, stage: int, meter: _LossMeter) -> None:
         """Mean losses since the last row (over all ranks) and samples/s, to metrics.csv and the progress bar."""
@@ -756,14 +767,17 @@ class Trainer:
 
     def _diverged(self, it: int, err: NonFiniteLoss) -> NoReturn:
         """Stop on a NaN/inf loss. Parameters were not updated with it; save them if finite."""
-        finite = all(torch.isfinite(p).all() for p in self.engine.model.parameters())
+        # NaN compares false too: weights blown up by the last update are never saved over a good checkpoint
+        finite = all(bool(p.detach().abs().max() < DIVERGED_WEIGHT) for p in self.engine.model.parameters())
         where = "none"
         if finite:
             self._save(it, "parameters before the non-finite loss")
             where = str(self.run_dir / "checkpoints" / "last")
         elif self.last_ckpt is not None:
             where = str(self.last_ckpt)
-        msg = (f"training stopped at step {it + 1}: loss {', '.join(err.names)} is NaN or infinite. "
+        what = ("the weights diverged at the previous update" if err.names == [BLOWN_UP]
+                else f"loss {', '.join(err.names)} is NaN or infinite")
+        msg = (f"training stopped at step {it + 1}: {what}. "
                f"The last good checkpoint is {where} (step {it if finite else 'earlier'}); "
                "resume with a smaller learning rate, e.g. --resume --set train.lr=5e-5")
         self.log(msg)
