@@ -251,3 +251,14 @@ def test_resume_with_a_huge_learning_rate_stops_cleanly(dataset, tmp_path, capsy
     err = capsys.readouterr().err
     assert "the weights diverged at the previous update" in err and "Traceback" not in err, err
     assert "Traceback" not in err and len([line for line in err.splitlines() if "error" in line]) == 1, err
+
+
+# ---- item 19: plot on a binary metrics table ----------------------------------------------------------
+
+@pytest.mark.parametrize("content", [bytes(range(256)) * 4, b"step,loss\n1,\x00\n"], ids=["binary", "nul"])
+def test_plot_of_a_binary_metrics_table_is_one_line(tmp_path, capsys, monkeypatch, content):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "metrics.csv").write_bytes(content)
+    (tmp_path / "run" / "run.json").write_text("[1, 2]")
+    refused(["plot", tmp_path / "run", "--out", tmp_path / "p.png"], capsys, "metrics")

@@ -8,13 +8,13 @@ exponential moving average thick.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ipoke_core import json_text
 from ipoke_core.errors import UserError
 
 PANELS: list[tuple[str, list[str]]] = [
@@ -38,6 +38,24 @@ def read_metrics(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     path = run_dir / "metrics.csv"
     if not path.is_file():
         raise PlotError(f"{path} not found: is {run_dir} a training run folder (ipoke train --out)?")
+    try:
+        series = _read_series(path)
+    except (UnicodeDecodeError, csv.Error) as e:  # a binary or NUL-holding file in metrics.csv's place
+        raise PlotError(f"{path} is not a metrics table written by ipoke train ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0][:120]})") from None
+    except OSError as e:
+        raise PlotError(f"cannot read {path}: {e.strerror or e}") from None
+    if not series:
+        raise PlotError(f"{path} holds no logged values yet")
+    out = {}
+    for k, pts in series.items():
+        a = np.array(sorted(pts))
+        out[k] = (a[:, 0], a[:, 1])
+    return out
+
+
+def _read_series(path: Path) -> dict[str, list[tuple[float, float]]]:
+    """The finite values of every column of ``metrics.csv``, with their steps; rows without a step are skipped."""
     series: dict[str, list[tuple[float, float]]] = {}
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
@@ -50,17 +68,11 @@ def read_metrics(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
                     continue
                 try:
                     value = float(v)
-                except ValueError:
+                except (ValueError, TypeError):  # a text cell, or the extra cells of a too-long row (a list)
                     continue
                 if math.isfinite(value):
                     series.setdefault(k, []).append((step, value))
-    if not series:
-        raise PlotError(f"{path} holds no logged values yet")
-    out = {}
-    for k, pts in series.items():
-        a = np.array(sorted(pts))
-        out[k] = (a[:, 0], a[:, 1])
-    return out
+    return series
 
 
 def ema(values: np.ndarray, smooth: float) -> np.ndarray:
@@ -152,9 +164,9 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None, smooth: float =
     data = read_metrics(run_dir)
     labels = {}
     try:
-        info = json.loads((run_dir / "run.json").read_text())
+        info = json_text.parse((run_dir / "run.json").read_text())
         labels["val_metric"] = f"val {info.get('validation_metric', 'metric')}"
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # JsonError is a ValueError; a list has no .get
         pass
     labels.update({"val_bg_motion": "background-poke motion", "val_ae_l1": "val autoencoder L1"})
     panels = []
