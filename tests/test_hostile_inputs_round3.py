@@ -5,6 +5,7 @@ Each case runs the real CLI in this process (``ipoke_core.cli.main``) and checks
 line on stderr, and that every file that existed before is byte-identical after.
 """
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -105,7 +106,7 @@ def test_model_memory_estimate_is_calibrated_on_every_preset():
 
             n = sum(p.numel() for p in IPoke(cfg).parameters())
         widths = [3, *cfg.channels]
-        weights = 2 * (sum(9 * a * b for a, b in zip(widths, widths[1:])) +
+        weights = 2 * (sum(9 * a * b for a, b in itertools.pairwise(widths)) +
                        sum(54 * c * c for c in cfg.channels[-cfg.depth:]))
         assert 0.85 < weights / n < 1.15, name
         assert cfg.memory_estimate() < 1 << 30
@@ -262,3 +263,33 @@ def test_plot_of_a_binary_metrics_table_is_one_line(tmp_path, capsys, monkeypatc
     (tmp_path / "run" / "metrics.csv").write_bytes(content)
     (tmp_path / "run" / "run.json").write_text("[1, 2]")
     refused(["plot", tmp_path / "run", "--out", tmp_path / "p.png"], capsys, "metrics")
+
+
+# ---- item 13: one training process per run folder ----------------------------------------------------------
+
+def test_a_run_folder_in_use_is_refused_and_kill_9_leaves_no_stale_lock(dataset, tmp_path, capsys, monkeypatch):
+    import signal
+    import subprocess
+    import sys
+
+    from ipoke_core.train.run_lock import run_lock
+
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    run.mkdir()
+    # another training process, as the OS sees it: it holds the flock of RUN/.lock until it dies
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(run / '.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, str(os.getpid()).encode()); print('locked', flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        refused(["train", "--config", "tiny", "--data", dataset, "--out", run, "--steps", "1"], capsys,
+                f"is in use by a training process (pid {holder.pid})")
+        assert not (run / "config.toml").exists()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with run_lock(run):  # the kernel released the dead process's lock: nothing stale to clean up
+        pass

@@ -48,6 +48,7 @@ from ipoke_core.metrics import psnr, ssim
 from ipoke_core.train import distributed
 from ipoke_core.train.engine import Batch, Engine, NonFiniteLoss, step_generator
 from ipoke_core.train.losses import build_perceptual, flow_loss
+from ipoke_core.train.run_lock import run_lock
 from ipoke_core.train.samples import sample_grid
 from ipoke_core.train.state import capture_rng, list_states, load_latest_state, logged_at_or_before, restore_rng, save_state
 
@@ -569,7 +570,10 @@ class Trainer:
     # ------------------------------------------------------------------ the loop
     def run(self) -> TrainResult:
         try:
-            return self._run()
+            if not self.main:  # the other ranks of a distributed run share rank 0's folder and lock
+                return self._run()
+            with run_lock(self.run_dir):  # before anything in the folder is read or written
+                return self._run()
         finally:
             if self._log_file is not None:
                 self._log_file.close()
