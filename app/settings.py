@@ -10,6 +10,7 @@ a restart; ``AppSettings.output_folder`` is where saved files are suggested.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 from app.resources import ROOT
+from ipoke_core.errors import UserError
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -64,9 +66,12 @@ class AppSettings:
                 if isinstance(value, str):
                     return value.strip().lower() in ("1", "true", "yes", "on")
                 return bool(value)
-            return type(default)(value)
-        except (TypeError, ValueError):
+            value = type(default)(value)
+        except (TypeError, ValueError, OverflowError):
             return default
+        if isinstance(value, float) and not math.isfinite(value):  # "nan" reads as a float
+            return default
+        return value
 
     def set(self, key: str, value: Any) -> None:
         if key not in DEFAULTS:
@@ -138,8 +143,18 @@ def restore_window(w: MainWindow, st: AppSettings, default_size: tuple[int, int]
     split = st.geometry("splitter")
     if split is None or not w.splitter.restoreState(split):
         w.splitter.setSizes([10_000, 10_000])  # half and half
+    dropped = []
     for key, _, set_value in _tool_settings(w):
-        set_value(st.get(key))
+        # a settings file is user data: an unknown colormap or a value out of range must not stop the app
+        # from starting (issue 33); the bad value is dropped, the default used, and the user told once
+        try:
+            set_value(st.get(key))
+        except (UserError, ValueError, TypeError, OSError):
+            dropped.append(key)
+            set_value(DEFAULTS[key])
+    w.ignored_settings = dropped
+    if dropped:
+        w.statusBar().showMessage(f"ignored unusable saved setting(s): {', '.join(dropped)} (defaults used)", 15_000)
 
 
 def save_window(w: MainWindow, st: AppSettings) -> None:

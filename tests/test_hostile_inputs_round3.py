@@ -19,6 +19,7 @@ from PIL import Image
 from ipoke_core.checkpoint import load_checkpoint, save_checkpoint
 from ipoke_core.cli import main
 from ipoke_core.config import ConfigError, ModelConfig, load_config
+from test_app_fakes import FakePoker, make_window, settings  # noqa: F401 - fixtures (item 21)
 
 POKE = ["--at", "30,20", "--by", "4,0"]
 
@@ -293,3 +294,17 @@ def test_a_run_folder_in_use_is_refused_and_kill_9_leaves_no_stale_lock(dataset,
         holder.wait()
     with run_lock(run):  # the kernel released the dead process's lock: nothing stale to clean up
         pass
+
+
+# ---- item 21: the app starts whatever its settings file says ---------------------------------------------
+
+@pytest.mark.parametrize("key,value", [("heatmap_colormap", "rainbow"), ("heatmap_opacity", "nan"), ("fps", "1e400")])
+def test_app_starts_with_an_unusable_saved_setting(qtbot, make_window, settings, key, value):
+    settings.q.setValue(key, value)
+    settings.q.sync()
+    w = make_window(FakePoker())
+    # a non-number or a non-finite number reads as the default; a value the widget refuses is dropped
+    assert w.ignored_settings == ([key] if key == "heatmap_colormap" else [])
+    assert np.isfinite(w.player.fps.value()) and np.isfinite(w.heatmaps.opacity.value())
+    if key == "heatmap_colormap":
+        assert w.heatmaps.colormap_name != "rainbow"
