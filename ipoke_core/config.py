@@ -76,10 +76,6 @@ class ModelConfig:
     # falloff (every checkpoint before this field); a narrower prior leaves more of the motion's extent
     # to be learnt from the data
     motion_prior_sigma: float = 0.125
-    # warp decoder: the motion prior is gated per pixel by how much the pixel looks like the poked point
-    # (model.affinity.PokeAffinity), so that the prior stops where the poked thing ends instead of
-    # dragging the background beside it. Starts at ~1 (the ungated prior): grown on a checkpoint without it
-    motion_prior_affinity: bool = False
 
     def validate(self) -> None:
         """Raise ConfigError unless every field is of its type, finite and in range, and the network
@@ -136,8 +132,6 @@ class ModelConfig:
         if not 0.01 <= self.motion_prior_sigma <= 0.5:
             raise ConfigError(f"model.motion_prior_sigma must be in [0.01, 0.5] (a fraction of the resolution), "
                               f"got {self.motion_prior_sigma!r}")
-        if self.motion_prior_affinity and self.decoder != "warp":
-            raise ConfigError("model.motion_prior_affinity gates the warp decoder's motion prior; the pixel decoder has none")
         if self.motion_deadzone_px > 0 and self.decoder != "warp":
             raise ConfigError("model.motion_deadzone_px applies to the warp decoder's flow; the pixel decoder draws no flow")
         need = self.memory_estimate()
@@ -180,11 +174,6 @@ class ModelConfig:
 # ModelConfig fields that change how frames are drawn but no weight: a checkpoint may be fine-tuned
 # (``--init-from``) with other values of these
 RENDERING_ONLY = ("motion_deadzone_px",)
-
-# boolean ModelConfig fields that add modules whose initial weights compute (about) the model's function
-# without them: a checkpoint with the field off may be fine-tuned (``--init-from``) into a model with it
-# on, the new modules starting from their initial weights
-GROWN_FROM_IDENTITY = ("motion_prior_affinity",)
 
 
 # the clip size, clip length and poke mode of the training data are the model's; a config file's [data]

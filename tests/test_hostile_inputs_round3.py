@@ -286,7 +286,8 @@ def test_a_run_folder_in_use_is_refused_and_kill_9_leaves_no_stale_lock(dataset,
         "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        refused(["train", "--config", "tiny", "--data", dataset, "--out", run, "--steps", "1"], capsys,
+        refused(["train", "--config", "tiny", "--data", dataset, "--out", run, "--steps", "1",
+                 "--set", "train.batch_size=2"], capsys,
                 f"is in use by a training process (pid {holder.pid})")
         assert not (run / "config.toml").exists()
     finally:

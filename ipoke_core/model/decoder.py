@@ -15,7 +15,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ipoke_core.config import ModelConfig
-from ipoke_core.model.affinity import PokeAffinity
 from ipoke_core.model.blocks import ResBlock
 from ipoke_core.model.warp import shrink_flow, warp, warp_bicubic
 
@@ -88,8 +87,6 @@ class MotionDecoder(Decoder):
         super().__init__(cfg, skip_levels)
         c = cfg.channels[0]
         self.to_motion = nn.Conv2d(c + 4, 3, 3, 1, 1)
-        # the prior stops where the poked thing ends (ModelConfig.motion_prior_affinity)
-        self.affinity = PokeAffinity() if cfg.motion_prior_affinity else None
         # flows are a few pixels: one unit of the head is R/16 pixels (4 at 64 px)
         self.flow_unit = cfg.resolution / 16
         self.deadzone = cfg.motion_deadzone_px  # shorter flows are drawn as still (ModelConfig)
@@ -110,21 +107,15 @@ class MotionDecoder(Decoder):
             self.to_motion.weight[1, c + 3, 1, 1] = prior_weight  # flow y <- prior y
             self.to_motion.bias[2] = 4.0
 
-    def motion_prior(self, poke_map: torch.Tensor, source: torch.Tensor | None = None) -> torch.Tensor:
+    def motion_prior(self, poke_map: torch.Tensor) -> torch.Tensor:
         """The poke spread by a Gaussian falloff: ``(N, 2, R, R) -> (N, 2, R, R)``, the poke's value at its
-        centre (separable blur with a peak-1 kernel, divided by the poke square's area); with the affinity
-        gate, times how much each pixel of ``source (N, 3, R, R)`` looks like the poked point."""
+        centre (separable blur with a peak-1 kernel, divided by the poke square's area)."""
         k = self.prior_kernel.to(poke_map.dtype)
         n = k.numel()
         x = poke_map.contiguous().reshape(-1, 1, *poke_map.shape[-2:])
         x = F.conv2d(x, k.view(1, 1, 1, n), padding=(0, n // 2))
         x = F.conv2d(x, k.view(1, 1, n, 1), padding=(n // 2, 0))
-        prior = x.reshape(poke_map.shape) / self.prior_area
-        if self.affinity is not None:
-            if source is None:
-                raise ValueError("the affinity-gated motion prior needs the source image")
-            prior = prior * self.affinity(source, poke_map)
-        return prior
+        return x.reshape(poke_map.shape) / self.prior_area
 
     def render(self, levels: list[torch.Tensor | None], source: torch.Tensor, poke_map: torch.Tensor,
                times: torch.Tensor, prior: torch.Tensor) -> Rendered:

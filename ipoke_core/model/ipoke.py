@@ -88,7 +88,7 @@ class IPoke(nn.Module):
         if not self.predicts_motion:
             return Animation(per_video(self.decode(stacked)), states)
         times = torch.tensor([(i + 1) / steps for i in decode], device=image.device).repeat_interleave(b)
-        prior = self.decoder.motion_prior(poke_map.float(), image).repeat(t, 1, 1, 1)  # once per video, not per frame
+        prior = self.decoder.motion_prior(poke_map.float()).repeat(t, 1, 1, 1)  # once per video, not per frame
         out = self.decoder.render(stacked, image.repeat(t, 1, 1, 1), poke_map.repeat(t, 1, 1, 1), times, prior)
         return Animation(per_video(out.frame), states, per_video(out.flow), per_video(out.mask))
 

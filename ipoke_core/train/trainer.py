@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from ipoke_core.config import GROWN_FROM_IDENTITY, RENDERING_ONLY, Config
+from ipoke_core.config import RENDERING_ONLY, Config
 from ipoke_core.errors import UserError
 from ipoke_core.image import write_png
 from ipoke_core.inference import to_uint8
@@ -349,10 +349,7 @@ class Trainer:
 
         model, meta = load_checkpoint(path)
         mine, theirs = asdict(self.cfg.model), asdict(model.cfg)
-        # a field the parent lacks and this run adds starts from the parent's function: not a mismatch
-        grown = [k for k in GROWN_FROM_IDENTITY if mine.get(k) and not theirs.get(k)]
-        differ = [k for k in sorted(set(mine) | set(theirs))
-                  if k not in RENDERING_ONLY and k not in grown and mine.get(k) != theirs.get(k)]
+        differ = [k for k in sorted(set(mine) | set(theirs)) if k not in RENDERING_ONLY and mine.get(k) != theirs.get(k)]
         if differ:
             diff = ", ".join(f"model.{k}: {theirs.get(k)!r} there, {mine.get(k)!r} here" for k in differ)
             raise TrainingError(f"--init-from {path}: its architecture differs from the config's ({diff})")
@@ -363,12 +360,7 @@ class Trainer:
         from ipoke_core.quality import trained_steps
 
         weights, meta = self._init_weights
-        own = self.engine.model.state_dict()
-        new = sorted(set(own) - set(weights))  # modules of a GROWN_FROM_IDENTITY field: their initial weights
-        self.engine.load_weights({**{k: own[k] for k in new}, **weights})
-        if new:
-            modules = sorted({k.rsplit(".", 2)[0] for k in new})
-            self.log(f"new modules start from their initial weights (the parent's function): {', '.join(modules)}")
+        self.engine.load_weights(weights)
         training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
         if self.main:
             total, _ = trained_steps(meta)
@@ -570,9 +562,7 @@ class Trainer:
     # ------------------------------------------------------------------ the loop
     def run(self) -> TrainResult:
         try:
-            if not self.main:  # the other ranks of a distributed run share rank 0's folder and lock
-                return self._run()
-            with run_lock(self.run_dir):  # before anything in the folder is read or written
+            with contextlib.ExitStack() as self._held:  # the run folder's lock, taken in _run
                 return self._run()
         finally:
             if self._log_file is not None:
@@ -583,6 +573,8 @@ class Trainer:
         """The loop, top to bottom: one batch, one step, then logging, validation, stop rules, saving."""
         tc = self.cfg.train
         self._build()  # checks the data set and weights files before anything is written
+        if self.main:  # before anything in the folder is read or written; other ranks share rank 0's lock
+            self._held.enter_context(run_lock(self.run_dir))
         state = self._prepare_run_dir()
         self._open_run_files()
         start = self._restore(state) if state else self._start_fresh()
