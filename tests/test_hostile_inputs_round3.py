@@ -309,3 +309,20 @@ def test_app_starts_with_an_unusable_saved_setting(qtbot, make_window, settings,
     assert np.isfinite(w.player.fps.value()) and np.isfinite(w.heatmaps.opacity.value())
     if key == "heatmap_colormap":
         assert w.heatmaps.colormap_name != "rainbow"
+
+
+# ---- item 12: NaN flow caches are refused, not trained on ----------------------------------------------
+
+def test_training_on_nan_flow_caches_stops_with_one_line(dataset, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "data"
+    shutil.copytree(dataset, data)
+    for cache in data.glob("clips/*/flow_*.npy"):
+        flow = np.load(cache)
+        flow[:] = np.nan
+        np.save(cache, flow)
+    capsys.readouterr()
+    assert main(["train", "--config", "tiny", "--data", str(data), "--out", str(tmp_path / "run"), "--steps", "2",
+                 "--quiet", "--set", "train.batch_size=2"]) == 2
+    err = capsys.readouterr().err
+    assert "the flow cache holds NaN or infinite values" in err and "Traceback" not in err, err

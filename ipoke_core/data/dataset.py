@@ -42,7 +42,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ipoke_core.data.layout import (
-    GT, STEP_MOTION, DatasetError, clip_dir, load_flow, load_frames, read_dataset_meta, read_info, read_split,
+    GT, STEP_MOTION, DatasetError, clip_dir, flow_name, load_flow, load_frames, read_dataset_meta, read_info, read_split,
 )
 from ipoke_core.data.flow_targets import backward_flow, dis_backward_flow
 from ipoke_core.data.sampling import (SampledPoke, flow_regions, impulse_poke, mask_regions, near_background_poke,
@@ -301,6 +301,10 @@ class PokeDataset(Dataset):
                 raise DatasetError(f"{clip_dir(self.root, cid)}: flow cache has {flow.shape[0]} windows, "
                                    f"window {row} asked; delete the cache and prepare again")
             field = self._resize_field(flow[row])
+            if not np.isfinite(field).all():  # NaN flow would train on NaN targets and finish "fine"
+                raise DatasetError(f"{clip_dir(self.root, cid) / flow_name(self.span)}: the flow cache holds NaN or "
+                                   f"infinite values; delete it and run `ipoke prepare --flow-only --out {self.root} "
+                                   f"--span {self.span}`")
             regions = flow_regions(field)
         poke = sample_poke(field, rng, self.background_fraction, regions, still_magnitude=self.mean_poke_px)
         # both options draw after sample_poke, and only when on, so that off they keep every earlier run's pokes
