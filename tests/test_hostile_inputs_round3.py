@@ -326,3 +326,23 @@ def test_training_on_nan_flow_caches_stops_with_one_line(dataset, tmp_path, caps
                  "--quiet", "--set", "train.batch_size=2"]) == 2
     err = capsys.readouterr().err
     assert "the flow cache holds NaN or infinite values" in err and "Traceback" not in err, err
+
+
+# ---- also: a frame folder of mixed sizes says why it is too short ------------------------------------------
+
+def test_frame_folder_of_mixed_sizes_names_the_odd_frame(tmp_path):
+    import cv2
+
+    from ipoke_core.data.prepare import prepare_videos
+
+    src = tmp_path / "videos" / "mixed"
+    src.mkdir(parents=True)
+    for i in range(12):
+        cv2.imwrite(str(src / f"frame_{i:02d}.png"), np.full((40, 40, 3) if i != 1 else (20, 30, 3), i * 9, np.uint8))
+    (tmp_path / "videos" / "ok").mkdir()
+    for i in range(12):
+        cv2.imwrite(str(tmp_path / "videos" / "ok" / f"frame_{i:02d}.png"), np.full((40, 40, 3), i * 9, np.uint8))
+    warnings = []
+    prepare_videos(tmp_path / "videos", tmp_path / "out", size=32, warn=warnings.append)
+    text = "\n".join(warnings)
+    assert "mixed: only one frame" in text and "frame_01.png: frame of size 30x20 differs" in text, text

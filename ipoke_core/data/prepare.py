@@ -318,12 +318,14 @@ def _prepare_one(src, final: Path, size: int, frame_step: int, spans: tuple[int,
     for w in video.warnings:
         warn(w)
     n = len(video.frames)
+    # why the frames ended early (a frame of another size, an unreadable one), or nothing if they simply ran out
+    why = f" (it ends early: {video.warnings[-1]})" if video.warnings else ""
     if n < 2:
         raise VideoError(f"{src.path}: only one frame; a video needs at least {need} frames"
-                         f"{f' at --frame-step {frame_step}' if frame_step > 1 else ''}")
+                         f"{f' at --frame-step {frame_step}' if frame_step > 1 else ''}{why}")
     if n < need:
         raise VideoError(f"{src.path}: {n} frames{f' (at --frame-step {frame_step})' if frame_step > 1 else ''}, "
-                         f"shorter than one window of {need} frames")
+                         f"shorter than one window of {need} frames{why}")
     tmp = final.parent / f".{final.name}.tmp{os.getpid()}"
     try:
         tmp.mkdir(parents=True)
