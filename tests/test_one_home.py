@@ -98,6 +98,6 @@ def test_exported_arrow_is_the_poke_colour():
 def test_cli_verbs_are_a_static_table():
     from ipoke_core import cli
 
-    assert list(cli.VERBS) == ["poke", "heatmap", "synth", "prepare", "train", "plot", "eval", "bench",
+    assert list(cli.VERBS) == ["poke", "heatmap", "parts", "synth", "prepare", "train", "plot", "eval", "bench",
                                "init-checkpoint", "derive", "info"]
     assert all(hasattr(m, "run") and hasattr(m, "add_arguments") for m in cli.VERBS.values())

@@ -16,7 +16,7 @@ from ipoke_core.errors import UserError
 from ipoke_core.image import Framing, load_image
 from ipoke_core.inference import Video
 from ipoke_core.poke import Poke
-from ipoke_core.workspace import FRAMING, HEATMAPS, IMAGE, MODEL, POKES, VIDEO, Workspace
+from ipoke_core.workspace import FRAMING, HEATMAPS, IMAGE, MODEL, PARTS, POKES, VIDEO, Workspace
 
 # runs the real model through Poker: `make test` runs it again as on a CPU with bf16 units
 pytestmark = pytest.mark.model
@@ -65,7 +65,7 @@ def test_open_image_frames_it_and_clears_everything():
     f = ws.framing
     assert (f.x0, f.y0, f.side, f.resolution) == (20.0, 0.0, 60.0, 32)
     assert ws.title == "img.png" and ws.step == 1 and ws.is_original and ws.source_size == (100, 60)
-    assert changes[-1].what == {IMAGE, FRAMING, POKES, VIDEO, HEATMAPS} and changes[-1].video_inputs
+    assert changes[-1].what == {IMAGE, FRAMING, POKES, VIDEO, HEATMAPS, PARTS} and changes[-1].video_inputs
     ws.set_letterbox(True)
     assert (ws.framing.x0, ws.framing.y0, ws.framing.side) == (0.0, -20.0, 100.0)
     ws.open_image(gradient(40, 80), "tall.png")  # the choice holds for the next image
@@ -85,7 +85,7 @@ def test_pokes_add_undo_clear_and_a_moved_square_drops_the_pokes_outside():
     ws.add_poke(Poke(100, 40, 0, 5))
     ws.set_framing(ws.framing.moved(60, 0))  # the square now covers x 60..140: the poke at x=50 goes
     assert ws.pokes == [Poke(100, 40, 0, 5)]
-    assert changes[-1].what == {FRAMING, POKES, HEATMAPS} and "removed" in changes[-1].note
+    assert changes[-1].what == {FRAMING, POKES, HEATMAPS, PARTS} and "removed" in changes[-1].note
     ws.set_framing(ws.framing.moved(50, 0))
     assert changes[-1].note == ""
     assert ws.clear_pokes() and ws.pokes == [] and not ws.clear_pokes() and not ws.undo_poke()
