@@ -4,7 +4,6 @@ sidecar, a config or the command line, before anything is built.
 Each case runs the real CLI in this process (``ipoke_core.cli.main``) and checks exit code 2, one clear
 line on stderr, and that every file that existed before is byte-identical after.
 """
-import hashlib
 import itertools
 import json
 import os
@@ -19,27 +18,15 @@ from PIL import Image
 from ipoke_core.checkpoint import load_checkpoint, save_checkpoint
 from ipoke_core.cli import main
 from ipoke_core.config import ConfigError, ModelConfig, load_config
+import cli_refusal
 from test_app_fakes import FakePoker, make_window, settings  # noqa: F401 - fixtures (item 21)
 
 POKE = ["--at", "30,20", "--by", "4,0"]
 
 
-def snapshot(root: Path) -> dict[Path, str]:
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 def refused(argv: list, capsys, message: str) -> str:
     """Run ``argv``: it must exit 2 with one error line holding ``message``, and change no file."""
-    root = Path.cwd()
-    before = snapshot(root)
-    capsys.readouterr()
-    rc = main([str(a) for a in argv])
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("warning:") and "%|" not in line]
-    assert rc == 2, err
-    assert len(lines) == 1 and message in lines[0] and "Traceback" not in err, err
-    assert snapshot(root) == before
-    return lines[0]
+    return cli_refusal.refused(argv, capsys, message, unchanged=Path.cwd())
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ code 2, one clear line on stderr, and that every file that existed before is byt
 The checkpoint cases also check that a reader finds the complete old pair (or the new one) after a
 refused rename or a kill between the two renames.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -23,23 +22,10 @@ from ipoke_core.model import IPoke
 from ipoke_core.outputs import FolderOutput, check_outputs, same_file
 from ipoke_core.io_utils import OutputError
 
+from cli_refusal import refused, snapshot
+
 POKE = ["--at", "30,20", "--by", "4,0"]
 HEAT = ["--at", "30,20", "--n", "2", "--batch-size", "2", "--upscale", "1"]
-
-
-def snapshot(root: Path) -> dict[Path, str]:
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def refused(argv: list[str], capsys, message: str) -> str:
-    """Run ``argv``: it must exit 2 with one error line holding ``message``."""
-    capsys.readouterr()
-    rc = main([str(a) for a in argv])
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("warning:") and "%|" not in line]
-    assert rc == 2, err
-    assert len(lines) == 1 and message in lines[0] and "Traceback" not in err, err
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
