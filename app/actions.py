@@ -39,7 +39,7 @@ class Actions:
     fit: QAction
     smooth: QAction  # checkable: smooth the magnified video instead of crisp model pixels
     checkpoint: QAction
-    bundled: QAction  # load the bundled checkpoint
+    bundled: list[QAction]  # load one of the bundled checkpoints, the default first
     parts: QAction  # find the model's parts of the image
 
 
@@ -65,7 +65,7 @@ def build_actions(window: MainWindow) -> Actions:
     samples_menu = file.addMenu("Open &sample")
     for p in resources.sample_images():
         a = QAction(p.stem.replace("_", " "), w)
-        a.triggered.connect(lambda _=False, path=str(p): w.open_image(path))
+        a.triggered.connect(lambda _=False, path=str(p): w.open_sample(path))
         samples_menu.addAction(a)
     samples_menu.setEnabled(bool(samples_menu.actions()))
     file.addSeparator()
@@ -102,10 +102,15 @@ def build_actions(window: MainWindow) -> Actions:
     model = mb.addMenu("&Model")
     checkpoint = action(model, "&Open checkpoint…", w.checkpoints.open_dialog, "Ctrl+Shift+O",
                         "Load a trained checkpoint")
-    default = resources.default_checkpoint()
-    bundled = action(model, "Load &bundled checkpoint", lambda: default and w.load_checkpoint(str(default)), None,
-                     "Load the checkpoint that ships with iPoke")
-    bundled.setEnabled(default is not None)
+    # one entry per bundled checkpoint (plants64, figures64), the default first
+    bundled = []
+    for path in resources.bundled_checkpoints():
+        stem = path.name.removesuffix(".safetensors")
+        bundled.append(action(model, f"Load bundled &{stem}", lambda _=False, p=str(path): w.load_checkpoint(p), None,
+                              f"Load {stem}, a checkpoint that ships with iPoke"))
+    if not bundled:
+        none = action(model, "No bundled checkpoint", lambda: None, None, "resources/checkpoints holds none")
+        none.setEnabled(False)
     model.addSeparator()
     parts = action(model, "Find &parts", w.compute_parts, "Ctrl+Shift+P",
                    "Show the object's moving parts as the model moves them (click one for its heatmap)")

@@ -49,7 +49,7 @@ class ImageInput:
             path = job.payload["path"]
             w.settings.set("last_folder", str(Path(path).parent))
             w.settings.set("last_image", path)
-            w.set_image(image, Path(path).name)
+            w.set_image(image, Path(path).name, path)
 
     def _failed(self, job: Job, error: BaseException, trace: str) -> None:
         self.window.statusBar().clearMessage()

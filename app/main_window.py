@@ -173,7 +173,7 @@ class MainWindow(QMainWindow):
         s.open_checkpoint.clicked.connect(self.checkpoints.open_dialog)
         s.open_image.clicked.connect(self.images.open_dialog)
         s.paste_image.clicked.connect(self.images.paste)
-        s.sampleChosen.connect(self.open_image)
+        s.sampleChosen.connect(self.open_sample)
         s.letterbox.toggled.connect(self._on_letterbox)
         s.continue_button.clicked.connect(self.continue_from_last_frame)
         s.original_button.clicked.connect(self.back_to_original)
@@ -223,9 +223,22 @@ class MainWindow(QMainWindow):
         """Decode ``path`` in the io worker, then show it."""
         return self.images.open(path)
 
-    def set_image(self, image: np.ndarray, name: str) -> None:
-        """Make ``image`` (H, W, 3) uint8 the opened image: new framing, no pokes, no video, no heatmaps."""
+    def open_sample(self, path: str) -> Job:
+        """Open a bundled sample with the bundled model made for its kind of object: a figure sample
+        switches a loaded bundled plants model to the figures one (a user's own checkpoint stays)."""
+        wanted = resources.checkpoint_for_sample(path)
+        current = self.checkpoints.path
+        if wanted is not None and resources.is_bundled_checkpoint(current) \
+                and Path(current).resolve() != wanted.resolve():
+            self.load_checkpoint(str(wanted))
+            self.statusBar().showMessage(f"Loading {wanted.stem}, the bundled model made for {Path(path).stem}", 5000)
+        return self.open_image(path)
+
+    def set_image(self, image: np.ndarray, name: str, path: str | None = None) -> None:
+        """Make ``image`` (H, W, 3) uint8 the opened image: new framing, no pokes, no video, no heatmaps.
+        ``path``: the file it came from (None when pasted); the gallery highlights it if it is a sample."""
         self.workspace.open_image(image, name)
+        self.side.mark_sample(path)
 
     def continue_from_last_frame(self) -> None:
         """The last generated frame becomes the new source (explore longer motions)."""

@@ -14,7 +14,8 @@ from ipoke_core.data.video import IMAGE_EXTENSIONS
 from ipoke_core.paths import CHECKPOINTS, RESOURCES, ROOT, SAMPLES
 
 __all__ = ["CHECKPOINTS", "DEFAULT_CHECKPOINT", "ICONS", "IMAGE_SUFFIXES", "RESOURCES", "ROOT", "SAMPLES",
-           "bundled_checkpoints", "default_checkpoint", "icon_path", "sample_for", "sample_images"]
+           "bundled_checkpoints", "checkpoint_for_sample", "default_checkpoint", "icon_path", "is_bundled_checkpoint",
+           "sample_for", "sample_images"]
 
 ICONS = RESOURCES / "icons"
 
@@ -55,6 +56,26 @@ def sample_for(checkpoint: str | Path | None) -> Path | None:
     name = Path(checkpoint).name.lower() if checkpoint else ""
     kind = "figure" if "figure" in name else "plant"
     return next((p for p in samples if p.name.startswith(kind)), samples[0] if samples else None)
+
+
+def checkpoint_for_sample(sample: str | Path) -> Path | None:
+    """The bundled checkpoint (its weights file) made for a bundled sample's kind of object
+    (``figure_2.png`` -> ``figures64.safetensors``); None for other images or when none is bundled."""
+    sample = Path(sample)
+    if sample.parent.resolve() != SAMPLES.resolve():
+        return None
+    kind = next((k for k in ("plant", "figure") if sample.name.startswith(k)), None)
+    if kind is None:
+        return None
+    return next((c for c in bundled_checkpoints() if c.name.startswith(kind)), None)
+
+
+def is_bundled_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` (with or without suffix) is one of the checkpoints in ``resources/checkpoints``."""
+    if not path:
+        return False
+    weights = paths.checkpoint_paths(path)[0]
+    return weights.parent.resolve() == CHECKPOINTS.resolve() and weights.is_file()
 
 
 def icon_path(name: str) -> Path | None:

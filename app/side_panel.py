@@ -216,5 +216,15 @@ class SidePanel(QScrollArea):
         self.samples.setVisible(has)
         self.no_samples.setVisible(not has)
 
+    def mark_sample(self, path: str | None) -> None:
+        """Highlight the thumbnail of ``path`` when it is a bundled sample, else none: the highlight
+        follows the image shown, not the last click."""
+        self.samples.clearSelection()
+        shown = Path(path).resolve() if path else None
+        for i in range(self.samples.count()):
+            item = self.samples.item(i)
+            if shown is not None and Path(item.data(Qt.ItemDataRole.UserRole)).resolve() == shown:
+                item.setSelected(True)
+
     def _on_sample(self, item: QListWidgetItem) -> None:
         self.sampleChosen.emit(item.data(Qt.ItemDataRole.UserRole))
