@@ -373,7 +373,8 @@ class MainWindow(QMainWindow):
         if video is None:
             self.player.clear()
         else:
-            self.player.set_video(video.source, video.frames, video.pokes, still=video.is_still, autoplay=True)
+            self.player.set_video(video.source, video.frames, video.pokes, still=video.is_still, autoplay=True,
+                                  movement=video.movement())
 
     def _poke_failed(self, job: Job, error: BaseException, trace: str) -> None:
         self.player.set_busy("")

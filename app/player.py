@@ -207,16 +207,18 @@ class VideoPlayer(QWidget):
         return self._timer.isActive()
 
     def set_video(self, source: np.ndarray, frames: np.ndarray, pokes: list[Poke], still: bool = False,
-                  autoplay: bool = True) -> None:
+                  autoplay: bool = True, movement: str = "") -> None:
         """Show ``source (R, R, 3)`` then ``frames (T, R, R, 3) uint8``; ``pokes`` in model pixels.
 
-        ``still``: the object does not move (``Video.is_still``, e.g. a poke on the background).
+        ``still``: the object does not move (``Video.is_still``, e.g. a poke on the background);
+        ``movement``: what moves, in words (``Video.movement``), shown on the STILL badge.
         """
         self._images = [numpy_to_qimage(source)] + [numpy_to_qimage(f) for f in frames]
         self.view.resolution = source.shape[1]
         self.view.pokes = list(pokes)
         self.still = still
-        self.view.badge = "STILL — nothing moves (poke on the background?)" if self.still else ""
+        self.view.badge = (f"STILL — {movement or 'nothing moves'} (poke on the background?)"
+                           if self.still else "")
         self.slider.blockSignals(True)
         self.slider.setRange(0, len(self._images) - 1)
         self.slider.blockSignals(False)

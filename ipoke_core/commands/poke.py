@@ -62,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
     ws.set_pokes(pokes)
     video = ws.generate()
     outputs = [ws.export(t, args.upscale, overlay=not args.no_overlay, fps=args.fps) for t in targets]
-    still = " (still: the model treats this poke as background)" if video.is_still else ""
+    still = "still (the model treats this poke as background): " if video.is_still else ""
     print(f"{video.n_frames} frames at {poker.resolution}x{poker.resolution} in {video.elapsed_ms:.0f} ms "
-          f"on {poker.device}{still}")
+          f"on {poker.device}; {still}{video.movement()}")
     for o in outputs:
         print(f"wrote {o}")
     return 0
