@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (
     QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from app.widgets import muted_text_style
+
 # format key -> (label, file suffix or "" for a folder, file-dialog filter)
 FORMATS: dict[str, tuple[str, str, str]] = {
     "mp4": ("MP4 video (H.264)", ".mp4", "MP4 video (*.mp4)"),
@@ -71,7 +73,7 @@ class ExportDialog(QDialog):
         self.overlay = QCheckBox("Draw the poke arrow")
         self.overlay.setChecked(overlay)
         self.size_label = QLabel()
-        self.size_label.setStyleSheet("color: palette(mid);")
+        self.size_label.setStyleSheet(muted_text_style())
         self.format.currentIndexChanged.connect(self._on_format)
         self.upscale.valueChanged.connect(self._update_size)
 

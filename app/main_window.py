@@ -40,7 +40,7 @@ from app.player import VideoPlayer
 from app.settings import AppSettings, restore_window, save_window
 from app.side_panel import SidePanel
 from app.status_bar import ModelStatus
-from app.widgets import StableHintLabel
+from app.widgets import StableHintLabel, muted_text_style
 from app.workers import Dispatcher, Handlers, Job, Lane
 from ipoke_core.errors import UserError
 from ipoke_core.poke import Poke, PokeError
@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
         # as tall as the longest hint at the current width: every line is shown, whatever the window's
         # width, and a hint that changes length does not resize (and refit) the canvas
         self.hint = StableHintLabel(messages.HINTS.values())
-        self.hint.setStyleSheet("color: palette(mid);")
+        self.hint.setStyleSheet(muted_text_style())
         self.hint.setContentsMargins(4, 2, 4, 2)
         left = QWidget()
         left_layout = QVBoxLayout(left)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.widgets import ElidedLabel, WrappedLabel
+from app.widgets import ElidedLabel, WrappedLabel, muted_text_style
 
 THUMB = 72
 
@@ -23,7 +23,7 @@ THUMB = 72
 def _hint(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet("color: palette(mid); font-size: 9pt;")
+    label.setStyleSheet(muted_text_style() + " font-size: 9pt;")
     return label
 
 
@@ -60,7 +60,7 @@ class SidePanel(QScrollArea):
         self.device = QComboBox()
         self.device.setToolTip("Where the model runs. CUDA is listed when a GPU is available.")
         self.model_info = WrappedLabel("")  # its last lines were cut when the description grew
-        self.model_info.setStyleSheet("color: palette(mid);")
+        self.model_info.setStyleSheet(muted_text_style())
         form.addRow(self.checkpoint_label)
         form.addRow(self.open_checkpoint)
         form.addRow("Device", self.device)
