@@ -47,15 +47,8 @@ def sample_images() -> list[Path]:
 
 
 def sample_for(checkpoint: str | Path | None) -> Path | None:
-    """The first bundled sample of the kind of object ``checkpoint`` was trained on.
-
-    Bundled checkpoints are named after their data (``plants64``, ``figures64``) and samples
-    after their object (``plant_1.png``, ``figure_1.png``); other names get the first sample.
-    """
-    samples = sample_images()
-    name = Path(checkpoint).name.lower() if checkpoint else ""
-    kind = "figure" if "figure" in name else "plant"
-    return next((p for p in samples if p.name.startswith(kind)), samples[0] if samples else None)
+    """The first bundled sample of the kind of object ``checkpoint`` was trained on (``paths.sample_of_kind``)."""
+    return paths.sample_of_kind(checkpoint, sample_images())
 
 
 def checkpoint_for_sample(sample: str | Path) -> Path | None:

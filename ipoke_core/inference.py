@@ -11,6 +11,7 @@ framed source with pokes in model pixels (used by the heatmaps).
 """
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -81,17 +82,21 @@ class Video:
         """Mean absolute difference between the last frame and the source (0..255)."""
         return float(np.abs(self.frames[-1].astype(np.int16) - self.source.astype(np.int16)).mean())
 
+    @functools.cached_property
+    def _motion_lengths(self) -> np.ndarray | None:
+        """``(R, R)``: how far each pixel goes in its farthest frame, model px (None without the model's motion).
+        Computed once: the still test, the badge and the CLI line all read it."""
+        return None if self.flow is None else np.sqrt((self.flow.astype(np.float32) ** 2).sum(-1)).max(0)
+
     @property
     def largest_motion_px(self) -> float | None:
         """How far the farthest-moving pixel goes in any frame, model px (None without the model's own motion)."""
-        return None if self.flow is None else float(np.sqrt((self.flow.astype(np.float32) ** 2).sum(-1)).max())
+        return None if self._motion_lengths is None else float(self._motion_lengths.max())
 
     @property
     def moving_share(self) -> float | None:
         """The share of the image that moves more than ``MOVING_PX`` in some frame (None without the model's motion)."""
-        if self.flow is None:
-            return None
-        return float((np.sqrt((self.flow.astype(np.float32) ** 2).sum(-1)).max(0) > MOVING_PX).mean())
+        return None if self._motion_lengths is None else float((self._motion_lengths > MOVING_PX).mean())
 
     @property
     def is_still(self) -> bool:

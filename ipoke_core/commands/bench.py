@@ -151,16 +151,17 @@ def _precision(args: argparse.Namespace) -> None:
     """``--precision``: fp32 against bf16 autocast on trained weights and a real sample, with differences."""
     from ipoke_core.benchmark import batch_rounds, bench_precision
     from ipoke_core.device import cpu_has_bf16_units, resolve_device
-    from ipoke_core.paths import CHECKPOINTS, DEFAULT_CHECKPOINT, SAMPLES, checkpoint_paths
+    from ipoke_core.errors import UserError
+    from ipoke_core.paths import CHECKPOINTS, DEFAULT_CHECKPOINT, SAMPLES, checkpoint_paths, sample_of_kind
 
     checkpoint = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
     if not checkpoint_paths(checkpoint)[0].exists() and checkpoint_paths(CHECKPOINTS / checkpoint.name)[0].exists():
         checkpoint = CHECKPOINTS / checkpoint.name  # a bundled model by name: --checkpoint figures64
     if not checkpoint_paths(checkpoint)[0].exists():
-        from ipoke_core.errors import UserError
-
         raise UserError(f"--precision: no checkpoint at {checkpoint} (give one with --checkpoint)")
-    image = SAMPLES / ("figure_1.png" if "figure" in checkpoint.name else "plant_1.png")
+    image = sample_of_kind(checkpoint, sorted(SAMPLES.glob("*.png")))
+    if image is None:
+        raise UserError(f"--precision: no sample image in {SAMPLES}")
     if resolve_device(args.device).type == "cpu":
         print(f"CPU bf16 units (AMX / AVX512-BF16): {'yes' if cpu_has_bf16_units() else 'no: bf16 is emulated'}")
     b = bench_precision(checkpoint, image, args.device, repeats=args.repeats)
