@@ -76,6 +76,10 @@ class ModelConfig:
     # falloff (every checkpoint before this field); a narrower prior leaves more of the motion's extent
     # to be learnt from the data
     motion_prior_sigma: float = 0.125
+    # warp decoder: number of moving parts (0 = off, every checkpoint before this field). A small net
+    # splits the source into this many soft part masks (model.parts) and the predicted flow is replaced
+    # by one affine motion per part: parts move as pieces, motion cannot leak past a part's edge
+    part_masks: int = 0
 
     def validate(self) -> None:
         """Raise ConfigError unless every field is of its type, finite and in range, and the network
@@ -132,6 +136,10 @@ class ModelConfig:
         if not 0.01 <= self.motion_prior_sigma <= 0.5:
             raise ConfigError(f"model.motion_prior_sigma must be in [0.01, 0.5] (a fraction of the resolution), "
                               f"got {self.motion_prior_sigma!r}")
+        if not _is_int(self.part_masks) or self.part_masks == 1 or not 0 <= self.part_masks <= 64:
+            raise ConfigError(f"model.part_masks must be 0 (off) or a whole number in [2, 64], got {self.part_masks!r}")
+        if self.part_masks and self.decoder != "warp":
+            raise ConfigError("model.part_masks moves the warp decoder's flow by parts; the pixel decoder draws no flow")
         if self.motion_deadzone_px > 0 and self.decoder != "warp":
             raise ConfigError("model.motion_deadzone_px applies to the warp decoder's flow; the pixel decoder draws no flow")
         need = self.memory_estimate()
@@ -174,6 +182,9 @@ class ModelConfig:
 # ModelConfig fields that change how frames are drawn but no weight: a checkpoint may be fine-tuned
 # (``--init-from``) with other values of these
 RENDERING_ONLY = ("motion_deadzone_px",)
+# ModelConfig fields that add a module: ``--init-from`` a checkpoint without it (value 0 there) starts the
+# new module from scratch and every other weight from the checkpoint
+ADDED_MODULES = ("part_masks",)
 
 
 # the clip size, clip length and poke mode of the training data are the model's; a config file's [data]
@@ -252,6 +263,11 @@ class TrainConfig:
     # background and still parts right beside what moves, which a model drags along (losses.flow_loss)
     flow_border_weight: float = 0.0
     flow_border_px: int = 3
+    # with model.part_masks: weight of the grouping loss (model.parts.grouping_loss), one affine motion per
+    # part mask must explain each clip's true flow; and the first parts_steps stage-2 steps train the
+    # masks alone on it (until they have learnt parts, moving by them would move everything as one)
+    w_grouping: float = 1.0
+    parts_steps: int = 0
     # stage 2 decodes only this many of the T frames per step for the frame and flow losses (the last
     # frame always, the others drawn at random; 0 = all): decoding is most of a step's cost, and the
     # dynamics still run, and the latent loss still sees, every step
@@ -294,7 +310,7 @@ class TrainConfig:
         if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
             raise ConfigError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
         for name in ("weight_decay", "grad_clip", "w_latent", "w_gan_spatial", "w_gan_temporal", "w_feature_matching",
-                     "w_l1", "w_flow", "flow_still_weight", "flow_border_weight", "gp_weight"):
+                     "w_l1", "w_flow", "flow_still_weight", "flow_border_weight", "gp_weight", "w_grouping"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 hint = " (0 = no clipping)" if name == "grad_clip" else ""
@@ -305,7 +321,7 @@ class TrainConfig:
             raise ConfigError(f"train.flow_border_px must be at least 1, got {self.flow_border_px}")
         if self.loss_frames < 0:
             raise ConfigError("train.loss_frames must be >= 0 (0 = all frames)")
-        for name in ("gan_warmup_steps", "seed", "num_workers"):
+        for name in ("gan_warmup_steps", "seed", "num_workers", "parts_steps"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train.{name} must be >= 0, got {getattr(self, name)}")
         if self.seed > 2**32 - 1:  # NumPy's seeding stops there

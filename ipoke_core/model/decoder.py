@@ -16,6 +16,7 @@ from torch import nn
 
 from ipoke_core.config import ModelConfig
 from ipoke_core.model.blocks import ResBlock
+from ipoke_core.model.parts import project_flow
 from ipoke_core.model.warp import shrink_flow, warp, warp_bicubic
 
 
@@ -118,17 +119,22 @@ class MotionDecoder(Decoder):
         return x.reshape(poke_map.shape) / self.prior_area
 
     def render(self, levels: list[torch.Tensor | None], source: torch.Tensor, poke_map: torch.Tensor,
-               times: torch.Tensor, prior: torch.Tensor) -> Rendered:
+               times: torch.Tensor, prior: torch.Tensor, parts: torch.Tensor | None = None) -> Rendered:
         """``source (N, 3, R, R)`` in [-1, 1], the (gained) ``poke_map (N, 2, R, R)``, ``times (N,)``, the
         fraction t/T of the sequence each frame is at, and ``prior = motion_prior(poke_map)`` (the caller
-        blurs once per video, not per frame), one per frame to draw -> ``Rendered`` of N frames."""
+        blurs once per video, not per frame), one per frame to draw -> ``Rendered`` of N frames. With
+        ``parts (N, K, R, R)``, the source's part masks, each part moves by one affine motion
+        (``model.parts.project_flow``) instead of the head's dense flow."""
         feats = self.features(levels)
         rgb = torch.tanh(self.to_rgb(feats)).float()
         extra = torch.cat([poke_map.float(), prior * times.float().view(-1, 1, 1, 1)], 1).to(feats.dtype)
         if feats.is_contiguous(memory_format=torch.channels_last):  # one layout for the cat: no copies
             extra = extra.contiguous(memory_format=torch.channels_last)
         motion = self.to_motion(torch.cat([feats, extra], 1)).float()
-        flow = shrink_flow(motion[:, :2] * self.flow_unit, self.deadzone)
+        flow = motion[:, :2] * self.flow_unit
+        if parts is not None:
+            flow = project_flow(flow, parts)
+        flow = shrink_flow(flow, self.deadzone)
         mask = torch.sigmoid(motion[:, 2:3])
         warped = warp_bicubic(source, flow) if self.resample == "bicubic" else warp(source, flow)
         frame = (mask * warped + (1 - mask) * rgb).clamp(-1, 1)

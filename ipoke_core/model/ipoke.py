@@ -10,6 +10,7 @@ from ipoke_core.config import ModelConfig
 from ipoke_core.model.decoder import Decoder, MotionDecoder
 from ipoke_core.model.dynamics import build_dynamics
 from ipoke_core.model.encoders import ObjectEncoder, PokeEncoder
+from ipoke_core.model.parts import PartMasks
 
 
 @dataclass
@@ -17,12 +18,14 @@ class Animation:
     """One forward pass: ``video (B, T, 3, R, R)`` in [-1, 1]; ``states[t][k]`` the predicted state of
     encoder level ``dynamic_levels[k]`` for frame t+1; with the motion-first decoder also
     ``flow (B, T, 2, R, R)``, backward displacement in model pixels (``frame_t(p) ~ source(p + flow_t(p))``),
-    and ``mask (B, T, 1, R, R)``, the weight of the warped source (None for the pixel decoder)."""
+    and ``mask (B, T, 1, R, R)``, the weight of the warped source (None for the pixel decoder); with
+    ``model.part_masks`` also ``parts (B, K, R, R)``, the source's soft part masks (summing to 1 over K)."""
 
     video: torch.Tensor
     states: list[list[torch.Tensor]]
     flow: torch.Tensor | None = None
     mask: torch.Tensor | None = None
+    parts: torch.Tensor | None = None
 
 
 class IPoke(nn.Module):
@@ -44,6 +47,7 @@ class IPoke(nn.Module):
         self.dynamic_levels: list[int] = list(self.dynamics.levels)
         decoder = MotionDecoder if cfg.decoder == "warp" else Decoder
         self.decoder = decoder(cfg, self.dynamic_levels)
+        self.part_masks = PartMasks(cfg.part_masks) if cfg.part_masks else None
 
     @property
     def predicts_motion(self) -> bool:
@@ -89,8 +93,10 @@ class IPoke(nn.Module):
             return Animation(per_video(self.decode(stacked)), states)
         times = torch.tensor([(i + 1) / steps for i in decode], device=image.device).repeat_interleave(b)
         prior = self.decoder.motion_prior(poke_map.float()).repeat(t, 1, 1, 1)  # once per video, not per frame
-        out = self.decoder.render(stacked, image.repeat(t, 1, 1, 1), poke_map.repeat(t, 1, 1, 1), times, prior)
-        return Animation(per_video(out.frame), states, per_video(out.flow), per_video(out.mask))
+        parts = None if self.part_masks is None else self.part_masks(image)
+        out = self.decoder.render(stacked, image.repeat(t, 1, 1, 1), poke_map.repeat(t, 1, 1, 1), times, prior,
+                                  None if parts is None else parts.repeat(t, 1, 1, 1))
+        return Animation(per_video(out.frame), states, per_video(out.flow), per_video(out.mask), parts)
 
     def forward(
         self, image: torch.Tensor, poke_map: torch.Tensor, seq_len: int | None = None, last_only: bool = False

@@ -14,7 +14,9 @@ Optimisers (Adam, ``train.lr``, ``train.betas``):
 Stage 2 loss (Eq. 8): ``perceptual(video, frames) + w_latent * L_latent``
 ``+ w_gan_spatial * L_hinge(D_s) + w_gan_temporal * L_hinge(D_t) + w_feature_matching * FM(D_t)``,
 the adversarial terms after ``gan_warmup_steps`` stage-2 steps. With the motion-first decoder,
-``+ w_flow * L_flow`` (``losses.flow_loss``: predicted against true backward flow). The discriminators take the hinge
+``+ w_flow * L_flow`` (``losses.flow_loss``: predicted against true backward flow); with part masks
+``+ w_grouping * L_grouping`` (``model.parts.grouping_loss``), and the first ``parts_steps`` stage-2 steps
+train the masks alone on it (``parts_step``). The discriminators take the hinge
 loss, the temporal one an R1 gradient penalty ``gp_weight / 2 * E||grad D_t(real)||^2``.
 """
 from __future__ import annotations
@@ -30,6 +32,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from ipoke_core.config import Config, ModelConfig
 from ipoke_core.device import resolve_amp
 from ipoke_core.model import IPoke, PatchDiscriminator, TemporalDiscriminator
+from ipoke_core.model.parts import grouping_loss
 from ipoke_core.train import losses as L
 from ipoke_core.train.distributed import DistInfo, any_rank
 from ipoke_core.train.schedule import ema_model, lr_factor, set_lr
@@ -111,7 +114,7 @@ class _GeneratorStep(nn.Module):
         if mode == "autoencode":
             return self.model.autoencode(image)
         out = self.model.animate(image, poke_map, decode=decode)
-        return out.video, out.states, out.flow
+        return out.video, out.states, out.flow, out.parts
 
 
 def loss_frame_indices(t: int, k: int, gen: torch.Generator) -> list[int] | None:
@@ -150,6 +153,8 @@ class Engine:
         m = self.model
         enc_dec = list(m.object_encoder.parameters()) + list(m.decoder.parameters())
         dyn = list(m.poke_encoder.parameters()) + list(m.dynamics.parameters()) + list(m.decoder.parameters())
+        if m.part_masks is not None:
+            dyn += list(m.part_masks.parameters())
         if self.schedule == "single_stage":
             dyn += list(m.object_encoder.parameters())
         adam = dict(lr=tc.lr, betas=tuple(tc.betas), weight_decay=tc.weight_decay)
@@ -189,8 +194,13 @@ class Engine:
         return self.model if self.ema is None else self.ema.module
 
     def load_weights(self, state: dict[str, torch.Tensor]) -> None:
-        """Start from given generator weights (``ipoke train --init-from``); the average restarts from them."""
-        self.model.load_state_dict(state)
+        """Start from given generator weights (``ipoke train --init-from``); the average restarts from them.
+        A module the weights lack entirely (part masks added to a checkpoint without them) keeps its fresh start."""
+        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        has_parts = any(k.startswith("part_masks.") for k in state)
+        wrong = unexpected + [k for k in missing if has_parts or not k.startswith("part_masks.")]
+        if wrong:
+            raise RuntimeError(f"weights do not fit the model: {', '.join(wrong[:5])}")
         if self.ema is not None:
             self.ema = ema_model(self.model, self.cfg.train.ema_decay)
 
@@ -252,10 +262,31 @@ class Engine:
         return losses
 
     # ------------------------------------------------------------------ stage 2
+    def _grouping(self, parts: torch.Tensor | None, batch: Batch, decode: list[int] | None) -> torch.Tensor:
+        if parts is None or batch.flow is None:
+            raise ValueError("model.part_masks needs flow targets in the batch (the warp decoder's data)")
+        return grouping_loss(parts, batch.flow if decode is None else batch.flow[:, decode])
+
+    def parts_step(self, batch: Batch, gen: torch.Generator) -> dict[str, torch.Tensor]:
+        """The part masks alone learn from the true flow (the first ``parts_steps`` of stage 2): nothing
+        else runs, so a step costs a small U-Net, not a video."""
+        tc = self.cfg.train
+        decode = loss_frame_indices(batch.frames.shape[1], tc.loss_frames, gen)
+        with self.autocast():
+            parts = self.model.part_masks(batch.source)
+        losses = {"grouping": self._grouping(parts, batch, decode)}
+        self._check_finite(losses)
+        losses["loss"] = losses["grouping"].detach()
+        losses["grad_norm"] = self._update("dyn", tc.w_grouping * losses["grouping"])
+        self._average()
+        return losses
+
     def stage2_step(self, batch: Batch, stage2_step: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
         """Generator step (Eq. 8), then, after the GAN warm-up, one discriminator step."""
         tc = self.cfg.train
         self._schedule_lr(("dyn", "disc"), stage2_step, tc.stage2_steps)
+        if self.model.part_masks is not None and stage2_step < tc.parts_steps:
+            return self.parts_step(batch, gen)
         b, t = batch.frames.shape[:2]
         gan = stage2_step >= tc.gan_warmup_steps and (tc.w_gan_spatial > 0 or tc.w_gan_temporal > 0)
         self.set_encoder_trainable(self.schedule == "single_stage")
@@ -265,7 +296,7 @@ class Engine:
         target = frames.reshape(-1, *frames.shape[2:])
         losses: dict[str, torch.Tensor] = {}
         with self.autocast():
-            video, states, flow = self.gen_step("animate", batch.source, batch.poke_map, decode)
+            video, states, flow, parts = self.gen_step("animate", batch.source, batch.poke_map, decode)
             flat = video.reshape(-1, *video.shape[2:])
             losses["perc"] = self.perceptual(flat.float(), target)
             if tc.w_flow > 0:
@@ -274,6 +305,8 @@ class Engine:
                 losses["flow"] = L.flow_loss(flow, batch.flow if decode is None else batch.flow[:, decode],
                                              still_weight=tc.flow_still_weight, border_px=tc.flow_border_px,
                                              border_weight=tc.flow_border_weight)
+            if self.model.part_masks is not None and tc.w_grouping > 0:
+                losses["grouping"] = self._grouping(parts, batch, decode)
             if tc.use_latent_loss:
                 with torch.no_grad():
                     enc = self.model.encode(batch.frames.reshape(b * t, *batch.frames.shape[2:]))
@@ -295,6 +328,8 @@ class Engine:
         total = losses["perc"]
         if "flow" in losses:
             total = total + tc.w_flow * losses["flow"]
+        if "grouping" in losses:
+            total = total + tc.w_grouping * losses["grouping"]
         if "latent" in losses:
             total = total + tc.w_latent * losses["latent"]
         if gan:

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from ipoke_core.config import RENDERING_ONLY, Config
+from ipoke_core.config import ADDED_MODULES, RENDERING_ONLY, Config
 from ipoke_core.errors import UserError
 from ipoke_core.image import write_png
 from ipoke_core.inference import to_uint8
@@ -58,7 +58,7 @@ METRIC_COLUMNS = [
     "loss", "perc", "latent", "g_spatial", "g_temporal", "fm", "grad_norm",
     "d_spatial", "d_temporal", "gp", "d_grad_norm",
     "val_metric", "val_l1", "val_psnr", "val_ssim", "val_ae_l1", "val_bg_motion",
-    "flow", "val_flow",
+    "flow", "val_flow", "grouping",
 ]
 
 
@@ -349,7 +349,8 @@ class Trainer:
 
         model, meta = load_checkpoint(path)
         mine, theirs = asdict(self.cfg.model), asdict(model.cfg)
-        differ = [k for k in sorted(set(mine) | set(theirs)) if k not in RENDERING_ONLY and mine.get(k) != theirs.get(k)]
+        differ = [k for k in sorted(set(mine) | set(theirs)) if k not in RENDERING_ONLY and mine.get(k) != theirs.get(k)
+                  and not (k in ADDED_MODULES and not theirs.get(k))]
         if differ:
             diff = ", ".join(f"model.{k}: {theirs.get(k)!r} there, {mine.get(k)!r} here" for k in differ)
             raise TrainingError(f"--init-from {path}: its architecture differs from the config's ({diff})")

@@ -1,0 +1,175 @@
+"""Moving parts: soft part masks from the source image, and motion that moves each part as one piece.
+
+The simulator's parts (and, to first order, a plant's leaves or a person's limbs) are rigid: every
+pixel of a part moves by the same affine map. ``PartMasks`` assigns every pixel of the source a
+soft membership in K parts, from the image alone. ``project_flow`` replaces a dense flow by its
+best piecewise-affine version under those masks: per frame and part, the weighted least-squares
+affine fit of the flow over the part's pixels, blended by the memberships. A part then moves as a
+whole or not at all; motion cannot leak across a part's edge into the background beside it.
+
+The masks are learnt from what moves together (``grouping_loss``, after Choudhury et al. 2022,
+"Guess What Moves"): on every training clip the exact flow (DIS flow on real video) must be
+explained by one affine motion per mask. Nothing else tells the masks what a part is, so the same
+loss works on a user's own videos. More masks never explain a flow worse, so the loss has no
+collapse to one mask; pixels that never move apart may share one.
+
+Coordinates: fits use pixel centres scaled to [-1, 1] and centred on each part's centroid, so the
+2x2 linear term and the translation separate and tiny parts stay well conditioned.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ipoke_core.model.warp import warp
+
+# ridge on a part's linear term, relative to its mass: parts narrower than ~sqrt(RIDGE) (in units of
+# half the image, ~1.5 px at 64 px) fall back to a pure translation instead of an ill-posed rotation
+RIDGE = 1e-3
+EPS = 1e-6
+
+
+def _conv(c_in: int, c_out: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, dilation, dilation=dilation),
+                         nn.GroupNorm(8, c_out), nn.SiLU(inplace=True))
+
+
+class PartMasks(nn.Module):
+    """Source image -> soft part masks, a small U-Net that also sees the pixel coordinates (two parts
+    that look alike are told apart by where they are).
+
+    ``forward(image (B, 3, R, R) in [-1, 1]) -> (B, K, R, R)``, non-negative, summing to 1 over K.
+    """
+
+    def __init__(self, n_parts: int, width: int = 32):
+        super().__init__()
+        w = width
+        self.n_parts = n_parts
+        self.at_full = nn.Sequential(_conv(5, w), _conv(w, w))
+        self.at_half = nn.Sequential(_conv(w, 2 * w, stride=2), _conv(2 * w, 2 * w))
+        self.at_quarter = nn.Sequential(_conv(2 * w, 2 * w, stride=2), _conv(2 * w, 2 * w, dilation=2),
+                                     _conv(2 * w, 2 * w, dilation=4))
+        self.up_half = _conv(4 * w, 2 * w)
+        self.up_full = _conv(3 * w, w)
+        self.to_logits = nn.Conv2d(w, n_parts, 1)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = image.shape
+        ys = torch.linspace(-1, 1, h, device=image.device, dtype=image.dtype)
+        xs = torch.linspace(-1, 1, w, device=image.device, dtype=image.dtype)
+        yy, xx = torch.meshgrid(ys, xs, indexing="ij")
+        coords = torch.stack([xx, yy])[None].expand(b, -1, -1, -1)
+        f1 = self.at_full(torch.cat([image, coords], 1))
+        f2 = self.at_half(f1)
+        f4 = self.at_quarter(f2)
+        x = self.up_half(torch.cat([F.interpolate(f4, size=f2.shape[-2:], mode="bilinear", align_corners=False), f2], 1))
+        x = self.up_full(torch.cat([F.interpolate(x, size=f1.shape[-2:], mode="bilinear", align_corners=False), f1], 1))
+        return torch.softmax(self.to_logits(x).float(), 1)
+
+
+def _unit_grid(h: int, w: int, device: torch.device) -> torch.Tensor:
+    """Pixel centres scaled to [-1, 1]: ``(2, H*W)``, x then y."""
+    ys = torch.linspace(-1, 1, h, device=device)
+    xs = torch.linspace(-1, 1, w, device=device)
+    yy, xx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([xx.reshape(-1), yy.reshape(-1)])
+
+
+@dataclass
+class PartMotion:
+    """Each part's best affine motion in one frame: ``flow(p) ~ shift + lin^T (x(p) - centre)``, x in
+    [-1, 1] units, flow in pixels. ``shift (N, K, 2)``, ``lin (N, K, 2, 2)`` (``lin[i, c]``: how flow
+    component c changes with coordinate i), ``centre (N, K, 2)``; ``residual (N, K)``, the summed
+    squared error of the fit over the part's pixels (weighted by membership)."""
+
+    shift: torch.Tensor
+    lin: torch.Tensor
+    centre: torch.Tensor
+    residual: torch.Tensor
+
+
+def fit_parts(flow: torch.Tensor, masks: torch.Tensor) -> PartMotion:
+    """Mask-weighted least-squares affine fits of ``flow (N, 2, H, W)`` over ``masks (N, K, H, W)``.
+
+    Everything comes from the weighted moments of 13 per-pixel features (one batched matrix product
+    over the pixels), so no ``(N, K, 2, H, W)`` tensor is ever built. Float32 throughout.
+    """
+    n, k, h, w = masks.shape
+    f = flow.float().reshape(n, 2, h * w)
+    x = _unit_grid(h, w, flow.device).expand(n, -1, -1)  # (N, 2, P)
+    xx = x[:, :, None] * x[:, None]  # (N, 2, 2, P)
+    xf = x[:, :, None] * f[:, None]  # (N, 2 coords, 2 flow, P)
+    feats = torch.cat([torch.ones_like(f[:, :1]), x, xx.reshape(n, 4, -1), f, xf.reshape(n, 4, -1),
+                       (f**2).sum(1, keepdim=True)], 1)  # (N, 14, P)
+    mom = torch.bmm(masks.float().reshape(n, k, h * w), feats.transpose(1, 2))  # (N, K, 14)
+    mass = mom[..., 0] + EPS
+    s_x, s_xx, s_f, s_xf, s_ff = mom[..., 1:3], mom[..., 3:7].reshape(n, k, 2, 2), mom[..., 7:9], \
+        mom[..., 9:13].reshape(n, k, 2, 2), mom[..., 13]
+    centre = s_x / mass[..., None]
+    mean = s_f / mass[..., None]
+    cov = s_xx - s_x[..., :, None] * centre[..., None, :]  # centred second moments (N, K, 2, 2)
+    cross = s_xf - s_x[..., :, None] * mean[..., None, :]  # centred coords x flow
+    eye = torch.eye(2, device=flow.device)
+    lin = torch.linalg.solve(cov + (RIDGE * mass + EPS)[..., None, None] * eye, cross)
+    s_ff_c = s_ff - (s_f * mean).sum(-1)
+    residual = s_ff_c - 2 * (lin * cross).sum((-2, -1)) + (lin * (cov @ lin)).sum((-2, -1))
+    return PartMotion(mean, lin, centre, residual.clamp_min(0))
+
+
+def affine_fits(flow: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Per part, the mask-weighted least-squares affine fit of the flow, evaluated at every pixel.
+
+    ``flow (N, 2, H, W)``, ``masks (N, K, H, W)`` -> ``(N, K, 2, H, W)``: what part k's affine motion
+    predicts at each pixel (for inspection and tests; the model uses ``project_flow``).
+    """
+    n, k, h, w = masks.shape
+    fit = fit_parts(flow, masks)
+    d = _unit_grid(h, w, flow.device)[None, None] - fit.centre[..., None]  # (N, K, 2, P)
+    out = fit.shift[..., None] + torch.einsum("nkic,nkip->nkcp", fit.lin, d)
+    return out.reshape(n, k, 2, h, w)
+
+
+def warp_masks(masks: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Masks of the source carried to a frame with backward ``flow (N, 2, H, W)``: ``(N, K, H, W)``.
+    Bilinear sampling keeps them a convex combination (they still sum to 1)."""
+    return warp(masks.float(), flow.float())
+
+
+def project_flow(flow: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """The piecewise-affine version of ``flow (N, 2, H, W)`` under the source's ``masks (N, K, H, W)``:
+    each part's affine fit, blended by the (flow-carried) memberships. ``(N, 2, H, W)`` float32.
+
+    The blend of K affine maps at a pixel is itself affine, so the memberships mix the K parameter
+    sets (a ``(N, P, K) x (N, K, 6)`` product) and each pixel applies its own: cheap at any K.
+    """
+    n, k, h, w = masks.shape
+    carried = warp_masks(masks, flow).reshape(n, k, h * w).transpose(1, 2)  # (N, P, K)
+    fit = fit_parts(flow, carried.transpose(1, 2).reshape(n, k, h, w))
+    # shift + lin^T (x - centre) = (shift - lin^T centre) + lin^T x
+    offset = fit.shift - torch.einsum("nkic,nki->nkc", fit.lin, fit.centre)
+    params = torch.bmm(carried, torch.cat([offset, fit.lin.reshape(n, k, 4)], -1))  # (N, P, 6)
+    x = _unit_grid(h, w, flow.device).T  # (P, 2)
+    lin = params[..., 2:].reshape(n, h * w, 2, 2)
+    out = params[..., :2] + (x[None, :, :, None] * lin).sum(2)
+    return out.transpose(1, 2).reshape(n, 2, h, w)
+
+
+def grouping_loss(masks: torch.Tensor, flow: torch.Tensor, eps_px: float = 0.1) -> torch.Tensor:
+    """How badly one affine motion per mask explains the true flow of each frame (Guess What Moves).
+
+    ``masks (B, K, R, R)`` of the sources, ``flow (B, T, 2, R, R)`` the true backward flows. Per frame,
+    ``sum_k sum_p m_k(p) |flow(p) - fit_k(p)|^2`` averaged over pixels, divided by the frame's mean
+    squared flow (+ ``eps_px^2``) so that a leaf's 1 px sway counts as much as a figure's 8 px swing,
+    then averaged over frames. Linear in the memberships: a pixel pays least for its best-fitting
+    part, so the masks become hard. Frames that do not move cost nothing.
+    """
+    b, t = flow.shape[:2]
+    f = flow.float().reshape(b * t, *flow.shape[2:])
+    carried = warp_masks(masks.float().repeat_interleave(t, 0), f)
+    pixels = f.shape[-2] * f.shape[-1]
+    residual = fit_parts(f, carried).residual.sum(1) / pixels  # (B*T,)
+    scale = (f**2).sum(1).mean((-2, -1)) + eps_px**2
+    return (residual / scale).mean()

@@ -1,0 +1,142 @@
+"""Motion by parts (``model.part_masks``): a part moves as one piece, the masks learn parts from what
+moves together, and a checkpoint without parts can be fine-tuned into one with them."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from ipoke_core.checkpoint import load_checkpoint
+from ipoke_core.config import ConfigError, ModelConfig
+from ipoke_core.model import IPoke
+from ipoke_core.model.parts import PartMasks, affine_fits, grouping_loss, project_flow
+from ipoke_core.poke import Poke, rasterize
+from ipoke_core.train import TrainOptions, train
+
+from test_finetune import QUIET, pretrained  # noqa: F401 - a short tiny run without parts
+from test_train_loop import column, data_dir, tiny  # noqa: F401
+
+
+def _two_parts(r: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """One-hot masks ``(1, 2, r, r)`` of the source, a left and a right half, and the backward flow
+    ``(1, 2, r, r)`` of a frame in which the left half has rotated by 0.05 rad about its centre and moved
+    by (-1, 0.5) px, the right half standing still. As in the simulator, a pixel of the frame belongs
+    to the left part when the point it came from lies on the left half of the source."""
+    masks = torch.zeros(1, 2, r, r)
+    masks[0, 0, :, : r // 2] = 1
+    masks[0, 1, :, r // 2:] = 1
+    ys, xs = torch.meshgrid(torch.arange(r, dtype=torch.float32), torch.arange(r, dtype=torch.float32), indexing="ij")
+    cx, cy, a = (r // 2 - 1) / 2, (r - 1) / 2, 0.05
+    fx = (math.cos(a) - 1) * (xs - cx) - math.sin(a) * (ys - cy) + 1.0
+    fy = math.sin(a) * (xs - cx) + (math.cos(a) - 1) * (ys - cy) - 0.5
+    came_from_left = (xs + fx) < r // 2 - 0.5
+    flow = torch.stack([fx, fy])[None] * came_from_left
+    return masks, flow
+
+
+def test_each_parts_fit_reproduces_a_rigid_motion():
+    """To within a hundredth of a pixel: the ridge that keeps tiny parts well posed shrinks a 16 px
+    wide part's rotation by under 1 %."""
+    _, flow = _two_parts()
+    left = flow[0, 0] != 0
+    fits = affine_fits(flow, torch.stack([left, ~left])[None].float())
+    assert torch.allclose(fits[0, 0][:, left], flow[0][:, left], atol=0.01)
+    assert fits[0, 1].abs().max() < 1e-5
+
+
+def test_projected_flow_moves_a_part_as_one_piece_and_adds_no_motion_to_any_part():
+    """A smooth blob of flow over the edge between two parts: after projection the part under the
+    blob moves as a whole (one affine motion); on every part the projection is a least-squares fit,
+    so it never moves a part more, in total, than the dense flow did (the still neighbour keeps
+    only the fit of the blob's tail, spread over the part: training must make the dense flow still there)."""
+    r = 32
+    masks, _ = _two_parts(r)
+    ys, xs = torch.meshgrid(torch.arange(r, dtype=torch.float32), torch.arange(r, dtype=torch.float32), indexing="ij")
+    blob = torch.exp(-((xs - 10) ** 2 + (ys - 16) ** 2) / (2 * 4.0**2))
+    dense = torch.stack([blob * 2.0, blob * 0.5])[None]
+    projected = project_flow(dense, masks)
+    for k in range(2):
+        on = masks[0, k].bool()
+        assert projected[0][:, on].norm() <= dense[0][:, on].norm() + 1e-6
+    left = masks[0, 0].bool()
+    assert projected[0, 0][left].std() < 0.6 * dense[0, 0][left].std()  # more uniform than the blob
+
+
+def test_grouping_loss_prefers_masks_that_follow_the_parts():
+    masks, flow = _two_parts()
+    video_flow = flow[:, None].repeat(1, 3, 1, 1, 1) * torch.tensor([0.5, 1.0, 1.5]).view(1, 3, 1, 1, 1)
+    one = torch.zeros_like(masks)
+    one[:, 0] = 1
+    top_bottom = torch.zeros_like(masks)
+    top_bottom[0, 0, :16] = 1
+    top_bottom[0, 1, 16:] = 1
+    right = grouping_loss(masks, video_flow)
+    # (not 0: where the moved half uncovers the source, pixels stand still on what was the half)
+    assert grouping_loss(one, video_flow) > 2 * right
+    assert grouping_loss(top_bottom, video_flow) > 2 * right
+    assert float(grouping_loss(masks, torch.zeros_like(video_flow))) == 0.0  # nothing moves: nothing to explain
+
+
+def test_part_masks_learn_the_parts_that_move_apart():
+    """A few hundred steps of the grouping loss alone, on images whose left and right halves differ in
+    colour and move apart: the masks split the image where the motion does."""
+    torch.manual_seed(0)
+    masks, flow = _two_parts()
+    image = torch.where(masks[:, :1].bool(), torch.tensor([0.6, -0.2, 0.1]).view(1, 3, 1, 1),
+                        torch.tensor([-0.5, 0.3, 0.4]).view(1, 3, 1, 1))
+    net = PartMasks(4, width=8)
+    opt = torch.optim.Adam(net.parameters(), 3e-3)
+    video_flow = flow[:, None].repeat(2, 2, 1, 1, 1)
+    first = None
+    for _ in range(150):
+        loss = grouping_loss(net(image.repeat(2, 1, 1, 1)), video_flow)
+        first = float(loss) if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss) < 0.5 * first
+    assert float(loss) < 1.1 * float(grouping_loss(masks.repeat(2, 1, 1, 1), video_flow))  # as good as the true halves
+    labels = net(image).argmax(1)[0]
+    assert (labels[:, :14] == labels[0, 0]).float().mean() > 0.9
+    assert (labels[:, 18:] != labels[0, 0]).float().mean() > 0.9
+
+
+@pytest.mark.model
+def test_a_model_with_parts_returns_its_masks_and_moves_by_them():
+    cfg = ModelConfig(resolution=32, channels=[8, 16], bottleneck=8, depth=2, seq_len=3, decoder="warp",
+                      poke_every_level=True, poke_gain=8.0, poke_scale=4.0, part_masks=4)
+    model = IPoke(cfg).eval()
+    image = torch.rand(2, 3, 32, 32) * 2 - 1
+    poke = torch.stack([rasterize([Poke(10, 12, 3, 0)], 32, 2, "shift", 4.0)] * 2)
+    with torch.inference_mode():
+        out = model.animate(image, poke)
+    assert out.parts.shape == (2, 4, 32, 32)
+    assert torch.allclose(out.parts.sum(1), torch.ones(2, 32, 32), atol=1e-5)
+    assert out.flow.shape == (2, 3, 2, 32, 32) and torch.isfinite(out.video).all()
+
+
+def test_part_masks_need_the_warp_decoder_and_at_least_two_parts():
+    with pytest.raises(ConfigError, match="part_masks"):
+        ModelConfig(decoder="pixel", part_masks=4).validate()
+    with pytest.raises(ConfigError, match=r"part_masks must be 0 \(off\) or a whole number in \[2, 64\]"):
+        ModelConfig(decoder="warp", part_masks=1).validate()
+
+
+def test_fine_tuning_adds_parts_to_a_checkpoint_without_them(data_dir, pretrained, tmp_path):  # noqa: F811
+    """``--init-from`` a parts-less checkpoint: every old weight carries over, the masks start fresh,
+    learn alone for ``parts_steps`` (nothing else changes meanwhile) and the grouping loss falls."""
+    start, _ = load_checkpoint(pretrained)
+    cfg = tiny(stage1_steps=0, stage2_steps=80, parts_steps=80, lr=3e-3, **QUIET)
+    cfg.model.part_masks = 4
+    result = train(TrainOptions(cfg, data_dir, tmp_path / "ft", init_from=pretrained, progress=False))
+    assert result.status == "finished"
+    tuned, meta = load_checkpoint(result.last_checkpoint.with_suffix(""))
+    assert meta["model"]["part_masks"] == 4
+    old = start.state_dict()
+    for name, value in tuned.state_dict().items():
+        if not name.startswith("part_masks."):
+            assert torch.equal(value, old[name]), name  # only the masks trained
+    grouping = column(tmp_path / "ft", "grouping")
+    assert len(grouping) == 80
+    assert sum(grouping[-10:]) < 0.8 * sum(grouping[:10])
