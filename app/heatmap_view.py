@@ -1,12 +1,13 @@
 """Correlation heatmaps (paper Fig. 5) over the model's input, one panel per poke location.
 
 Each panel shows the model's input crop with the heatmap on top (pyqtgraph ``ImageItem`` with a
-colormap), a numbered crosshair at the poke location and a title. Levels: every new heatmap
-re-fits them so its range is visible (a weak correlation is not left black). By default each
-panel is stretched to its own range; with *Shared scale* all panels share one scale fitted to the
-range of the whole set, so they stay comparable. One histogram/LUT widget then sets the colour
-levels of all panels (its axis stays put while a handle is dragged); the opacity slider fades the
-heatmaps over the image. Save writes a paper-style figure (PNG) or the raw heatmaps, one per location (.npy).
+colormap), a numbered crosshair at the poke location and a title. Scale: by default every panel is
+drawn on the map's own absolute scale, 0 (still) to 1 (moves exactly with the poke), so a weak map
+looks weak; *shared* fits one scale to the range of the whole set, *each its own* stretches every
+panel to its own range (a weak correlation is not left black). When the poked point itself does not
+move under the pokes the panel says so and draws no map (``HeatmapResult.point_moves``). One
+histogram/LUT widget then sets the colour levels of all panels (its axis stays put while a handle
+is dragged); the opacity slider fades the heatmaps over the image. Save writes a paper-style figure (PNG) or the raw heatmaps, one per location (.npy).
 The heatmaps themselves come from ``ipoke_core.analysis.heatmap`` and belong to the workspace
 (``ipoke_core.workspace``, which also saves them); this module only displays them.
 """
@@ -21,7 +22,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, QVBoxLayout, QWidget,
+    QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, QVBoxLayout, QWidget,
 )
 
 from app.canvas import MARKER_COLORS
@@ -38,6 +39,8 @@ MAX_COLUMNS = 3
 MIN_PANEL_WIDTH = 130
 # auto-levels never stretch a range narrower than this (1 % of the heatmap scale) to full brightness
 MIN_LEVEL_SPAN = 0.01
+# how the panels' colours are scaled: (setting value, label)
+SCALES = [("absolute", "Absolute (0-1)"), ("shared", "Shared"), ("own", "Each its own")]
 
 
 @dataclass
@@ -109,11 +112,15 @@ class HeatmapView(QWidget):
         self.colormap.addItems(COLORMAPS)
         self.colormap.setToolTip("Colour map of the heatmaps")
         self.colormap.currentTextChanged.connect(self.set_colormap)
-        self.shared_scale = QCheckBox("Shared scale")
-        self.shared_scale.setToolTip("On: one colour scale for all heatmaps, fitted to the whole set, so panels are "
-                                     "comparable.\nOff: each heatmap is stretched to its own range, so a weak one is "
-                                     "visible too.")
-        self.shared_scale.toggled.connect(lambda _on: self.auto_levels())
+        self.scale = QComboBox()
+        for value, label in SCALES:
+            self.scale.addItem(label, value)
+        self.scale.setToolTip("Absolute: 0 = still, 1 = moves exactly with the poke, the same for every map, so a "
+                              "weak one looks weak.\nShared: one scale fitted to the whole set.\nEach its own: every "
+                              "map stretched to its own range, so a weak one is visible too.")
+        self.scale.currentIndexChanged.connect(lambda _i: self.auto_levels())
+        self.unit = QLabel("share of the poke\nfollowed")
+        self.unit.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.save_png = QPushButton("Save PNG…")
         self.save_png.setToolTip("Save a paper-style figure (Fig. 5): the input with numbered points, then each heatmap")
         self.save_png.clicked.connect(self.savePngRequested)
@@ -135,7 +142,8 @@ class HeatmapView(QWidget):
         colour_row = QHBoxLayout()
         colour_row.addWidget(QLabel("Colours"))
         colour_row.addWidget(self.colormap)
-        colour_row.addWidget(self.shared_scale)
+        colour_row.addWidget(QLabel("Scale"))
+        colour_row.addWidget(self.scale)
         colour_row.addStretch(1)
         files = QHBoxLayout()
         files.addStretch(1)
@@ -145,7 +153,10 @@ class HeatmapView(QWidget):
         body = QHBoxLayout()
         body.addWidget(self.placeholder, 1)
         body.addWidget(self.graphics, 1)
-        body.addWidget(self.lut)
+        legend = QVBoxLayout()
+        legend.addWidget(self.lut, 1)
+        legend.addWidget(self.unit)
+        body.addLayout(legend)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(body, 1)
@@ -180,16 +191,32 @@ class HeatmapView(QWidget):
         self._refresh()
         return number
 
-    def auto_levels(self) -> None:
-        """Fit the levels to the heatmaps shown: each to its own range, or all to one (shared scale).
+    def scale_mode(self) -> str:
+        """``"absolute"``, ``"shared"`` or ``"own"`` (``SCALES``)."""
+        return self.scale.currentData()
 
-        Without a shared scale each panel shows its heatmap rescaled to [0, 1] over its own range,
-        so the one histogram and its handles work on that relative scale for every panel.
+    def set_scale_mode(self, mode: str) -> None:
+        index = self.scale.findData(mode)
+        if index < 0:
+            raise ValueError(f"unknown heatmap scale {mode!r}; one of {[v for v, _ in SCALES]}")
+        self.scale.setCurrentIndex(index)
+
+    def auto_levels(self) -> None:
+        """Fit the levels to the heatmaps shown: the absolute scale [0, 1], one scale fitted to the
+        whole set, or each panel to its own range.
+
+        With each its own range every panel shows its heatmap rescaled to [0, 1] over that range,
+        so the one histogram and its handles work on that relative scale for every panel. A panel
+        whose poked point does not move shows no map at all.
         """
         if not self.panels:
             return
-        raw = [np.asarray(p.result.heatmap, np.float32) for p in self.panels]
-        if self.shared_scale.isChecked():
+        raw = [np.asarray(p.result.heatmap, np.float32) if p.result.point_moves
+               else np.zeros_like(p.result.heatmap, np.float32) for p in self.panels]
+        mode = self.scale_mode()
+        if mode == "absolute":
+            lo, hi, shown = 0.0, 1.0, raw
+        elif mode == "shared":
             lo = min(float(h.min()) for h in raw)
             hi = max(lo + MIN_LEVEL_SPAN, max(float(h.max()) for h in raw))
             shown = raw
@@ -200,6 +227,7 @@ class HeatmapView(QWidget):
                 span = max(float(h.max()) - h_lo, MIN_LEVEL_SPAN)
                 shown.append((h - h_lo) / span)
             lo, hi = 0.0, 1.0
+        self.unit.setText("share of the poke\nfollowed" if mode != "own" else "relative to\neach map")
         for p, data in zip(self.panels, shown):
             p.heat_item.setImage(data, autoLevels=False, levels=(lo, hi))
         self._master.setImage(np.concatenate([d.ravel() for d in shown])[None, :], autoLevels=False, levels=(lo, hi))
@@ -288,6 +316,8 @@ class HeatmapView(QWidget):
             row, col = divmod(i, cols)
             x, y = p.result.location
             title = f"#{p.number} at ({x:.0f}, {y:.0f})"
+            if not p.result.point_moves:
+                title += ": this point does not move"
             label = self.graphics.addLabel(title, row=2 * row, col=col, color="#d8dce4", size="10pt")
             label.setMaximumHeight(18)
             self.graphics.addItem(p.view, row=2 * row + 1, col=col)

@@ -48,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "export_overlay": True,
     "export_format": "mp4",
     "export_folder": "",  # where the last export or saved heatmap went; "" until the first one
-    "heatmap_shared_scale": False,
+    "heatmap_scale": "absolute",
 }
 
 
@@ -124,7 +124,7 @@ def _tool_settings(w: MainWindow) -> list[tuple[str, Callable[[], Any], Callable
         ("heatmap_batch", s.heat_batch.value, s.heat_batch.setValue),
         ("heatmap_opacity", lambda: h.opacity.value() / 100, h.set_opacity),
         ("heatmap_colormap", lambda: h.colormap_name, h.set_colormap),
-        ("heatmap_shared_scale", h.shared_scale.isChecked, h.shared_scale.setChecked),
+        ("heatmap_scale", h.scale_mode, h.set_scale_mode),
         ("fps", p.fps.value, p.fps.setValue),
         ("loop", p.loop.isChecked, p.loop.setChecked),
         ("show_overlay", p.overlay.isChecked, p.overlay.setChecked),

@@ -268,6 +268,7 @@ class TrainConfig:
     # masks alone on it (until they have learnt parts, moving by them would move everything as one)
     w_grouping: float = 1.0
     parts_steps: int = 0
+    parts_lr: float = 1e-3
     # stage 2 decodes only this many of the T frames per step for the frame and flow losses (the last
     # frame always, the others drawn at random; 0 = all): decoding is most of a step's cost, and the
     # dynamics still run, and the latent loss still sees, every step
@@ -298,8 +299,9 @@ class TrainConfig:
             raise ConfigError(f"train.amp must be auto|bf16|fp16|off, got {self.amp!r}")
         if self.batch_size < 1:
             raise ConfigError("train.batch_size must be >= 1")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"train.lr must be a finite number > 0, got {self.lr}")
+        for name in ("lr", "parts_lr"):
+            if not (_is_number(getattr(self, name)) and math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise ConfigError(f"train.{name} must be a finite number > 0, got {getattr(self, name)}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ConfigError(f"train.lr_schedule must be constant|cosine, got {self.lr_schedule!r}")
         if not (_is_number(self.lr_final_ratio) and 0 <= self.lr_final_ratio <= 1):

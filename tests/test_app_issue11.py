@@ -72,18 +72,25 @@ def _shown(view, panel, x: int, y: int) -> int:
 
 
 def test_heatmap_levels_show_a_weak_correlation_and_the_handles_change_the_panels(qtbot, make_window):
+    """Absolute scale by default (a weak map looks weak), each its own range on request (it is visible),
+    the LUT handles change every panel, a shared scale keeps panels comparable, and a poked point that
+    does not move gets no map but a title that says so (issue 34 item 4)."""
     w = make_window(FakePoker(resolution=32))
     view = w.heatmaps
     w.tabs.setCurrentWidget(view)
     view.opacity.setValue(100)
     weak = np.zeros((32, 32), np.float32)
-    weak[4:28, 4:12] = 0.06  # a weak but real correlation
-    weak[4:28, 12:20] = 0.03  # half as strong
+    weak[4:28, 4:12] = 0.3  # a weak but real correlation; the poked point (8, 16) follows 30 % of the pokes
+    weak[4:28, 12:20] = 0.15  # half as strong
     source = np.zeros((32, 32, 3), np.uint8)
-    view.add_result(_result(weak), source)
+    view.add_result(_result(weak, (8.0, 16.0)), source)
     qtbot.wait(50)
     p = view.panels[0]
-    assert _shown(view, p, 8, 8) > 150  # visible, not black
+    assert view.scale_mode() == "absolute" and tuple(p.heat_item.levels) == pytest.approx((0.0, 1.0))
+    dim = _shown(view, p, 8, 8)
+    view.set_scale_mode("own")
+    qtbot.wait(50)
+    assert _shown(view, p, 8, 8) > 150 and _shown(view, p, 8, 8) > dim + 60  # stretched: visible, not dim
     assert _shown(view, p, 26, 26) < 40  # still pixels stay dark
     half = _shown(view, p, 16, 8)
     assert 30 < half < _shown(view, p, 8, 8)
@@ -108,19 +115,34 @@ def test_heatmap_levels_show_a_weak_correlation_and_the_handles_change_the_panel
     assert tuple(p.heat_item.levels) == pytest.approx((new_lo, new_hi))
     assert _shown(view, p, 16, 8) > half + 40  # the half-strength stripe is now bright too
 
-    # a strong heatmap next to it: own ranges by default, one comparable scale when shared
+    # a strong heatmap next to it: own ranges look alike, one comparable scale when shared or absolute
     strong = np.zeros((32, 32), np.float32)
     strong[4:28, 4:12] = 0.9
     view.add_result(_result(strong, (8.0, 8.0)), source)
     qtbot.wait(50)
     weak_panel, strong_panel = view.panels
     assert _shown(view, weak_panel, 8, 8) > 150 and _shown(view, strong_panel, 8, 20) > 150
-    view.shared_scale.setChecked(True)
+    view.set_scale_mode("shared")
     qtbot.wait(50)
     assert lut.getLevels() == pytest.approx((0.0, 0.9))
     assert _shown(view, weak_panel, 8, 8) < _shown(view, strong_panel, 8, 20) - 60
+    view.set_scale_mode("absolute")
+    qtbot.wait(50)
+    assert lut.getLevels() == pytest.approx((0.0, 1.0))
+    assert _shown(view, weak_panel, 8, 8) < _shown(view, strong_panel, 8, 20) - 60
+
+    # a point on empty background: the pokes do not move it, so no blob, and the title says why
+    blob = np.zeros((32, 32), np.float32)
+    blob[20:30, 20:30] = 0.8  # the model moved something nearby, not the poked point (24, 4)
+    view.add_result(_result(blob, (24.0, 4.0)), source)
+    qtbot.wait(50)
+    still_panel = view.panels[2]
+    assert not still_panel.result.point_moves
+    assert _shown(view, still_panel, 24, 24) < 40
+    titles = [item.text for item in view.graphics.ci.items if hasattr(item, "text")]
+    assert any("#3 at (24, 4): this point does not move" in t for t in titles)
     w.close()
-    assert w.settings.get("heatmap_shared_scale") is True
+    assert w.settings.get("heatmap_scale") == "absolute"
 
 
 # ---- 3. sidecar with wrong-typed sections ------------------------------------------------------------

@@ -190,3 +190,17 @@ def test_last_frames_equal_the_full_forward_last_frame(rng):
     assert res.source.shape == (32, 32, 3)
     with pytest.raises(HeatmapError, match="outside"):
         heatmap_for_image(poker, image, (5.0, 24.0), n=4)  # in the image but outside the centre crop
+
+
+def test_a_poked_point_that_does_not_move_is_reported_as_still():
+    """Issue 34 item 4: a map of a point the pokes do not move is no map; the result says so."""
+    from ipoke_core.analysis.heatmap import STILL_POINT, HeatmapResult
+
+    heat = np.zeros((16, 16), np.float32)
+    heat[8:12, 8:12] = 0.9  # something near moves, the poked point (3, 3) does not
+    still = HeatmapResult(heatmap=heat, variance=np.zeros_like(heat), location=(3.2, 2.8), pokes=[], n=8, elapsed_s=0.0)
+    assert still.point_follows == 0.0 and not still.point_moves
+    moving = HeatmapResult(heatmap=heat, variance=np.zeros_like(heat), location=(9.4, 10.0), pokes=[], n=8, elapsed_s=0.0)
+    assert moving.point_follows == pytest.approx(0.9) and moving.point_moves
+    edge = HeatmapResult(heatmap=heat + STILL_POINT, variance=heat, location=(15.9, -0.2), pokes=[], n=8, elapsed_s=0.0)
+    assert edge.point_moves  # a location on the border reads the border pixel

@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 GenerateFn = Callable[[list[Poke]], np.ndarray]
 MotionFn = Callable[[list[Poke]], np.ndarray]  # pokes -> (N, R, R, 2) motion of every source pixel
 DEFAULT_MAGNITUDE_RANGE = (2.0, 8.0)  # model pixels at 64x64
+# a poked point that follows less than this share of the pokes does not move: its map says so instead
+# of showing a blob (the heatmap's value at the point itself; 1 on anything the model moves)
+STILL_POINT = 0.25
 
 
 class HeatmapError(UserError, ValueError):
@@ -76,6 +79,20 @@ class HeatmapResult:
     source: np.ndarray | None = None  # (R, R, 3) uint8 model input the map belongs to
     framing: Framing | None = None  # set by heatmap_for_image: maps model px back to the user's image
     motions: np.ndarray | None = None  # (N, R, R, 2) float32 per-video motions, with keep_motions=True only
+
+    @property
+    def point_follows(self) -> float:
+        """The share of the poke that the poked point itself follows: its own heatmap value, in [0, 1]."""
+        h, w = self.heatmap.shape
+        x = min(max(round(self.location[0]), 0), w - 1)
+        y = min(max(round(self.location[1]), 0), h - 1)
+        return float(self.heatmap[y, x])
+
+    @property
+    def point_moves(self) -> bool:
+        """False when the poked point does not move with the pokes (``STILL_POINT``): the map is then
+        not a map of anything, and the app and the CLI say so."""
+        return self.point_follows >= STILL_POINT
 
 
 def random_pokes(location: tuple[float, float], n: int, magnitude_range: tuple[float, float], seed: int = 0) -> list[Poke]:

@@ -103,8 +103,10 @@ def run(args: argparse.Namespace) -> int:
 
             res = ws.compute_heatmap(x, y, n=args.n, batch_size=args.batch_size, seed=args.seed,
                                      magnitude_range=magnitude, progress=progress)
+        moves = (f"the point follows {res.point_follows:.0%} of the pokes" if res.point_moves
+                 else "this point does not move under the pokes (its map shows nothing)")
         print(f"location {i} ({x:g}, {y:g}) -> model ({res.location[0]:.1f}, {res.location[1]:.1f}): "
-              f"{res.elapsed_s:.1f} s, mean correlation {res.heatmap.mean():.3f}")
+              f"{res.elapsed_s:.1f} s, mean correlation {res.heatmap.mean():.3f}, {moves}")
     # the same files as the app's Save buttons (heatmaps.npy, grid.png), and one set per location
     meta = {"checkpoint": str(args.checkpoint), "image": str(args.image), "resolution": poker.resolution,
             "trained": poker.trained}

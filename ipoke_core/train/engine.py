@@ -162,6 +162,9 @@ class Engine:
             adam["fused"] = True
         self.params = {"ae": enc_dec, "dyn": dyn, "disc": list(self.discs.parameters())}
         self.opt = {name: torch.optim.Adam(p, **adam) for name, p in self.params.items()}
+        if m.part_masks is not None:  # the parts stage: the masks alone, from scratch, at their own rate
+            self.params["parts"] = list(m.part_masks.parameters())
+            self.opt["parts"] = torch.optim.Adam(self.params["parts"], **{**adam, "lr": tc.parts_lr})
         fp16 = self.amp_dtype == torch.float16
         self.scaler = {name: torch.amp.GradScaler("cuda", enabled=fp16) for name in self.opt}
         # the weights that validation, samples and checkpoints use: the EMA copy when train.ema_decay > 0
@@ -277,7 +280,7 @@ class Engine:
         losses = {"grouping": self._grouping(parts, batch, decode)}
         self._check_finite(losses)
         losses["loss"] = losses["grouping"].detach()
-        losses["grad_norm"] = self._update("dyn", tc.w_grouping * losses["grouping"])
+        losses["grad_norm"] = self._update("parts", tc.w_grouping * losses["grouping"])
         self._average()
         return losses
 
@@ -286,7 +289,7 @@ class Engine:
         tc = self.cfg.train
         self._schedule_lr(("dyn", "disc"), stage2_step, tc.stage2_steps)
         if self.model.part_masks is not None and stage2_step < tc.parts_steps:
-            return self.parts_step(batch, gen)
+            return self.parts_step(batch, gen)  # at its own constant rate, train.parts_lr
         b, t = batch.frames.shape[:2]
         gan = stage2_step >= tc.gan_warmup_steps and (tc.w_gan_spatial > 0 or tc.w_gan_temporal > 0)
         self.set_encoder_trainable(self.schedule == "single_stage")
