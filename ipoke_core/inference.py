@@ -235,6 +235,7 @@ class Poker:
         n = len(pokes_per_video)
         src = to_tensor(source)[None].to(self.device)
         amp_dtype = self.amp_dtype
+        parts = self._part_masks(src)  # once per image, not once per video
         for start in range(0, n, batch_size):
             check(cancel)
             chunk = pokes_per_video[start:start + batch_size]
@@ -242,7 +243,8 @@ class Poker:
             img = src.expand(len(chunk), -1, -1, -1).contiguous(memory_format=torch.channels_last)
             poke_map = poke_map.contiguous(memory_format=torch.channels_last)
             with torch.autocast(self.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                anim = self.model.animate(img, poke_map, last_only=last_only)
+                anim = self.model.animate(img, poke_map, last_only=last_only,
+                                          parts=None if parts is None else parts.expand(len(chunk), -1, -1, -1))
             self._check_finite(anim)
             consume(start, anim)
             report(progress, min(start + batch_size, n), n, "generating videos")
@@ -275,6 +277,30 @@ class Poker:
 
         self._animate(source, pokes_per_video, batch_size, progress, cancel, last_only, consume)
         return (out, flows) if with_flow else out
+
+    @torch.inference_mode()
+    def _part_masks(self, src: torch.Tensor) -> torch.Tensor | None:
+        """``(1, K, R, R)`` part masks of ``src (1, 3, R, R)``, or None for a checkpoint without parts."""
+        if self.model.part_masks is None:
+            return None
+        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+            return self.model.part_masks(src)
+
+    @property
+    def has_part_masks(self) -> bool:
+        """True for checkpoints that move the object by parts (``model.part_masks``): the masks are the
+        model's own decomposition of its input."""
+        return self.model.part_masks is not None
+
+    @torch.inference_mode()
+    def part_masks(self, source: np.ndarray) -> np.ndarray:
+        """The model's soft part masks of ``source (R, R, 3) uint8``: ``(K, R, R) float32``, summing to 1 over K."""
+        r = self.resolution
+        if not self.has_part_masks:
+            raise ValueError("this checkpoint has no part masks (model.part_masks = 0)")
+        if source.shape != (r, r, 3):
+            raise ValueError(f"source must be ({r}, {r}, 3), got {source.shape}")
+        return self._part_masks(to_tensor(source)[None].to(self.device))[0].float().cpu().numpy()
 
     @torch.inference_mode()
     def last_motion(self, source: np.ndarray, pokes: Sequence[Poke], batch_size: int = 16) -> np.ndarray:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -140,3 +142,24 @@ def test_fine_tuning_adds_parts_to_a_checkpoint_without_them(data_dir, pretraine
     grouping = column(tmp_path / "ft", "grouping")
     assert len(grouping) == 80
     assert sum(grouping[-10:]) < 0.8 * sum(grouping[:10])
+
+
+@pytest.mark.model
+def test_a_checkpoint_with_parts_gives_its_masks_to_the_parts_view(tmp_path):
+    """Poker computes the masks once per image and the parts view reads them as its labels."""
+    from ipoke_core.analysis.parts import parts_for_image
+    from ipoke_core.checkpoint import save_checkpoint
+    from ipoke_core.inference import load_poker
+
+    cfg = ModelConfig(resolution=32, channels=[8, 16], bottleneck=8, depth=2, seq_len=3, decoder="warp",
+                      poke_every_level=True, poke_gain=8.0, poke_scale=4.0, part_masks=3)
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "ck", IPoke(cfg))
+    poker = load_poker(tmp_path / "ck", device="cpu")
+    assert poker.has_part_masks
+    image = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
+    masks = poker.part_masks(image)
+    assert masks.shape == (3, 32, 32) and np.allclose(masks.sum(0), 1, atol=1e-4)
+    res = parts_for_image(poker, image, grid=8, directions=2, length=2.0, still_threshold=0.0)
+    assert set(np.unique(res.labels)) <= set(range(3)) | {-1}
+    assert np.isnan(res.silhouette)  # from the masks, not clustered

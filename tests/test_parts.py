@@ -72,6 +72,21 @@ def test_two_rigid_halves_come_out_as_two_parts_and_still_background():
     assert res.part_at(*res.centre(0)) == 0 and res.part_at(*res.centre(1)) == 1
 
 
+def test_a_model_with_part_masks_shows_its_own_parts_and_still_ones_as_still():
+    """The masks are the labels (no clustering): a third mask over the background and one over the
+    right block, which this model never moves, come out still."""
+    truth = two_blocks()
+    only_left = np.where(truth == 0, 0, -1)
+    masks = np.stack([truth == 0, truth == 1, truth < 0]).astype(np.float32) * 0.9 + 0.05
+    source = np.full((R, R, 3), 128, np.uint8)
+    res = model_parts(rigid_motion(only_left), source, grid=4, directions=4, length=2.0, masks=masks)
+    assert res.n_parts == 1 and np.isnan(res.silhouette)
+    assert (res.labels[truth == 0] == 0).all() and (res.labels[truth != 0] == -1).all()
+    res = model_parts(rigid_motion(truth), source, grid=4, directions=4, length=2.0, masks=masks)
+    assert res.n_parts == 2
+    assert adjusted_rand_index(truth.ravel(), res.labels.ravel()) == pytest.approx(1.0)
+
+
 def test_nothing_moves_gives_all_still():
     res = model_parts(lambda pokes: np.zeros((len(pokes), R, R, 2), np.float32), np.zeros((R, R, 3), np.uint8),
                       grid=8, length=2.0)
@@ -165,6 +180,7 @@ def test_cli_parts_writes_png_and_npy_and_refuses_to_overwrite(tmp_path, monkeyp
     class StubPoker:  # the real checkpoint loader is tested elsewhere; here the verb's files are
         resolution = R
         predicts_motion = True
+        has_part_masks = False
 
         def magnitude_range(self):
             return (1.0, 3.0)

@@ -10,6 +10,11 @@ with the best silhouette on a sample of pixels (one part when no k separates the
 Pixels that move less than ``still_threshold`` px per px of poke under every poke are "still"
 (label -1).
 
+A checkpoint that moves by parts (``model.part_masks``) has its own decomposition: then the labels
+are its masks (each pixel's most likely part), the grid of pokes only tells which parts move (a
+part none of whose pixels moves ``still_threshold`` under any poke is still), and no clustering
+is needed.
+
 Only grid points whose poke moves the poked point itself are poked in every direction: a first
 pass pokes every grid point once; a point the model leaves in place (background, by the model's
 own reading) costs one poke, not ``directions``. The pokes run in batches through
@@ -217,6 +222,29 @@ def parts_from_motions(motions: np.ndarray, pokes: Sequence[Poke], still_thresho
     return labels, responses.astype(np.float32), silhouette
 
 
+def parts_from_masks(masks: np.ndarray, motions: np.ndarray, pokes: Sequence[Poke],
+                     still_threshold: float = DEFAULT_STILL) -> tuple[np.ndarray, np.ndarray, float]:
+    """Labels from the model's own ``masks (K, R, R)``: each pixel's most likely part; a part none of
+    whose pixels moves ``still_threshold`` px per px of poke under any of the ``motions (P, R, R, 2)``
+    is still (-1). Same returns as :func:`parts_from_motions` (the silhouette is NaN: nothing was clustered)."""
+    lengths = np.array([max(p.magnitude, 1e-6) for p in pokes], np.float32)
+    resp = np.asarray(motions, np.float32) / lengths[:, None, None, None]
+    p, r = resp.shape[0], resp.shape[1]
+    moving = np.linalg.norm(resp, axis=-1).max(0)  # (R, R)
+    part = np.asarray(masks).argmax(0)
+    labels = np.full((r, r), -1, np.int64)
+    for k in np.unique(part):
+        on = part == k
+        if moving[on].max() >= still_threshold:
+            labels[on] = k
+    labels = _by_size(labels)
+    feat = resp.transpose(1, 2, 0, 3).reshape(r * r, p * 2)
+    n = int(labels.max()) + 1
+    responses = np.stack([feat[labels.ravel() == i].mean(0).reshape(p, 2) for i in range(n)]) if n else \
+        np.zeros((0, p, 2), np.float32)
+    return labels, responses.astype(np.float32), float("nan")
+
+
 def model_parts(
     motion: MotionFn,
     source: np.ndarray,
@@ -230,12 +258,14 @@ def model_parts(
     seed: int = 0,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
+    masks: np.ndarray | None = None,
 ) -> PartsResult:
     """The parts of ``source (R, R, 3) uint8`` as the model ``motion`` moves them (see the module doc).
 
     Args:
         motion: pokes (model px) -> ``(N, R, R, 2)`` last-frame motion (``Poker.last_motion``).
         grid: model px between poked points; directions: pokes per kept point; length: poke length (model px).
+        masks: the model's own part masks ``(K, R, R)`` (``Poker.part_masks``): the labels, instead of clustering.
     Raises:
         PartsError: bad source, grid, directions or length. Cancelled: ``cancel`` was set.
     """
@@ -264,7 +294,9 @@ def model_parts(
     motions = np.concatenate([m1[kept], m2]) if len(kept) else np.zeros((0, r, r, 2), np.float32)
     check(cancel)
     t1 = time.perf_counter()
-    if len(pokes):
+    if len(pokes) and masks is not None:
+        labels, responses, sil = parts_from_masks(masks, motions, pokes, still_threshold)
+    elif len(pokes):
         labels, responses, sil = parts_from_motions(motions, pokes, still_threshold, max_parts, seed)
     else:  # the model moves nothing anywhere: all still
         labels, responses, sil = np.full((r, r), -1, np.int64), np.zeros((0, 0, 2), np.float32), float("nan")
@@ -292,6 +324,8 @@ def parts_for_image(poker: Poker, image: str | Path | np.ndarray, framing: Frami
     source, framing = poker.prepare(image, framing, letterbox=letterbox)
     kwargs.setdefault("length", default_length(poker))
     batch = kwargs.setdefault("batch_size", 32)
+    if poker.has_part_masks:
+        kwargs.setdefault("masks", poker.part_masks(source))
     result = model_parts(lambda pokes: poker.last_motion(source, pokes, batch), source, **kwargs)
     result.framing = framing
     return result
@@ -315,5 +349,5 @@ def labels_in_image(result: PartsResult, framing: Framing | None = None) -> np.n
 
 __all__ = [
     "PartsError", "PartsResult", "cluster_features", "default_length", "direction_pokes", "grid_points", "kmeans",
-    "labels_in_image", "model_parts", "parts_for_image", "parts_from_motions",
+    "labels_in_image", "model_parts", "parts_for_image", "parts_from_masks", "parts_from_motions",
 ]

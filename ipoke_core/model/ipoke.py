@@ -66,10 +66,13 @@ class IPoke(nn.Module):
         return self.decode(self.encode(image))
 
     def animate(self, image: torch.Tensor, poke_map: torch.Tensor, seq_len: int | None = None,
-                last_only: bool = False, decode: list[int] | None = None) -> Animation:
+                last_only: bool = False, decode: list[int] | None = None,
+                parts: torch.Tensor | None = None) -> Animation:
         """``last_only``: decode only the final state, ``video (B, 1, 3, R, R)`` (heatmaps need
         nothing else, and decoding is most of the cost of a forward pass). ``decode``: the frame
-        indices (0 = frame 1) to decode, ``video (B, len(decode), 3, R, R)``; all when None."""
+        indices (0 = frame 1) to decode, ``video (B, len(decode), 3, R, R)``; all when None.
+        ``parts``: the image's part masks ``(B, K, R, R)`` when already known (many pokes of one
+        image need them once); computed from ``image`` otherwise."""
         steps = seq_len or self.cfg.seq_len
         poke_map = poke_map * self.cfg.poke_gain
         sigma = self.encode(image)
@@ -93,7 +96,10 @@ class IPoke(nn.Module):
             return Animation(per_video(self.decode(stacked)), states)
         times = torch.tensor([(i + 1) / steps for i in decode], device=image.device).repeat_interleave(b)
         prior = self.decoder.motion_prior(poke_map.float()).repeat(t, 1, 1, 1)  # once per video, not per frame
-        parts = None if self.part_masks is None else self.part_masks(image)
+        if self.part_masks is None:
+            parts = None
+        elif parts is None:
+            parts = self.part_masks(image)
         out = self.decoder.render(stacked, image.repeat(t, 1, 1, 1), poke_map.repeat(t, 1, 1, 1), times, prior,
                                   None if parts is None else parts.repeat(t, 1, 1, 1))
         return Animation(per_video(out.frame), states, per_video(out.flow), per_video(out.mask), parts)
