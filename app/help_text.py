@@ -15,9 +15,24 @@ HELP_HTML = (
     "<p><b>Export:</b> Ctrl+E saves MP4, GIF, PNG frames or a frame strip.</p>"
     "<p>Space plays/pauses; the mouse wheel zooms the image; double-click fits it.</p>")
 
-ABOUT_HTML = (
-    "<p><b>iPoke desktop</b></p><p>Interactive image-to-video synthesis after Blattmann et al., "
-    "<i>Understanding Object Dynamics for Interactive Image-to-Video Synthesis</i>, CVPR 2021.</p>")
+
+
+def about_html() -> str:
+    """The About text with the installed version and the libraries it runs on."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    import PySide6
+    import torch
+
+    try:
+        ours = version("ipoke")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        ours = "unknown (not installed)"
+    return (f"<p><b>iPoke desktop</b> {ours}</p><p>Interactive image-to-video synthesis after Blattmann et al., "
+            "<i>Understanding Object Dynamics for Interactive Image-to-Video Synthesis</i>, CVPR 2021.</p>"
+            f"<p>PyTorch {torch.__version__}, Qt {PySide6.QtCore.qVersion()} (PySide6 {PySide6.__version__}), "
+            f"Python {platform.python_version()}.</p><p>MIT licence.</p>")
 
 
 def show_help(parent: QWidget) -> None:
@@ -25,4 +40,4 @@ def show_help(parent: QWidget) -> None:
 
 
 def show_about(parent: QWidget) -> None:
-    QMessageBox.about(parent, "About iPoke", ABOUT_HTML)
+    QMessageBox.about(parent, "About iPoke", about_html())

@@ -50,8 +50,12 @@ def banner(poker: Poker | None, loading: bool) -> Banner | None:
         return Banner("<b>No model loaded.</b> No checkpoint is bundled in resources/checkpoints. "
                       "Use <i>Model ▸ Open checkpoint…</i> (Ctrl+Shift+O) to load one.", _RED)
     if not poker.trained:
-        return Banner("<b>Untrained checkpoint:</b> this model has random weights, so its videos show noise, "
-                      "not learned motion. Open a trained checkpoint to see real dynamics.", _AMBER)
+        if poker.predicts_motion:  # the motion head starts as the Gaussian motion prior (model.decoder)
+            seen = "it shifts the image around the poke with no regard for the object"
+        else:
+            seen = "it draws a grey blur, not the image"
+        return Banner(f"<b>Untrained checkpoint:</b> this model has random weights, so its videos show no learned "
+                      f"motion: {seen}. Open a trained checkpoint to see real dynamics.", _AMBER)
     if warning := weak_response_warning(poker.meta or {}):
         # its own test says so: the user must not think they are poking wrong
         return Banner(f"<b>Weak model:</b> {html.escape(warning)}", _AMBER)
