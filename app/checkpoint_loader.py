@@ -121,6 +121,11 @@ class CheckpointLoader:
         w._update_banner()
         w._update_hint()
         kept = f"\n\nStill using {Path(self.path).name}." if w.poker is not None else ""
+        # with no model at all (a start-up whose last checkpoint broke since), the bundled one takes over
+        default = resources.default_checkpoint()
+        if w.poker is None and default is not None and Path(path).resolve() != Path(default).resolve():
+            kept = f"\n\nLoading the bundled model {default.stem} instead."
+            self.load(str(default))
         w.statusBar().showMessage("Could not load the checkpoint.", 5000)
         w.show_error("Cannot load checkpoint", f"{path}\n\n{error}{kept}",
                      None if isinstance(error, UserError) else trace)

@@ -57,3 +57,28 @@ def test_a_users_own_checkpoint_stays_and_the_highlight_follows_the_image(qtbot,
     w.open_image(str(own))
     qtbot.waitUntil(lambda: w.workspace.title == "own.png", timeout=5000)
     assert _selected(w) == []  # not the figure any more
+
+
+def test_a_broken_last_checkpoint_at_start_up_falls_back_to_the_bundled_one(qtbot, make_window, tmp_path):  # noqa: F811
+    """Issue 33 item 17: the app starts, says why, and loads the bundled model instead of none."""
+    from ipoke_core.errors import UserError
+
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"{" * 1000)
+    good = FakePoker()
+
+    def factory(path, device):
+        if path == str(broken):
+            raise UserError(f"{path}: sidecar JSON nested too deeply")
+        return good
+
+    w = make_window(None, factory=factory)
+    w.settings.set("last_checkpoint", str(broken))
+    w.expect_errors = True
+    w.start(checkpoint=True, image=False)
+    qtbot.waitUntil(lambda: w.poker is good, timeout=5000)
+    assert w.checkpoint_path == str(resources.default_checkpoint())
+    title, text = w.errors[0][:2]
+    assert title == "Cannot load checkpoint" and "nested too deeply" in text
+    assert f"Loading the bundled model {resources.default_checkpoint().stem} instead" in text
+    assert w.settings.get("last_checkpoint") == str(resources.default_checkpoint())

@@ -143,8 +143,9 @@ def score_parts(poker: Poker, clips: Sequence[EvalClip], progress: ProgressFn | 
     scored = [c for c in clips if c.parts is not None]
     for i, clip in enumerate(scored):
         t0 = time.perf_counter()
+        masks = poker.part_masks(clip.source) if poker.has_part_masks else None  # a parts model's own
         res = model_parts(lambda pokes, src=clip.source: poker.last_motion(src, pokes, batch), clip.source,
-                          cancel=cancel, **kwargs)
+                          cancel=cancel, masks=masks, **kwargs)
         out.seconds.append(time.perf_counter() - t0)
         k = res.n_parts + int((res.labels < 0).any())
         base = colour_parts(clip.source, k)
