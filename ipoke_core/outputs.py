@@ -127,3 +127,7 @@ def check_replaceable(path: str | Path) -> None:
     folder = path.parent
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"cannot replace {path}: its folder {folder} is not writable")
+    # a read-only or immutable (chattr +i) file: the rename at the end would fail after all the work
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputError(f"cannot replace {path}: the file is read-only or immutable "
+                          "(make it writable, e.g. chmod u+w, or chattr -i)")

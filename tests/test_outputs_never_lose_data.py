@@ -335,3 +335,22 @@ def test_the_guard_expands_a_folder_output_to_the_files_it_will_hold(tmp_path):
     assert out.remove_stale() == [folder / "a_1.txt"]
     assert sorted(p.name for p in folder.iterdir()) == ["mine.txt"]
     assert same_file(folder / ".." / "f" / "mine.txt", folder / "mine.txt")
+
+
+def test_eval_record_refuses_an_immutable_sidecar_before_the_evaluation(tmp_path):
+    """Issue 33 item 19: a sidecar that cannot be replaced (chattr +i) is refused in a line before the
+    minutes of evaluation, not with a PermissionError after them."""
+    import subprocess
+
+    from ipoke_core.outputs import check_replaceable
+
+    sidecar = tmp_path / "ck.json"
+    sidecar.write_text("{}")
+    if subprocess.run(["chattr", "+i", str(sidecar)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here (needs root and a file system with attributes)")
+    try:
+        with pytest.raises(OutputError, match="read-only or immutable"):
+            check_replaceable(sidecar)
+    finally:
+        subprocess.run(["chattr", "-i", str(sidecar)], capture_output=True)
+    check_replaceable(sidecar)  # writable again: accepted
