@@ -239,6 +239,8 @@ def test_resume_with_a_huge_learning_rate_stops_cleanly(dataset, tmp_path, capsy
     assert main(["train", "--out", str(run), "--resume", "--quiet", "--steps", "6", "--set", "train.lr=1e12"]) == 2
     err = capsys.readouterr().err
     assert "the weights diverged at the previous update" in err and "Traceback" not in err, err
+    # it names where to go back to, never "none"
+    assert "last good checkpoint is " in err and "none" not in err, err
     assert "Traceback" not in err and len([line for line in err.splitlines() if "error" in line]) == 1, err
 
 

@@ -766,16 +766,18 @@ class Trainer:
         """Stop on a NaN/inf loss. Parameters were not updated with it; save them if finite."""
         # NaN compares false too: weights blown up by the last update are never saved over a good checkpoint
         finite = all(bool(p.detach().abs().max() < DIVERGED_WEIGHT) for p in self.engine.model.parameters())
-        where = "none"
         if finite:
             self._save(it, "parameters before the non-finite loss")
-            where = str(self.run_dir / "checkpoints" / "last")
+            where = f"is {self.run_dir / 'checkpoints' / 'last'} (step {it})"
         elif self.last_ckpt is not None:
-            where = str(self.last_ckpt)
+            where = f"is {self.last_ckpt} (an earlier step)"
+        elif self._resumed_from is not None:  # nothing saved since the resume: the state it resumed from
+            where = f"is the state this session resumed from, {self._resumed_from}"
+        else:
+            where = "from this run: none (nothing was saved before it diverged)"
         what = ("the weights diverged at the previous update" if err.names == [BLOWN_UP]
                 else f"loss {', '.join(err.names)} is NaN or infinite")
-        msg = (f"training stopped at step {it + 1}: {what}. "
-               f"The last good checkpoint is {where} (step {it if finite else 'earlier'}); "
+        msg = (f"training stopped at step {it + 1}: {what}. The last good checkpoint {where}; "
                "resume with a smaller learning rate, e.g. --resume --set train.lr=5e-5")
         self.log(msg)
         raise TrainingError(msg)
