@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
+from PySide6.QtWidgets import QLabel
 
 from app.resources import ROOT
 from ipoke_core.errors import UserError
@@ -88,6 +89,10 @@ class AppSettings:
     def sync(self) -> None:
         self.q.sync()
 
+    def writable(self) -> bool:
+        """False when nothing set here will reach the disk (an unwritable HOME or settings folder)."""
+        return self.q.isWritable()
+
     def output_folder(self) -> str:
         """Where exports and saved heatmaps are suggested: the last one's folder, else Videos, Pictures or home.
 
@@ -153,8 +158,19 @@ def restore_window(w: MainWindow, st: AppSettings, default_size: tuple[int, int]
             dropped.append(key)
             set_value(DEFAULTS[key])
     w.ignored_settings = dropped
-    if dropped:
-        w.statusBar().showMessage(f"ignored unusable saved setting(s): {', '.join(dropped)} (defaults used)", 15_000)
+    notes = [f"ignored unusable saved setting(s): {', '.join(dropped)} (defaults used)"] if dropped else []
+    # said once, at the start: otherwise the app forgets every choice at each close without a word
+    w.settings_unsaved = not st.writable()
+    if w.settings_unsaved:
+        why = f"settings will not be saved: {st.q.fileName()} is not writable (check HOME)"
+        notes.append(why)
+        # a status message is gone at the next one (the model loading): this one stays in the corner
+        note = QLabel("Settings not saved")
+        note.setObjectName("settings_unsaved")
+        note.setToolTip(why)
+        w.statusBar().addPermanentWidget(note)
+    if notes:
+        w.statusBar().showMessage("; ".join(notes), 15_000)
 
 
 def save_window(w: MainWindow, st: AppSettings) -> None:

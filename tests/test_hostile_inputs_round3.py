@@ -335,3 +335,22 @@ def test_frame_folder_of_mixed_sizes_names_the_odd_frame(tmp_path):
     prepare_videos(tmp_path / "videos", tmp_path / "out", size=32, warn=warnings.append)
     text = "\n".join(warnings)
     assert "mixed: only one frame" in text and "frame_01.png: frame of size 30x20 differs" in text, text
+
+
+def test_app_says_once_when_its_settings_cannot_be_saved(qtbot, make_window, tmp_path):
+    """An unwritable HOME: the app starts and says at once that it will not remember its settings."""
+    from PySide6.QtCore import QSettings
+
+    from app.settings import AppSettings
+
+    blocker = tmp_path / "home"
+    blocker.write_text("a file where the settings folder should be")  # not writable for anyone, root included
+    unsaved = AppSettings(QSettings(str(blocker / "config" / "settings.ini"), QSettings.Format.IniFormat))
+    w = make_window(FakePoker(), settings=unsaved)
+    from PySide6.QtWidgets import QLabel
+
+    assert w.settings_unsaved
+    note = w.statusBar().findChild(QLabel, "settings_unsaved")
+    assert note is not None and note.isVisible() and "not writable" in note.toolTip()
+    ok = make_window(FakePoker())
+    assert not ok.settings_unsaved and ok.statusBar().findChild(QLabel, "settings_unsaved") is None
