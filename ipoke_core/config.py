@@ -80,6 +80,9 @@ class ModelConfig:
     # splits the source into this many soft part masks (model.parts) and the predicted flow is replaced
     # by one affine motion per part: parts move as pieces, motion cannot leak past a part's edge
     part_masks: int = 0
+    # with part_masks: part 0 is the still part, which never moves (the background, a rooted pot): what
+    # leaks onto it is dropped instead of spread over it by its affine fit
+    still_part: bool = False
 
     def validate(self) -> None:
         """Raise ConfigError unless every field is of its type, finite and in range, and the network
@@ -138,6 +141,8 @@ class ModelConfig:
                               f"got {self.motion_prior_sigma!r}")
         if not _is_int(self.part_masks) or self.part_masks == 1 or not 0 <= self.part_masks <= 64:
             raise ConfigError(f"model.part_masks must be 0 (off) or a whole number in [2, 64], got {self.part_masks!r}")
+        if self.still_part and not self.part_masks:
+            raise ConfigError("model.still_part needs model.part_masks (part 0 of the masks is the still part)")
         if self.part_masks and self.decoder != "warp":
             raise ConfigError("model.part_masks moves the warp decoder's flow by parts; the pixel decoder draws no flow")
         if self.motion_deadzone_px > 0 and self.decoder != "warp":
@@ -182,9 +187,9 @@ class ModelConfig:
 # ModelConfig fields that change how frames are drawn but no weight: a checkpoint may be fine-tuned
 # (``--init-from``) with other values of these
 RENDERING_ONLY = ("motion_deadzone_px",)
-# ModelConfig fields that add a module: ``--init-from`` a checkpoint without it (value 0 there) starts the
-# new module from scratch and every other weight from the checkpoint
-ADDED_MODULES = ("part_masks",)
+# ModelConfig fields that add a module or a behaviour: ``--init-from`` a checkpoint without it (0 or false
+# there) starts a new module from scratch and every other weight from the checkpoint
+ADDED_MODULES = ("part_masks", "still_part")
 
 
 # the clip size, clip length and poke mode of the training data are the model's; a config file's [data]

@@ -163,3 +163,19 @@ def test_a_checkpoint_with_parts_gives_its_masks_to_the_parts_view(tmp_path):
     res = parts_for_image(poker, image, grid=8, directions=2, length=2.0, still_threshold=0.0)
     assert set(np.unique(res.labels)) <= set(range(3)) | {-1}
     assert np.isnan(res.silhouette)  # from the masks, not clustered
+
+
+def test_the_still_part_never_moves_and_is_where_still_pixels_belong():
+    """With ``still_part`` part 0 stands still whatever the dense flow says; the grouping loss charges
+    the motion it holds, so what moves must leave it and what never moves may stay in it."""
+    masks, flow = _two_parts()
+    right_first = masks.flip(1)  # part 0 = the still right half, part 1 = the moving left half
+    leak = flow + 0.3 * (1 - masks[:, :1])  # a little flow leaks onto the still half
+    projected = project_flow(leak, right_first, still=True)
+    assert projected[0][:, masks[0, 1].bool()].abs().max() == 0  # exactly still
+    without = project_flow(leak, right_first, still=False)
+    assert without[0][:, masks[0, 1].bool()].abs().mean() > 0.2  # the leak, fitted and kept
+    video = flow[:, None]
+    assert grouping_loss(right_first, video, still=True) < 0.5 * grouping_loss(masks, video, still=True)
+    with pytest.raises(ConfigError, match="still_part needs model.part_masks"):
+        ModelConfig(decoder="warp", still_part=True).validate()

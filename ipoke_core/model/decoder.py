@@ -91,6 +91,7 @@ class MotionDecoder(Decoder):
         # flows are a few pixels: one unit of the head is R/16 pixels (4 at 64 px)
         self.flow_unit = cfg.resolution / 16
         self.deadzone = cfg.motion_deadzone_px  # shorter flows are drawn as still (ModelConfig)
+        self.still_part = cfg.still_part  # part 0 of the part masks never moves
         # "bilinear" (training: exact for zero flow, cheap gradients) or "bicubic" (sharper; inference)
         self.resample = "bilinear"
         sigma = cfg.motion_prior_sigma * cfg.resolution
@@ -133,7 +134,7 @@ class MotionDecoder(Decoder):
         motion = self.to_motion(torch.cat([feats, extra], 1)).float()
         flow = motion[:, :2] * self.flow_unit
         if parts is not None:
-            flow = project_flow(flow, parts)
+            flow = project_flow(flow, parts, self.still_part)
         flow = shrink_flow(flow, self.deadzone)
         mask = torch.sigmoid(motion[:, 2:3])
         warped = warp_bicubic(source, flow) if self.resample == "bicubic" else warp(source, flow)

@@ -13,6 +13,10 @@ explained by one affine motion per mask. Nothing else tells the masks what a par
 loss works on a user's own videos. More masks never explain a flow worse, so the loss has no
 collapse to one mask; pixels that never move apart may share one.
 
+With ``model.still_part``, part 0 is the *still part*: it never moves. What no poke moves (the
+background, a rooted pot) has a place to be exactly still; otherwise the background is a part like
+any other, and whatever dense flow leaks onto it is spread over all of it by its affine fit.
+
 Coordinates: fits use pixel centres scaled to [-1, 1] and centred on each part's centroid, so the
 2x2 linear term and the translation separate and tiny parts stay well conditioned.
 """
@@ -91,11 +95,13 @@ class PartMotion:
     residual: torch.Tensor
 
 
-def fit_parts(flow: torch.Tensor, masks: torch.Tensor) -> PartMotion:
+def fit_parts(flow: torch.Tensor, masks: torch.Tensor, still: bool = False) -> PartMotion:
     """Mask-weighted least-squares affine fits of ``flow (N, 2, H, W)`` over ``masks (N, K, H, W)``.
 
-    Everything comes from the weighted moments of 13 per-pixel features (one batched matrix product
-    over the pixels), so no ``(N, K, 2, H, W)`` tensor is ever built. Float32 throughout.
+    Everything comes from the weighted moments of 14 per-pixel features (one batched matrix product
+    over the pixels), so no ``(N, K, 2, H, W)`` tensor is ever built. Float32 throughout. With
+    ``still``, part 0 is the still part: its motion is zero whatever the flow (its residual is
+    then the flow's whole energy over it).
     """
     n, k, h, w = masks.shape
     f = flow.float().reshape(n, 2, h * w)
@@ -116,17 +122,22 @@ def fit_parts(flow: torch.Tensor, masks: torch.Tensor) -> PartMotion:
     lin = torch.linalg.solve(cov + (RIDGE * mass + EPS)[..., None, None] * eye, cross)
     s_ff_c = s_ff - (s_f * mean).sum(-1)
     residual = s_ff_c - 2 * (lin * cross).sum((-2, -1)) + (lin * (cov @ lin)).sum((-2, -1))
+    if still:
+        moves = torch.ones(k, device=flow.device)
+        moves[0] = 0
+        mean, lin = mean * moves[:, None], lin * moves[:, None, None]
+        residual = torch.cat([s_ff[:, :1], residual[:, 1:]], 1)
     return PartMotion(mean, lin, centre, residual.clamp_min(0))
 
 
-def affine_fits(flow: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+def affine_fits(flow: torch.Tensor, masks: torch.Tensor, still: bool = False) -> torch.Tensor:
     """Per part, the mask-weighted least-squares affine fit of the flow, evaluated at every pixel.
 
     ``flow (N, 2, H, W)``, ``masks (N, K, H, W)`` -> ``(N, K, 2, H, W)``: what part k's affine motion
     predicts at each pixel (for inspection and tests; the model uses ``project_flow``).
     """
     n, k, h, w = masks.shape
-    fit = fit_parts(flow, masks)
+    fit = fit_parts(flow, masks, still)
     d = _unit_grid(h, w, flow.device)[None, None] - fit.centre[..., None]  # (N, K, 2, P)
     out = fit.shift[..., None] + torch.einsum("nkic,nkip->nkcp", fit.lin, d)
     return out.reshape(n, k, 2, h, w)
@@ -138,7 +149,7 @@ def warp_masks(masks: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return warp(masks.float(), flow.float())
 
 
-def project_flow(flow: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+def project_flow(flow: torch.Tensor, masks: torch.Tensor, still: bool = False) -> torch.Tensor:
     """The piecewise-affine version of ``flow (N, 2, H, W)`` under the source's ``masks (N, K, H, W)``:
     each part's affine fit, blended by the (flow-carried) memberships. ``(N, 2, H, W)`` float32.
 
@@ -147,7 +158,7 @@ def project_flow(flow: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """
     n, k, h, w = masks.shape
     carried = warp_masks(masks, flow).reshape(n, k, h * w).transpose(1, 2)  # (N, P, K)
-    fit = fit_parts(flow, carried.transpose(1, 2).reshape(n, k, h, w))
+    fit = fit_parts(flow, carried.transpose(1, 2).reshape(n, k, h, w), still)
     # shift + lin^T (x - centre) = (shift - lin^T centre) + lin^T x
     offset = fit.shift - torch.einsum("nkic,nki->nkc", fit.lin, fit.centre)
     params = torch.bmm(carried, torch.cat([offset, fit.lin.reshape(n, k, 4)], -1))  # (N, P, 6)
@@ -157,7 +168,7 @@ def project_flow(flow: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     return out.transpose(1, 2).reshape(n, 2, h, w)
 
 
-def grouping_loss(masks: torch.Tensor, flow: torch.Tensor, eps_px: float = 0.1) -> torch.Tensor:
+def grouping_loss(masks: torch.Tensor, flow: torch.Tensor, eps_px: float = 0.1, still: bool = False) -> torch.Tensor:
     """How badly one affine motion per mask explains the true flow of each frame (Guess What Moves).
 
     ``masks (B, K, R, R)`` of the sources, ``flow (B, T, 2, R, R)`` the true backward flows. Per frame,
@@ -170,6 +181,6 @@ def grouping_loss(masks: torch.Tensor, flow: torch.Tensor, eps_px: float = 0.1) 
     f = flow.float().reshape(b * t, *flow.shape[2:])
     carried = warp_masks(masks.float().repeat_interleave(t, 0), f)
     pixels = f.shape[-2] * f.shape[-1]
-    residual = fit_parts(f, carried).residual.sum(1) / pixels  # (B*T,)
+    residual = fit_parts(f, carried, still).residual.sum(1) / pixels  # (B*T,)
     scale = (f**2).sum(1).mean((-2, -1)) + eps_px**2
     return (residual / scale).mean()

@@ -268,7 +268,8 @@ class Engine:
     def _grouping(self, parts: torch.Tensor | None, batch: Batch, decode: list[int] | None) -> torch.Tensor:
         if parts is None or batch.flow is None:
             raise ValueError("model.part_masks needs flow targets in the batch (the warp decoder's data)")
-        return grouping_loss(parts, batch.flow if decode is None else batch.flow[:, decode])
+        return grouping_loss(parts, batch.flow if decode is None else batch.flow[:, decode],
+                             still=self.cfg.model.still_part)
 
     def parts_step(self, batch: Batch, gen: torch.Generator) -> dict[str, torch.Tensor]:
         """The part masks alone learn from the true flow (the first ``parts_steps`` of stage 2): nothing
