@@ -38,6 +38,7 @@ class Actions:
     mode_heat: QAction
     fit: QAction
     smooth: QAction  # checkable: smooth the magnified video instead of crisp model pixels
+    full_resolution: QAction  # checkable: videos drawn at the photo's resolution (default) or the model's
     checkpoint: QAction
     bundled: list[QAction]  # load one of the bundled checkpoints, the default first
     parts: QAction  # find the model's parts of the image
@@ -97,6 +98,12 @@ def build_actions(window: MainWindow) -> Actions:
     smooth.setToolTip(smooth.statusTip())
     smooth.toggled.connect(w.player.set_smooth)
     view.addAction(smooth)
+    full_res = QAction("Video at the photo's &resolution", window, checkable=True, checked=True)
+    full_res.setStatusTip("Draw the video at the photo's own resolution from the model's motion (sharp); off: "
+                          "the model's own small frames, magnified")
+    full_res.setToolTip(full_res.statusTip())
+    full_res.toggled.connect(w.set_full_resolution)
+    view.addAction(full_res)
     view.addAction(w.dock.toggleViewAction())
 
     model = mb.addMenu("&Model")
@@ -119,4 +126,4 @@ def build_actions(window: MainWindow) -> Actions:
     action(helpm, "&How to use", lambda: show_help(w), QKeySequence.StandardKey.HelpContents)
     action(helpm, "&About iPoke", lambda: show_about(w))
     return Actions(open_, paste, samples_menu, export, quit_, undo, clear, continue_, original, play, mode_poke,
-                   mode_heat, fit, smooth, checkpoint, bundled, parts)
+                   mode_heat, fit, smooth, full_res, checkpoint, bundled, parts)

@@ -49,10 +49,12 @@ class ExportDialog(QDialog):
     """Collects an ``ExportRequest``; ``request()`` returns it after ``exec()`` was accepted."""
 
     def __init__(self, folder: str, base_name: str, resolution: int, n_frames: int, kind: str = "mp4",
-                 upscale: int = 4, overlay: bool = True, parent: QWidget | None = None) -> None:
+                 upscale: int = 4, overlay: bool = True, parent: QWidget | None = None,
+                 full_side: int | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.resolution = resolution
+        self.full_side = full_side  # the video drawn at the photo's resolution is this wide (None: model size)
         self.n_frames = n_frames  # generated frames; the files also hold the input image first
         self.format = QComboBox()
         for key, (label, _, _) in FORMATS.items():
@@ -69,7 +71,10 @@ class ExportDialog(QDialog):
         self.upscale.setRange(1, 16)
         self.upscale.setValue(upscale)
         self.upscale.setPrefix("× ")
-        self.upscale.setToolTip("Enlarge each frame by this factor (nearest pixel, so the model's pixels stay sharp)")
+        self.upscale.setToolTip("Enlarge each frame by this factor (nearest pixel, so the model's pixels stay sharp)"
+                                if full_side is None else
+                                "The video is at least the model's size times this; it is drawn at the photo's "
+                                f"resolution ({full_side} px) when that is larger")
         self.overlay = QCheckBox("Draw the poke arrow")
         self.overlay.setChecked(overlay)
         self.size_label = QLabel()
@@ -109,7 +114,7 @@ class ExportDialog(QDialog):
         self._update_size()
 
     def _update_size(self) -> None:
-        side = self.resolution * self.upscale.value()
+        side = max(self.resolution * self.upscale.value(), self.full_side or 0)
         # every format writes the input image first, then the generated frames
         total = self.n_frames + 1
         what = f"the input + {self.n_frames} generated"

@@ -322,6 +322,14 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.heatmaps)
         self._update_hint()
 
+    def set_full_resolution(self, on: bool) -> None:
+        """Videos at the photo's resolution (on) or the model's; the current one is made again to show it."""
+        if on == self.workspace.full_resolution:
+            return
+        self.workspace.set_full_resolution(on)
+        if self.video is not None:
+            self._generate()
+
     def _on_tab_changed(self, index: int) -> None:
         mode = "poke" if self.tabs.widget(index) is self.player else "heatmap"
         if mode != self.canvas.mode:
@@ -373,8 +381,11 @@ class MainWindow(QMainWindow):
         if video is None:
             self.player.clear()
         else:
-            self.player.set_video(video.source, video.frames, video.pokes, still=video.is_still, autoplay=True,
-                                  movement=video.movement())
+            # drawn at the photo's resolution in the worker (PokeRequest.run) when the workspace asks for it
+            full = video.full_resolution if self.workspace.full_resolution else None
+            source, frames = (video.source, video.frames) if full is None else full
+            self.player.set_video(source, frames, video.pokes, still=video.is_still, autoplay=True,
+                                  movement=video.movement(), resolution=video.resolution)
 
     def _poke_failed(self, job: Job, error: BaseException, trace: str) -> None:
         self.player.set_busy("")
@@ -403,9 +414,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Nothing to export yet: poke the image first.", 5000)
             return
         st = self.settings
+        full = self.video.full_resolution if self.workspace.full_resolution else None
         dialog = ExportDialog(self.settings.output_folder(), self.workspace.export_stem, self.video.source.shape[0],
                               len(self.video.frames), st.get("export_format"), st.get("export_upscale"),
-                              st.get("export_overlay"), self)
+                              st.get("export_overlay"), self, full_side=None if full is None else full[0].shape[0])
         if dialog.exec():
             request = dialog.request()
             st.set("export_format", request.kind)

@@ -207,14 +207,15 @@ class VideoPlayer(QWidget):
         return self._timer.isActive()
 
     def set_video(self, source: np.ndarray, frames: np.ndarray, pokes: list[Poke], still: bool = False,
-                  autoplay: bool = True, movement: str = "") -> None:
-        """Show ``source (R, R, 3)`` then ``frames (T, R, R, 3) uint8``; ``pokes`` in model pixels.
+                  autoplay: bool = True, movement: str = "", resolution: int | None = None) -> None:
+        """Show ``source (S, S, 3)`` then ``frames (T, S, S, 3) uint8``; ``pokes`` in model pixels of a
+        ``resolution`` px model (default S; S is larger for a video drawn at the photo's resolution).
 
         ``still``: the object does not move (``Video.is_still``, e.g. a poke on the background);
         ``movement``: what moves, in words (``Video.movement``), shown on the STILL badge.
         """
         self._images = [numpy_to_qimage(source)] + [numpy_to_qimage(f) for f in frames]
-        self.view.resolution = source.shape[1]
+        self.view.resolution = resolution or source.shape[1]
         self.view.pokes = list(pokes)
         self.still = still
         self.view.badge = (f"STILL — {movement or 'nothing moves'} (poke on the background?)"

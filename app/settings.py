@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "loop": True,
     "show_overlay": True,
     "smooth_video": False,
+    "full_resolution_video": True,
     "export_upscale": 4,
     "export_overlay": True,
     "export_format": "mp4",
@@ -134,6 +135,7 @@ def _tool_settings(w: MainWindow) -> list[tuple[str, Callable[[], Any], Callable
         ("loop", p.loop.isChecked, p.loop.setChecked),
         ("show_overlay", p.overlay.isChecked, p.overlay.setChecked),
         ("smooth_video", w.acts.smooth.isChecked, w.acts.smooth.setChecked),
+        ("full_resolution_video", w.acts.full_resolution.isChecked, w.acts.full_resolution.setChecked),
     ]
 
 

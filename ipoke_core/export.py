@@ -62,17 +62,32 @@ def draw_pokes(image: np.ndarray, pokes: Sequence[Poke], scale: float, arrow: bo
     return out
 
 
-def render_frames(video: Video, upscale: int = 1, overlay: bool = True, include_source: bool = True) -> np.ndarray:
-    """Frames ready to save: ``(T(+1), R*up, R*up, 3) uint8``, the source first when ``include_source``.
+def render_frames(video: Video, upscale: int = 1, overlay: bool = True, include_source: bool = True,
+                  full_resolution: bool = True) -> np.ndarray:
+    """Frames ready to save: ``(T(+1), side, side, 3) uint8``, the source first when ``include_source``.
 
+    ``full_resolution`` (motion-first checkpoints): the video drawn at the photo's own resolution
+    (``Video.full_resolution``), sharp where the object only moves; ``side`` is then the window's own
+    size S, or ``R * upscale`` where that is larger (bicubic). Otherwise, and for the paper's pixel
+    decoder, the model's frames with each pixel repeated ``upscale`` times (``side = R * upscale``).
     With ``overlay``, the first frame shows the poke arrow and every frame the target dot.
     """
     if upscale < 1 or upscale > 16:
         raise ExportError(f"upscale must be between 1 and 16, got {upscale}")
-    frames = upscale_frames(video.with_source() if include_source else video.frames, upscale)
+    full = video.full_resolution if full_resolution else None
+    if full is None:
+        frames = upscale_frames(video.with_source() if include_source else video.frames, upscale)
+        scale = float(upscale)
+    else:
+        source, big = full
+        frames = np.concatenate([source[None], big]) if include_source else big
+        side = max(source.shape[0], video.resolution * upscale)
+        if side != source.shape[0]:
+            frames = np.stack([cv2.resize(f, (side, side), interpolation=cv2.INTER_CUBIC) for f in frames])
+        scale = side / video.resolution
     if not overlay:
         return frames
-    return np.stack([draw_pokes(f, video.pokes, upscale, arrow=(i == 0)) for i, f in enumerate(frames)])
+    return np.stack([draw_pokes(f, video.pokes, scale, arrow=(i == 0 and include_source)) for i, f in enumerate(frames)])
 
 
 def write_mp4(frames: np.ndarray, path: Path, fps: float) -> None:
@@ -149,9 +164,10 @@ def write_png_frames(frames: np.ndarray, folder: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def frame_strip(video: Video, upscale: int = 2, overlay: bool = True, gap: int = 2, every: int = 1) -> np.ndarray:
+def frame_strip(video: Video, upscale: int = 2, overlay: bool = True, gap: int = 2, every: int = 1,
+                full_resolution: bool = True) -> np.ndarray:
     """A paper-style strip: the source (with the poke arrow) then every ``every``-th frame, side by side."""
-    frames = render_frames(video, upscale, overlay)
+    frames = render_frames(video, upscale, overlay, full_resolution=full_resolution)
     frames = np.concatenate([frames[:1], frames[1:][every - 1::every]])
     h, w = frames.shape[1:3]
     strip = np.full((h, len(frames) * (w + gap) - gap, 3), 255, np.uint8)
@@ -161,8 +177,9 @@ def frame_strip(video: Video, upscale: int = 2, overlay: bool = True, gap: int =
 
 
 def export_video(video: Video, path: str | Path, upscale: int = 4, overlay: bool = True,
-                 fps: float | None = None, overwrite: bool = True) -> Path:
+                 fps: float | None = None, overwrite: bool = True, full_resolution: bool = True) -> Path:
     """Save ``video`` by the path's kind: ``.mp4``, ``.gif``, ``.png`` (frame strip) or a folder of PNG frames.
+    ``full_resolution``: at the photo's own resolution where the model can draw it (:func:`render_frames`).
 
     ``overwrite=False`` refuses an existing path (the CLI without ``--overwrite``); a frame folder is
     only ever written over frames of an earlier export (see :func:`write_png_frames`).
@@ -172,11 +189,11 @@ def export_video(video: Video, path: str | Path, upscale: int = 4, overlay: bool
     check_outputs([export_output(path)], overwrite=overwrite)
     fps = fps or video.fps
     if suffix == ".png":
-        write_png(frame_strip(video, upscale, overlay), path)
+        write_png(frame_strip(video, upscale, overlay, full_resolution=full_resolution), path)
         return path
     if suffix and suffix not in VIDEO_FORMATS:
         raise ExportError(f"cannot export to {path.name}: unknown extension {suffix!r} (use .mp4, .gif, .png or a folder name)")
-    frames = render_frames(video, upscale, overlay)
+    frames = render_frames(video, upscale, overlay, full_resolution=full_resolution)
     if suffix == ".mp4":
         write_mp4(frames, path, fps)
     elif suffix == ".gif":

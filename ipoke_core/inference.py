@@ -54,6 +54,7 @@ class Video:
     ``source``: ``(R, R, 3) uint8``, the model's input. ``pokes``: in model pixels.
     ``flow``: ``(T, R, R, 2) float32``, the model's own motion (motion-first checkpoints; None for the
     paper's pixel decoder): backward displacement in model pixels, ``frames[t](p) ~ source(p + flow[t](p))``.
+    ``full_resolution``: the same video at the photo's own resolution (motion-first checkpoints).
     """
 
     frames: np.ndarray
@@ -64,6 +65,19 @@ class Video:
     elapsed_ms: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
     flow: np.ndarray | None = None
+    mask: np.ndarray | None = None  # (T, R, R) float32, the weight of the warped source (with flow)
+    image: np.ndarray | None = None  # (H, W, 3) uint8, the working image ``framing`` frames (for full_resolution)
+
+    @functools.cached_property
+    def full_resolution(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(source (S, S, 3), frames (T, S, S, 3)) uint8``: the video drawn again at the window's own
+        size S (``ipoke_core.full_resolution``), sharp where the object only moves; None when the model
+        draws no motion of its own, the image is not at hand, or the window is no larger than the model's."""
+        from ipoke_core.full_resolution import full_side, render_full_resolution
+
+        if self.flow is None or self.mask is None or self.image is None or full_side(self.framing) <= self.resolution:
+            return None
+        return render_full_resolution(self.image, self.framing, self.source, self.frames, self.flow, self.mask)
 
     @property
     def n_frames(self) -> int:
@@ -265,18 +279,30 @@ class Poker:
         """
         if with_flow and not self.predicts_motion:
             raise ValueError("this checkpoint (pixel decoder) predicts no motion; use DIS flow on its frames")
+        out, flows, _ = self._generate(source, pokes_per_video, batch_size, progress, cancel, last_only, with_flow)
+        return (out, flows) if with_flow else out
+
+    @torch.inference_mode()
+    def _generate(self, source: np.ndarray, pokes_per_video: Sequence[Sequence[Poke]], batch_size: int,
+                  progress: ProgressFn | None, cancel: CancelToken | None, last_only: bool,
+                  motion: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """``(videos (N, T, R, R, 3) uint8, flow (N, T, R, R, 2) float32, mask (N, T, R, R) float32)``,
+        the last two with ``motion`` only (else None)."""
         r, n = self.resolution, len(pokes_per_video)
         t = 1 if last_only else self.config.seq_len
         out = np.empty((n, t, r, r, 3), np.uint8)
-        flows = np.empty((n, t, r, r, 2), np.float32) if with_flow else None
+        flows = np.empty((n, t, r, r, 2), np.float32) if motion else None
+        masks = np.empty((n, t, r, r), np.float32) if motion else None
 
         def consume(start: int, anim: Any) -> None:
-            out[start:start + anim.video.shape[0]] = to_uint8(anim.video)
-            if flows is not None:
-                flows[start:start + anim.video.shape[0]] = anim.flow.float().movedim(2, -1).cpu().numpy()
+            end = start + anim.video.shape[0]
+            out[start:end] = to_uint8(anim.video)
+            if motion:
+                flows[start:end] = anim.flow.float().movedim(2, -1).cpu().numpy()
+                masks[start:end] = anim.mask.float()[:, :, 0].cpu().numpy()
 
         self._animate(source, pokes_per_video, batch_size, progress, cancel, last_only, consume)
-        return (out, flows) if with_flow else out
+        return out, flows, masks
 
     @torch.inference_mode()
     def _part_masks(self, src: torch.Tensor) -> torch.Tensor | None:
@@ -342,17 +368,20 @@ class Poker:
                    progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> list[Video]:
         """Many videos of the same image in batched forward passes; pokes in the image's pixels."""
         src_size = image_size(image)  # pokes are in these pixels, even if the image is reduced to work on
-        source, framing = self.prepare(image, framing, letterbox)
+        img = load_image(image)
+        source, framing = self.prepare(img, framing, letterbox)
         if not pokes_per_video or any(len(p) == 0 for p in pokes_per_video):
             raise PokeError("every video needs at least one poke")
         model_pokes = [self._pokes_to_model(p, framing, src_size) for p in pokes_per_video]
         t0 = time.perf_counter()
-        if self.predicts_motion:
-            frames, flows = self.generate(source, model_pokes, batch_size, progress, cancel, with_flow=True)
-        else:
-            frames, flows = self.generate(source, model_pokes, batch_size, progress, cancel), [None] * len(model_pokes)
+        frames, flows, masks = self._generate(source, model_pokes, batch_size, progress, cancel, False,
+                                              self.predicts_motion)
         ms = (time.perf_counter() - t0) * 1000 / len(model_pokes)
-        return [Video(f, source, p, framing, elapsed_ms=ms, flow=fl) for f, p, fl in zip(frames, model_pokes, flows)]
+        n = len(model_pokes)
+        flows = [None] * n if flows is None else flows
+        masks = [None] * n if masks is None else masks
+        return [Video(f, source, p, framing, elapsed_ms=ms, flow=fl, mask=m, image=img)
+                for f, p, fl, m in zip(frames, model_pokes, flows, masks)]
 
 
 def load_poker(path: str | Path, device: str | torch.device = "auto", allow_unverified: bool = False,

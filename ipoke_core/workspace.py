@@ -84,12 +84,16 @@ class PokeRequest:
     framing: Framing
     pokes: tuple[Poke, ...]
     preview: bool = False
+    full_resolution: bool = True  # also draw the video at the photo's resolution (here, off the GUI thread)
 
     def run(self, progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Video | None:
         """The video of the pokes (None when there are none: the video is cleared)."""
         if not self.pokes:
             return None
-        return self.poker.poke(self.input, list(self.pokes), framing=self.framing)
+        video = self.poker.poke(self.input, list(self.pokes), framing=self.framing)
+        if self.full_resolution:
+            _ = video.full_resolution  # computed once, here in the caller's (worker) thread, not where it is shown
+        return video
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,12 +147,13 @@ class VideoExport:
     overlay: bool = True
     fps: float | None = None
     overwrite: bool = True
+    full_resolution: bool = True
 
     def run(self, progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Path:
         from ipoke_core.export import export_video
 
         return export_video(self.video, self.path, upscale=self.upscale, overlay=self.overlay, fps=self.fps,
-                            overwrite=self.overwrite)
+                            overwrite=self.overwrite, full_resolution=self.full_resolution)
 
 
 # ---- the heatmap files: one format for the app's Save buttons and `ipoke heatmap` ------------------
@@ -250,6 +255,8 @@ class Workspace:
 
     poker: Poker | None = None
     letterbox: bool = False  # frame an opened image whole (padded) instead of center-cropping it
+    # show and export videos drawn at the photo's own resolution (motion-first models), not the model's R px
+    full_resolution: bool = True
     image: np.ndarray | None = field(default=None, init=False)  # the current source (H, W, 3) uint8
     original_image: np.ndarray | None = field(default=None, init=False)  # the opened image, before "continue"
     image_name: str = field(default="", init=False)  # the opened image's name
@@ -329,7 +336,9 @@ class Workspace:
         """The last generated frame becomes the new source, to chain motions (the next step)."""
         if self.video is None:
             raise UserError("there is no generated video to continue from: poke first")
-        last = np.ascontiguousarray(self.video.frames[-1])
+        full = self.video.full_resolution if self.full_resolution else None
+        # at the photo's resolution when the video has it: a chain of motions stays sharp
+        last = np.ascontiguousarray(self.video.frames[-1] if full is None else full[1][-1])
         self.step += 1
         self._show(last, (last.shape[1], last.shape[0]), last, letterbox=False)
 
@@ -408,7 +417,8 @@ class Workspace:
         if self.poker is None or self.image is None or self.framing is None:
             return None
         pokes = self.pokes if pokes is None else pokes
-        return PokeRequest(self.poker, self.image, self._input, self.framing, tuple(pokes), preview)
+        return PokeRequest(self.poker, self.image, self._input, self.framing, tuple(pokes), preview,
+                           self.full_resolution)
 
     def accept_video(self, request: PokeRequest, video: Video | None) -> bool:
         """Take the result of ``request`` (None: no pokes, no video); False when it belongs to another image."""
@@ -429,14 +439,21 @@ class Workspace:
         return self.video
 
     def export_request(self, path: str | Path, upscale: int = 4, overlay: bool = True, fps: float | None = None,
-                       overwrite: bool = True) -> VideoExport:
+                       overwrite: bool = True, full_resolution: bool | None = None) -> VideoExport:
+        """``full_resolution``: the workspace's choice when None."""
         if self.video is None:
             raise UserError("nothing to export yet: poke the image first")
-        return VideoExport(self.video, Path(path), upscale, overlay, fps, overwrite)
+        full = self.full_resolution if full_resolution is None else full_resolution
+        return VideoExport(self.video, Path(path), upscale, overlay, fps, overwrite, full)
 
     def export(self, path: str | Path, upscale: int = 4, overlay: bool = True, fps: float | None = None,
-               overwrite: bool = True) -> Path:
-        return self.export_request(path, upscale, overlay, fps, overwrite).run()
+               overwrite: bool = True, full_resolution: bool | None = None) -> Path:
+        return self.export_request(path, upscale, overlay, fps, overwrite, full_resolution).run()
+
+    def set_full_resolution(self, on: bool) -> None:
+        """Show and export videos at the photo's resolution (True) or the model's (False). The current
+        video keeps how it was drawn; a GUI asks for a new one (``poke_request``) to see the change."""
+        self.full_resolution = bool(on)
 
     # ---- heatmaps ----------------------------------------------------------------------------------
     def heatmap_request(self, x: float, y: float, n: int = 64, batch_size: int = 16, seed: int = 0,

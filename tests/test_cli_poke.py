@@ -32,12 +32,17 @@ def test_poke_writes_all_outputs(workdir):
     assert r.returncode == 0, r.stderr
     assert "UNTRAINED" in r.stderr
     reader = imageio_ffmpeg.read_frames(str(workdir / "out.mp4"))
-    assert next(reader)["size"] == (64, 64)
+    assert next(reader)["size"] == (120, 120)  # the 120 px square of the photo at its own resolution (> 32 x 2)
     assert len(list(reader)) == 11  # source + 10 generated frames
+    assert "drawn at the photo's resolution, 120 px" in r.stdout
     assert (workdir / "out.gif").exists() and (workdir / "out_strip.png").exists()
     assert len(list((workdir / "out_frames").glob("*.png"))) == 11
     info = ipoke("info", workdir / "rand")
     assert info.returncode == 0 and "NO (random initialisation)" in info.stdout
+    small = ipoke("poke", "-c", workdir / "rand", "-i", workdir / "img.png", "--at", "80,60", "--by", "10,-5",
+                  "-o", workdir / "small.mp4", "--upscale", 2, "--model-size")
+    assert small.returncode == 0, small.stderr
+    assert next(imageio_ffmpeg.read_frames(str(workdir / "small.mp4")))["size"] == (64, 64)  # 32 px x 2
 
 
 def _bad_files(d):

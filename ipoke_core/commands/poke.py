@@ -22,7 +22,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gif", action="store_true", help="also write a GIF next to --out")
     p.add_argument("--frames", action="store_true", help="also write a folder of PNG frames next to --out")
     p.add_argument("--strip", action="store_true", help="also write a paper-style frame strip PNG next to --out")
-    p.add_argument("--upscale", type=int_in(1, 16), default=4, help="nearest-neighbour upscaling for viewing (default 4)")
+    p.add_argument("--upscale", type=int_in(1, 16), default=4,
+                   help="the video is at least R x UPSCALE pixels (default 4); model-size videos repeat each pixel")
+    p.add_argument("--model-size", action="store_true",
+                   help="keep the model's own R px frames (magnified by --upscale) instead of drawing the video "
+                        "at the photo's resolution")
     p.add_argument("--no-overlay", action="store_true", help="do not draw the poke arrow and target dot")
     p.add_argument("--letterbox", action="store_true", help="pad the whole image to a square instead of center-cropping")
     # tiny rates overflow the writers (a GIF frame lasts at most 655 s); 0.1 to 1000 covers every real use
@@ -61,10 +65,14 @@ def run(args: argparse.Namespace) -> int:
     ws.open_image(args.image)
     ws.set_pokes(pokes)
     video = ws.generate()
-    outputs = [ws.export(t, args.upscale, overlay=not args.no_overlay, fps=args.fps) for t in targets]
+    full = not args.model_size
+    outputs = [ws.export(t, args.upscale, overlay=not args.no_overlay, fps=args.fps, full_resolution=full)
+               for t in targets]
     still = "still (the model treats this poke as background): " if video.is_still else ""
+    drawn = video.full_resolution if full else None
+    size = f"drawn at the photo's resolution, {drawn[0].shape[0]} px; " if drawn is not None else ""
     print(f"{video.n_frames} frames at {poker.resolution}x{poker.resolution} in {video.elapsed_ms:.0f} ms "
-          f"on {poker.device}; {still}{video.movement()}")
+          f"on {poker.device}; {size}{still}{video.movement()}")
     for o in outputs:
         print(f"wrote {o}")
     return 0
