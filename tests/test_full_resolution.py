@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from ipoke_core.export import render_frames
-from ipoke_core.full_resolution import MAX_SIDE, full_side, render_full_resolution, sharpness
+from ipoke_core.full_resolution import MAX_SIDE, full_side, sharpness
 from ipoke_core.image import Framing, load_image
 from ipoke_core.inference import Video
 from ipoke_core.poke import Poke
