@@ -56,7 +56,7 @@ def _join_continued(lines: list[str]) -> list[str]:
 
 def _inline_commands(text: str) -> tuple[list[str], list[str]]:
     """Inline code spans that start with `ipoke VERB`: (in table rows, in running text)."""
-    in_text = re.sub(r"```.*?```", "", text, flags=re.S)
+    in_text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
     rows = [line for line in in_text.splitlines() if line.lstrip().startswith("|")]
     running = " ".join(line for line in in_text.splitlines() if not line.lstrip().startswith("|"))
 
