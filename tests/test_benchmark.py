@@ -55,3 +55,12 @@ def test_precision_bench_compares_fp32_and_bf16_of_trained_weights(monkeypatch, 
     assert 0 <= b.heatmap_diff_max < 0.05
     table = b.table()
     assert "| 1 poke (batch 1), ms |" in table and "| 4 pokes in one batch, ms |" in table and "x |" in table
+
+
+def test_full_resolution_bench_times_the_drawing_beside_a_poke(capsys):
+    """`ipoke bench --full-resolution SIDE` on the bundled model: one line with both times and their ratio."""
+    from ipoke_core.cli import main
+
+    assert main(["bench", "--full-resolution", "96", "--repeats", "1", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "at 96x96" in out and "drawing its 10 frames at 96 px adds" in out and "x the poke)" in out

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ipoke_core.commands._common import add_device_argument, parse_int_list, positive_float, positive_int
+from ipoke_core.commands._common import add_device_argument, int_in, parse_int_list, positive_float, positive_int
 
 HELP = ("benchmark: latency of one poke and of 64 batched pokes, fp32 and bf16 (or, instead, --precision, --train, "
         "--heatmap, --data DIR, --learn DIR)")
@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", default=None,
                    help="with --precision: the checkpoint to compare, a path or a bundled name (default: plants64)")
     p.add_argument("--data", type=Path, default=None, help="data-loader samples/s over a prepared data set")
+    p.add_argument("--full-resolution", type=int_in(65, 4096), default=None, metavar="SIDE",
+                   help="time drawing a video at a SIDE px photo's own resolution, beside one poke "
+                        "(the bundled model, or --checkpoint)")
     learn = p.add_argument_group("learning speed (--learn)")
     learn.add_argument("--learn", type=Path, default=None, metavar="TRAIN_DATA",
                        help="train --config on this data set for --minutes, scoring every --every minutes against the "
@@ -88,12 +91,15 @@ def _run(args: argparse.Namespace) -> int:
         _data(args)
     if args.precision:
         _precision(args)
+    if args.full_resolution is not None:
+        _full_resolution(args)
     if args.learn is not None:
         from ipoke_core.train.learn_bench import learning_benchmark
 
         learning_benchmark(args.config, args.learn, args.test_data or args.learn, args.out, args.minutes, args.every,
                            n_clips=args.n_clips, overrides=args.set, device=args.device)
-    if args.train or args.heatmap or args.precision or args.data is not None or args.learn is not None:
+    if (args.train or args.heatmap or args.precision or args.data is not None or args.learn is not None
+            or args.full_resolution is not None):
         return 0
 
     # fp32 and bf16 autocast side by side in the same run (issue 14), and with --compile the compiled
@@ -147,10 +153,8 @@ def _heatmap(args: argparse.Namespace) -> None:
           f"flow {out['flow_median_s']:.2f} s; runs: {times})", flush=True)
 
 
-def _precision(args: argparse.Namespace) -> None:
-    """``--precision``: fp32 against bf16 autocast on trained weights and a real sample, with differences."""
-    from ipoke_core.benchmark import batch_rounds, bench_precision
-    from ipoke_core.device import cpu_has_bf16_units, resolve_device
+def _bench_checkpoint(args: argparse.Namespace, what: str) -> tuple[Path, Path]:
+    """``(checkpoint, sample image)`` of ``--checkpoint`` (a path or a bundled model's name) or the default."""
     from ipoke_core.errors import UserError
     from ipoke_core.paths import CHECKPOINTS, DEFAULT_CHECKPOINT, SAMPLES, checkpoint_paths, sample_of_kind
 
@@ -158,10 +162,19 @@ def _precision(args: argparse.Namespace) -> None:
     if not checkpoint_paths(checkpoint)[0].exists() and checkpoint_paths(CHECKPOINTS / checkpoint.name)[0].exists():
         checkpoint = CHECKPOINTS / checkpoint.name  # a bundled model by name: --checkpoint figures64
     if not checkpoint_paths(checkpoint)[0].exists():
-        raise UserError(f"--precision: no checkpoint at {checkpoint} (give one with --checkpoint)")
+        raise UserError(f"{what}: no checkpoint at {checkpoint} (give one with --checkpoint)")
     image = sample_of_kind(checkpoint, sorted(SAMPLES.glob("*.png")))
     if image is None:
-        raise UserError(f"--precision: no sample image in {SAMPLES}")
+        raise UserError(f"{what}: no sample image in {SAMPLES}")
+    return checkpoint, image
+
+
+def _precision(args: argparse.Namespace) -> None:
+    """``--precision``: fp32 against bf16 autocast on trained weights and a real sample, with differences."""
+    from ipoke_core.benchmark import batch_rounds, bench_precision
+    from ipoke_core.device import cpu_has_bf16_units, resolve_device
+
+    checkpoint, image = _bench_checkpoint(args, "--precision")
     if resolve_device(args.device).type == "cpu":
         print(f"CPU bf16 units (AMX / AVX512-BF16): {'yes' if cpu_has_bf16_units() else 'no: bf16 is emulated'}")
     b = bench_precision(checkpoint, image, args.device, repeats=args.repeats)
@@ -169,6 +182,40 @@ def _precision(args: argparse.Namespace) -> None:
           f"{batch_rounds(args.repeats)} of the batch and of the heatmap; `--amp auto` runs "
           + ", ".join(f"{v} at batch {k}" for k, v in b.auto_choice.items()))
     print(b.table(), flush=True)
+
+
+def _full_resolution(args: argparse.Namespace) -> None:
+    """``--full-resolution SIDE``: drawing a video at a SIDE px photo's resolution, against one poke."""
+    import statistics
+    import time
+
+    import cv2
+
+    from ipoke_core.image import load_image
+    from ipoke_core.inference import load_poker
+    from ipoke_core.poke import Poke
+
+    checkpoint, image = _bench_checkpoint(args, "--full-resolution")
+    side = args.full_resolution
+    poker = load_poker(checkpoint, args.device)
+    if not poker.predicts_motion:
+        from ipoke_core.errors import UserError
+
+        raise UserError(f"--full-resolution: {checkpoint.name} draws no motion of its own (pixel decoder)")
+    photo = cv2.resize(load_image(image), (side, side), interpolation=cv2.INTER_CUBIC)
+    poke = Poke(side * 0.45, side * 0.4, side / 20, 0)
+    pokes, draws = [], []
+    for _ in range(args.repeats + 1):  # the first round warms up, and is dropped
+        t0 = time.perf_counter()
+        video = poker.poke(photo, poke)
+        t1 = time.perf_counter()
+        _ = video.full_resolution
+        pokes.append((t1 - t0) * 1000)
+        draws.append((time.perf_counter() - t1) * 1000)
+    poke_ms, draw_ms = statistics.median(pokes[1:]), statistics.median(draws[1:])
+    print(f"{checkpoint.name} on {image.name} at {side}x{side}, {poker.device}, {args.repeats} rounds: one poke "
+          f"{poke_ms:.1f} ms at {poker.resolution} px; drawing its {video.n_frames} frames at {side} px adds "
+          f"{draw_ms:.1f} ms ({draw_ms / poke_ms:.2f}x the poke)", flush=True)
 
 
 def _data(args: argparse.Namespace) -> None:
