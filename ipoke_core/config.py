@@ -415,6 +415,33 @@ def model_config_from_dict(data: dict[str, Any]) -> ModelConfig:
     return cfg
 
 
+def _parse_value(raw: str):
+    """A TOML value (``1e-4``, ``true``, ``[1, 2]``, ``"x"``); anything else is taken as a string."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Apply ``SECTION.KEY=VALUE`` strings to a config dict (in place, returned)."""
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        parts = [k for k in key.strip().split(".") if k]
+        if not sep or not parts:
+            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. --set train.lr=1e-4")
+        node = data
+        for i, part in enumerate(parts[:-1]):
+            if not isinstance(node.get(part), dict):
+                known = ", ".join(k for k, v in node.items() if isinstance(v, dict))
+                raise ConfigError(f"--set {key}: no section {'.'.join(parts[: i + 1])!r} (sections: {known})")
+            node = node[part]
+        if parts[-1] not in node:
+            raise ConfigError(f"--set {key}: unknown key {parts[-1]!r}; known: {', '.join(node)}")
+        node[parts[-1]] = _parse_value(raw.strip())
+    return data
+
+
 def config_from_dict(data: dict[str, Any]) -> Config:
     """Build and validate a Config; [data] may repeat the model's ``DATA_FROM_MODEL`` keys if they agree."""
     repeated: dict[str, Any] = {}

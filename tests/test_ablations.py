@@ -17,7 +17,7 @@ import torch
 
 from ipoke_core.ablations import ABLATIONS
 from ipoke_core.cli import main as cli_main
-from ipoke_core.commands.train import apply_overrides
+from ipoke_core.config import apply_overrides
 from ipoke_core.config import Config, config_from_dict, load_config
 from ipoke_core.inference import load_poker
 from ipoke_core.poke import Poke

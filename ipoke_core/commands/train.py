@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import tomllib
 from pathlib import Path
 
 from ipoke_core.commands._common import add_device_argument, positive_float, positive_int
@@ -38,35 +37,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--until-step", type=positive_int, help="stop after this step with a resumable state (for chunked runs)")
     p.add_argument("--max-minutes", type=positive_float, help="stop after this many minutes with a resumable state")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def _parse_value(raw: str):
-    """A TOML value (``1e-4``, ``true``, ``[1, 2]``, ``"x"``); anything else is taken as a string."""
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
-
-
-def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """Apply ``SECTION.KEY=VALUE`` strings to a config dict (in place, returned)."""
-    from ipoke_core.config import ConfigError
-
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        parts = [k for k in key.strip().split(".") if k]
-        if not sep or not parts:
-            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. --set train.lr=1e-4")
-        node = data
-        for i, part in enumerate(parts[:-1]):
-            if not isinstance(node.get(part), dict):
-                known = ", ".join(k for k, v in node.items() if isinstance(v, dict))
-                raise ConfigError(f"--set {key}: no section {'.'.join(parts[: i + 1])!r} (sections: {known})")
-            node = node[part]
-        if parts[-1] not in node:
-            raise ConfigError(f"--set {key}: unknown key {parts[-1]!r}; known: {', '.join(node)}")
-        node[parts[-1]] = _parse_value(raw.strip())
-    return data
 
 
 def scale_steps(data: dict, steps: int) -> dict:
@@ -144,7 +114,7 @@ def _inherit_rendering(data: dict, init_from: Path, overrides: list[str]) -> Non
 
 
 def run(args: argparse.Namespace) -> int:
-    from ipoke_core.config import ConfigError, config_from_dict, load_config
+    from ipoke_core.config import ConfigError, apply_overrides, config_from_dict, load_config
     from ipoke_core.train import TrainOptions, train
     from ipoke_core.train.trainer import TrainingError
 

@@ -43,8 +43,7 @@ def learning_benchmark(config: str, train_data: Path, test_data: Path, out: Path
 
     Returns ``{"points": [LearnPoint], "baselines": {name: values}, "beat_flow_warp_min": float | None}``.
     """
-    from ipoke_core.commands.train import apply_overrides
-    from ipoke_core.config import config_from_dict, load_config
+    from ipoke_core.config import apply_overrides, config_from_dict, load_config
     from ipoke_core.evaluate import (
         EvalSettings, evaluate, flow_warp_method, load_eval_clips, model_method, static_method,
     )
