@@ -63,15 +63,20 @@ def seed_int(text: str) -> int:
     return value
 
 
-def int_in(lo: int, hi: int) -> Callable[[str], int]:
-    """``type=`` for a bounded integer such as an upscale factor: ``lo <= value <= hi``."""
-    def parse(text: str) -> int:
-        value = _int(text)
+def _bounded(convert: Callable[[str], float], lo: float, hi: float) -> Callable[[str], float]:
+    """A ``type=`` that converts with ``convert`` and refuses values outside ``[lo, hi]``."""
+    def parse(text: str) -> float:
+        value = convert(text)
         if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"must be between {lo} and {hi}, got {value}")
+            raise argparse.ArgumentTypeError(f"must be between {lo:g} and {hi:g}, got {text}")
         return value
 
     return parse
+
+
+def int_in(lo: int, hi: int) -> Callable[[str], int]:
+    """``type=`` for a bounded integer such as an upscale factor: ``lo <= value <= hi``."""
+    return _bounded(_int, lo, hi)
 
 
 def finite_float(text: str) -> float:
@@ -100,13 +105,7 @@ def length_range(text: str) -> tuple[float, float]:
 
 def float_in(lo: float, hi: float) -> Callable[[str], float]:
     """``type=`` for a bounded real number: ``lo <= value <= hi``."""
-    def parse(text: str) -> float:
-        value = _float(text)
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"must be between {lo:g} and {hi:g}, got {text}")
-        return value
-
-    return parse
+    return _bounded(_float, lo, hi)
 
 
 def device(text: str) -> str:
