@@ -14,7 +14,6 @@ The heatmaps themselves come from ``ipoke_core.analysis.heatmap`` and belong to 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,10 +21,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, QVBoxLayout, QWidget,
+    QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget,
 )
 
 from app.canvas import MARKER_COLORS
+from app.progress_strip import ProgressStrip
 from ipoke_core.analysis.render import COLORMAPS as CORE_COLORMAPS
 from ipoke_core.workspace import heatmap_stack
 
@@ -91,15 +91,10 @@ class HeatmapView(QWidget):
         self.lut.item.sigLookupTableChanged.connect(self._sync_lut)
         self.lut.setMinimumWidth(110)
 
-        self.progress = QProgressBar()
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("%v / %m pokes")
-        self.progress_label = QLabel("")
-        self.progress_label.setWordWrap(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop computing this heatmap")
-        self.cancel_button.clicked.connect(self.cancelRequested)
-        self._set_running(False)
+        self.strip = ProgressStrip("Stop computing this heatmap")
+        self.strip.cancelRequested.connect(self.cancelRequested)
+        # the strip's parts, by the names the window and the tests use
+        self.progress, self.progress_label, self.cancel_button = self.strip.bar, self.strip.label, self.strip.cancel_button
 
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
@@ -132,9 +127,6 @@ class HeatmapView(QWidget):
         self.clear_button.clicked.connect(self.clearRequested)
 
         # short rows, so that every control keeps its size in a narrow window
-        run_row = QHBoxLayout()
-        run_row.addWidget(self.progress, 1)
-        run_row.addWidget(self.cancel_button)
         opacity_row = QHBoxLayout()
         opacity_row.addWidget(QLabel("Opacity"))
         opacity_row.addWidget(self.opacity, 1)
@@ -160,8 +152,7 @@ class HeatmapView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(body, 1)
-        layout.addWidget(self.progress_label)
-        layout.addLayout(run_row)
+        layout.addWidget(self.strip)
         layout.addLayout(opacity_row)
         layout.addLayout(colour_row)
         layout.addLayout(files)
@@ -247,32 +238,13 @@ class HeatmapView(QWidget):
 
     # ---- progress ----------------------------------------------------------------------------
     def start_progress(self, text: str, total: int) -> None:
-        self.progress_label.setText(text)
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(0)
-        self.progress.setFormat("%v / %m pokes")
-        self._started = time.monotonic()
-        self._set_running(True)
+        self.strip.start(text, total)
 
     def set_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-        # a heatmap expected to take over 2 s says how long it still needs (linear in the pokes done)
-        elapsed = time.monotonic() - getattr(self, "_started", time.monotonic())
-        if 0 < done < total and elapsed / done * total > 2.0:
-            left = elapsed / done * (total - done)
-            self.progress.setFormat(f"%v / %m pokes · about {left:.0f} s left" if left >= 1 else "%v / %m pokes")
-        else:
-            self.progress.setFormat("%v / %m pokes")
+        self.strip.set(done, total)
 
     def stop_progress(self, text: str = "") -> None:
-        self.progress_label.setText(text)
-        self._set_running(False)
-
-    def _set_running(self, on: bool) -> None:
-        self.progress.setVisible(on)
-        self.cancel_button.setVisible(on)
-        self.cancel_button.setEnabled(on)
+        self.strip.stop(text)
 
     # ---- display -----------------------------------------------------------------------------
     def set_colormap(self, name: str) -> None:

@@ -6,14 +6,14 @@ the files agree. A legend names each part with its colour and share of the squar
 """
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.progress_strip import ProgressStrip
 from ipoke_core.analysis.render import part_color, render_parts
 
 if TYPE_CHECKING:
@@ -52,13 +52,9 @@ class PartsView(QWidget):
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
 
-        self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m pokes")
-        self.progress_label = QLabel("")
-        self.progress_label.setWordWrap(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop finding the parts")
-        self.cancel_button.clicked.connect(self.cancelRequested)
+        self.strip = ProgressStrip("Stop finding the parts")
+        self.strip.cancelRequested.connect(self.cancelRequested)
+        self.progress, self.progress_label, self.cancel_button = self.strip.bar, self.strip.label, self.strip.cancel_button
         self.find_button = QPushButton("Find parts")
         self.find_button.setToolTip("Poke a grid of points over the image and group the pixels that move together")
         self.find_button.clicked.connect(self.computeRequested)
@@ -69,9 +65,6 @@ class PartsView(QWidget):
         self.save_npy.setToolTip("Save the part labels, an array (H, W) in the image's pixels; -1 = still")
         self.save_npy.clicked.connect(self.saveNpyRequested)
 
-        run_row = QHBoxLayout()
-        run_row.addWidget(self.progress, 1)
-        run_row.addWidget(self.cancel_button)
         files = QHBoxLayout()
         files.addWidget(self.find_button)
         files.addStretch(1)
@@ -84,8 +77,7 @@ class PartsView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(body, 1)
         layout.addWidget(self.legend)
-        layout.addWidget(self.progress_label)
-        layout.addLayout(run_row)
+        layout.addWidget(self.strip)
         layout.addLayout(files)
         self.stop_progress("")
         self._refresh()
@@ -132,25 +124,15 @@ class PartsView(QWidget):
 
     # ---- progress ----------------------------------------------------------------------------
     def start_progress(self, text: str, total: int) -> None:
-        self.progress_label.setText(text)
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(0)
-        self._started = time.monotonic()
-        self._set_running(True)
+        self.strip.start(text, total)
+        self.find_button.setEnabled(False)
 
     def set_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(min(done, total))
+        self.strip.set(done, total)
 
     def stop_progress(self, text: str = "") -> None:
-        self.progress_label.setText(text)
-        self._set_running(False)
-
-    def _set_running(self, on: bool) -> None:
-        self.progress.setVisible(on)
-        self.cancel_button.setVisible(on)
-        self.cancel_button.setEnabled(on)
-        self.find_button.setEnabled(not on)
+        self.strip.stop(text)
+        self.find_button.setEnabled(True)
 
     def _refresh(self) -> None:
         has = self.result is not None

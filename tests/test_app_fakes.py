@@ -40,6 +40,7 @@ class FakePoker:
         self.generate_calls = 0
         # no dense motion output of its own: heatmaps measure the motion of its frames
         self.predicts_motion = False
+        self.has_part_masks = False  # parts come from clustering its motion, not from masks of its own
 
     def magnitude_range(self) -> tuple[float, float]:
         return tuple(self.meta["data_stats"]["poke_magnitude_px"])

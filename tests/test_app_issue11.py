@@ -374,11 +374,12 @@ def test_export_dialog_never_replaces_without_asking(qtbot, tmp_path, monkeypatc
 
 def test_long_heatmap_progress_says_the_time_left(qtbot, monkeypatch):
     import app.heatmap_view as hv
+    import app.progress_strip as strip
 
     view = hv.HeatmapView()
     qtbot.addWidget(view)
     now = [100.0]
-    monkeypatch.setattr(hv.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(strip.time, "monotonic", lambda: now[0])
     view.start_progress("Heatmap #1", 64)
     now[0] += 3.0  # 16 of 64 pokes in 3 s: about 9 s to go
     view.set_progress(16, 64)
