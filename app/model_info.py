@@ -58,15 +58,17 @@ def check_sidecar(poker: Poker, path: str) -> Poker:
 
 
 def model_summary(poker: Poker) -> str:
-    """The model line of the side panel (rich text): shape, training and, when measured, its quality."""
+    """The model line of the side panel (rich text), for a user: what it learnt from and how well it
+    does, in words and numbers beside a still video and the flow-warp baseline (lower is better)."""
     cfg = poker.config
-    parts = [f"{poker.resolution}×{poker.resolution} px", f"{cfg.seq_len} frames", f"{cfg.poke_mode} pokes",
-             f"{cfg.dynamics}, K={cfg.depth}"]
-    if cfg.motion_deadzone_px > 0:  # says why a very short poke moves nothing
-        parts.append(f"motion under {cfg.motion_deadzone_px:g} px drawn still")
     meta = poker.meta or {}
+    parts = [f"{poker.resolution}×{poker.resolution} px model, {cfg.seq_len} frames"]
     if poker.trained:
-        parts.append(training_line(meta))  # "trained 4733 steps (2224 fine-tuning)", as `ipoke info`
+        parts.append(training_line(meta))  # "trained 4733 steps (2224 fine-tuning) on synthetic plants"
+    if cfg.part_masks:
+        parts.append(f"moves the object by parts (up to {cfg.part_masks})")
+    if cfg.motion_deadzone_px > 0:  # says why a very short poke moves nothing
+        parts.append(f"motion under {cfg.motion_deadzone_px:g} px is shown still")
     text = " · ".join(html.escape(part) for part in parts)
     if not poker.trained:
         text += " · <span style='color:#d08a00'>untrained</span>"

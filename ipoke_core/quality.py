@@ -41,12 +41,37 @@ def trained_steps(meta: dict[str, Any]) -> tuple[int | None, int | None]:
     return int(own + (before or 0)), int(own)
 
 
+def trained_on(meta: dict[str, Any]) -> str | None:
+    """What the weights learnt from, in words: "synthetic plants", "synthetic figures", or the data
+    folder of a prepared set; None when the sidecar does not say."""
+    import shlex
+
+    training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
+    command = training.get("data_command")
+    if not isinstance(command, str):
+        init = training.get("init_from") if isinstance(training.get("init_from"), dict) else {}
+        command = init.get("data_command")
+    if not isinstance(command, str) or not command.strip():
+        return None
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if "synth" in words and "--kind" in words[:-1]:
+        return f"synthetic {words[words.index('--kind') + 1]}s"
+    if "--out" in words[:-1]:
+        return f"the videos of {words[words.index('--out') + 1]}"
+    return None
+
+
 def training_line(meta: dict[str, Any]) -> str:
-    """``trained 4733 steps (2224 fine-tuning)``, ``trained 2509 steps`` or ``trained``."""
+    """``trained 4733 steps (2224 fine-tuning) on synthetic plants``, ``trained 2509 steps`` or ``trained``."""
     total, own = trained_steps(meta)
+    where = trained_on(meta)
+    on = f" on {where}" if where else ""
     if total is None:
-        return "trained"
-    return f"trained {total} steps" + (f" ({own} fine-tuning)" if own != total else "")
+        return "trained" + on
+    return f"trained {total} steps" + (f" ({own} fine-tuning)" if own != total else "") + on
 
 
 def evaluation_lines(meta: dict[str, Any]) -> list[str]:
@@ -57,17 +82,23 @@ def evaluation_lines(meta: dict[str, Any]) -> list[str]:
         return []
     date, data = ev.get("date"), ev.get("data")
     head = "tested" + (f" {date}" if isinstance(date, str) and date else "")
-    head += (f" on {data}" if isinstance(data, str) and data else "") + " (pixel errors, lower is better)"
+    head += (f" on {data}" if isinstance(data, str) and data else "") + " (errors in pixels: lower is better)"
     lines = [head]
+
+    def beside(*rows: tuple[str, str]) -> str:
+        found = [f"{name} {value:.2f} px" for name, key in rows if (value := _number(ev.get(key))) is not None]
+        return f" ({'; '.join(found)})" if found else ""
+
+    still, warp = ("a video that stands still", "static"), ("the flow-warp baseline", "flow_warp")
     if poke is not None:
-        static = _number(ev.get("static_poke_accuracy_px"))
-        baseline = f" (static baseline {static:.2f} px)" if static is not None else ""
-        lines.append(f"poke accuracy {poke:.2f} px{baseline}")
+        lines.append(f"the poked point lands {poke:.2f} px from where it should"
+                     + beside((still[0], f"{still[1]}_poke_accuracy_px"), (warp[0], f"{warp[1]}_poke_accuracy_px")))
     if motion is not None:
-        baselines = [f"{name} {value:.2f} px" for name, value in (
-            ("static baseline", _number(ev.get("static_motion_error_px"))),
-            ("flow warp", _number(ev.get("flow_warp_motion_error_px")))) if value is not None]
-        lines.append(f"motion error {motion:.2f} px" + (f" ({', '.join(baselines)})" if baselines else ""))
+        lines.append(f"the motion of the whole image is off by {motion:.2f} px"
+                     + beside((still[0], f"{still[1]}_motion_error_px"), (warp[0], f"{warp[1]}_motion_error_px")))
+    drag = _number(ev.get("drag_px"))
+    if drag is not None:
+        lines.append(f"it drags the still background beside a 2 px poke by {drag:.2f} px (the true motion: 0)")
     return lines
 
 

@@ -299,14 +299,18 @@ def test_quit_is_prompt_while_the_model_works(qtbot, make_window, tmp_path):
 # ---- the model's measured quality -------------------------------------------------------------------
 def test_model_line_shows_the_measured_quality(qtbot, make_window):
     fake = FakePoker()
-    fake.meta["training"] = {"steps": 6226}
-    fake.meta["evaluation"] = GOOD_EVALUATION
+    fake.meta["training"] = {"steps": 6226, "data_command": "ipoke synth --kind plant --n 2000 --size 64"}
+    fake.meta["evaluation"] = dict(GOOD_EVALUATION, drag_px=0.31)
     w = make_window(fake)
     text = w.side.model_info.text()
-    assert "trained 6226 steps" in text and "2026-11-26" in text
-    assert "poke accuracy 0.90 px (static baseline 1.90 px)" in text
-    assert "motion error 1.20 px (static baseline 1.80 px, flow warp 1.30 px)" in text
-    assert "drawn still" not in text  # no motion dead zone
+    assert "trained 6226 steps" in text and "2026-11-26" in text and "lower is better" in text
+    assert "the poked point lands 0.90 px from where it should (a video that stands still 1.90 px" in text
+    assert ("the motion of the whole image is off by 1.20 px (a video that stands still 1.80 px; "
+            "the flow-warp baseline 1.30 px)") in text
+    assert "shown still" not in text  # no motion dead zone
+    assert "shift pokes" not in text and "K=" not in text  # no jargon (issue 34 item 3)
+    assert "trained 6226 steps on synthetic plants" in text
+    assert "drags the still background beside a 2 px poke by 0.31 px" in text
     assert not w.banner.isVisible()
 
 
@@ -314,7 +318,7 @@ def test_model_line_names_the_motion_dead_zone(qtbot, make_window):
     fake = FakePoker()
     fake.config.decoder, fake.config.motion_deadzone_px = "warp", 0.3
     w = make_window(fake)
-    assert "motion under 0.3 px drawn still" in w.side.model_info.text()
+    assert "motion under 0.3 px is shown still" in w.side.model_info.text()
 
 
 def test_banner_warns_when_the_model_barely_responds_to_pokes(qtbot, make_window):
@@ -338,7 +342,7 @@ def test_ipoke_info_prints_the_measured_quality(tmp_path, capsys):
         assert info.run(argparse.Namespace(checkpoint=path, json=False)) == 0
         out = capsys.readouterr().out
         assert "tested 2026-11-26 on data/plants64 (test)" in out
-        assert "poke accuracy 0.90 px" in out or name == "weak"
+        assert "the poked point lands 0.90 px" in out or name == "weak"
         assert ("barely responds to pokes" in out) == (name == "weak")
     assert info.weak_response_warning({}) is None and info.evaluation_lines({"evaluation": "bad"}) == []
 
