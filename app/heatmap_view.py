@@ -52,6 +52,7 @@ class HeatmapPanel:
     source: np.ndarray  # (R, R, 3) uint8, the model input the heatmap belongs to
     view: pg.ViewBox
     heat_item: pg.ImageItem
+    note: pg.TextItem | None = None  # "this point does not move", over a point the pokes leave in place
 
 
 class HeatmapView(QWidget):
@@ -114,8 +115,10 @@ class HeatmapView(QWidget):
                               "weak one looks weak.\nShared: one scale fitted to the whole set.\nEach its own: every "
                               "map stretched to its own range, so a weak one is visible too.")
         self.scale.currentIndexChanged.connect(lambda _i: self.auto_levels())
-        self.unit = QLabel("share of the poke\nfollowed")
+        self.unit = QLabel("share of the poke followed")
         self.unit.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.unit.setWordWrap(True)  # under the colour bar, never wider than it
+        self.unit.setMaximumWidth(110)
         self.save_png = QPushButton("Save PNG…")
         self.save_png.setToolTip("Save a paper-style figure (Fig. 5): the input with numbered points, then each heatmap")
         self.save_png.clicked.connect(self.savePngRequested)
@@ -175,8 +178,14 @@ class HeatmapView(QWidget):
                                     pen=pg.mkPen(color, width=2.5), brush=None)
         view.addItem(marker)
         r = source.shape[0]
+        note = None
+        if not result.point_moves:  # no map of a point that does not move: the panel says so instead
+            note = pg.TextItem("this point\ndoes not move", color=(240, 240, 240), fill=(20, 20, 20, 190),
+                               anchor=(0.5, 0.5))
+            note.setPos(r / 2, r / 2)
+            view.addItem(note)
         view.setRange(xRange=(0, r), yRange=(0, r), padding=0)
-        self.panels.append(HeatmapPanel(number, result, source, view, heat))
+        self.panels.append(HeatmapPanel(number, result, source, view, heat, note))
         self._relayout()
         self.auto_levels()
         self._refresh()
@@ -218,7 +227,7 @@ class HeatmapView(QWidget):
                 span = max(float(h.max()) - h_lo, MIN_LEVEL_SPAN)
                 shown.append((h - h_lo) / span)
             lo, hi = 0.0, 1.0
-        self.unit.setText("share of the poke\nfollowed" if mode != "own" else "relative to\neach map")
+        self.unit.setText("share of the poke followed" if mode != "own" else "relative to each map")
         for p, data in zip(self.panels, shown):
             p.heat_item.setImage(data, autoLevels=False, levels=(lo, hi))
         self._master.setImage(np.concatenate([d.ravel() for d in shown])[None, :], autoLevels=False, levels=(lo, hi))
@@ -288,8 +297,6 @@ class HeatmapView(QWidget):
             row, col = divmod(i, cols)
             x, y = p.result.location
             title = f"#{p.number} at ({x:.0f}, {y:.0f})"
-            if not p.result.point_moves:
-                title += ": this point does not move"
             label = self.graphics.addLabel(title, row=2 * row, col=col, color="#d8dce4", size="10pt")
             label.setMaximumHeight(18)
             self.graphics.addItem(p.view, row=2 * row + 1, col=col)

@@ -139,8 +139,8 @@ def test_heatmap_levels_show_a_weak_correlation_and_the_handles_change_the_panel
     still_panel = view.panels[2]
     assert not still_panel.result.point_moves
     assert _shown(view, still_panel, 24, 24) < 40
-    titles = [item.text for item in view.graphics.ci.items if hasattr(item, "text")]
-    assert any("#3 at (24, 4): this point does not move" in t for t in titles)
+    assert still_panel.note is not None and still_panel.note.textItem.toPlainText() == "this point\ndoes not move"
+    assert still_panel.note.isVisible() and weak_panel.note is None
     w.close()
     assert w.settings.get("heatmap_scale") == "absolute"
 
