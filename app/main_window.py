@@ -58,6 +58,9 @@ __all__ = ["MainWindow", "application", "load_poker", "DEFAULT_SIZE"]
 PREVIEW_INTERVAL_MS = 60
 # the window's first size; every control stays usable from 800×600 (tests/test_app_layout.py) up
 DEFAULT_SIZE = (1320, 780)
+# narrower than this, the Settings dock becomes a tab beside the video (issue 34 item 6: at 800 px it
+# took 36 % of the width and left the input ~205 px and the heatmaps thumbnails)
+NARROW_WIDTH = 1000
 
 class MainWindow(QMainWindow):
     """The iPoke desktop window."""
@@ -330,7 +333,29 @@ class MainWindow(QMainWindow):
         if self.video is not None:
             self._generate()
 
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.place_settings()
+
+    def place_settings(self, narrow: bool | None = None) -> None:
+        """The Settings panel in its dock, or, in a narrow window, in a tab of its own beside the video.
+        A floating or closed dock is the user's choice and stays as it is."""
+        narrow = self.width() < NARROW_WIDTH if narrow is None else narrow
+        in_tab = self.tabs.indexOf(self.side) >= 0
+        if narrow and not in_tab and self.dock.isVisible() and not self.dock.isFloating():
+            self.dock.hide()
+            self.tabs.addTab(self.side, "Settings")
+        elif not narrow and in_tab:
+            showing = self.tabs.currentWidget() is self.side
+            self.tabs.removeTab(self.tabs.indexOf(self.side))
+            self.dock.setWidget(self.side)
+            self.dock.show()
+            if showing:
+                self.tabs.setCurrentWidget(self.player)
+
     def _on_tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.side:  # the settings tab of a narrow window: no mode of its own
+            return
         mode = "poke" if self.tabs.widget(index) is self.player else "heatmap"
         if mode != self.canvas.mode:
             self.set_mode(mode)

@@ -177,6 +177,7 @@ def restore_window(w: MainWindow, st: AppSettings, default_size: tuple[int, int]
 
 def save_window(w: MainWindow, st: AppSettings) -> None:
     """What ``restore_window`` reads, plus the device and the loaded checkpoint."""
+    w.place_settings(narrow=False)  # the dock's state as the user left it, not as a narrow window moved it
     st.set_geometry("geometry", w.saveGeometry())
     st.set_geometry("window_state", w.saveState())
     st.set_geometry("splitter", w.splitter.saveState())

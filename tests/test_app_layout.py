@@ -204,3 +204,21 @@ def test_the_model_description_shows_all_its_lines_at_every_size(qtbot, make_win
         settle(qtbot, w, size)
         needed = info.heightForWidth(info.width())
         assert info.height() >= needed, (size, info.height(), needed)
+
+
+def test_a_narrow_window_gives_the_settings_a_tab_and_the_image_the_room(qtbot, make_window, tmp_path):
+    """Issue 34 item 6: at 800x600 the Settings dock took 36 % of the width; below 1000 px it is a tab
+    beside the video, and it goes back to its dock when the window is wide again."""
+    w = realistic_window(qtbot, make_window, tmp_path)
+    settle(qtbot, w, (1320, 780))
+    assert w.tabs.indexOf(w.side) < 0 and w.dock.isVisible()
+    settle(qtbot, w, (800, 600))
+    assert w.tabs.indexOf(w.side) >= 0 and not w.dock.isVisible()
+    assert w.canvas.width() > 0.4 * w.width()  # the input gets the room the dock had
+    w.tabs.setCurrentWidget(w.side)
+    QApplication.processEvents()
+    assert w.side.isVisible() and clipping_problems(w) == []
+    assert w.canvas.mode == "poke"  # the settings tab is no mode of its own
+    settle(qtbot, w, (1320, 780))
+    assert w.tabs.indexOf(w.side) < 0 and w.dock.isVisible() and w.dock.widget() is w.side
+    assert w.tabs.currentWidget() is w.player
