@@ -181,7 +181,8 @@ def project_flow(flow: torch.Tensor, masks: torch.Tensor, still: bool = False,
     return out.transpose(1, 2).reshape(n, 2, h, w)
 
 
-def grouping_loss(masks: torch.Tensor, flow: torch.Tensor, eps_px: float = 0.1, still: bool = False) -> torch.Tensor:
+def grouping_loss(masks: torch.Tensor, flow: torch.Tensor, eps_px: float = 0.1, still: bool = False,
+                  still_bias: float = 0.0) -> torch.Tensor:
     """How badly one affine motion per mask explains the true flow of each frame (Guess What Moves).
 
     ``masks (B, K, R, R)`` of the sources, ``flow (B, T, 2, R, R)`` the true backward flows. Per frame,
@@ -189,11 +190,20 @@ def grouping_loss(masks: torch.Tensor, flow: torch.Tensor, eps_px: float = 0.1, 
     squared flow (+ ``eps_px^2``) so that a leaf's 1 px sway counts as much as a figure's 8 px swing,
     then averaged over frames. Linear in the memberships: a pixel pays least for its best-fitting
     part, so the masks become hard. Frames that do not move cost nothing.
+
+    With ``still`` (part 0 never moves), a still pixel costs nothing in part 0 and nothing in any
+    part whose fit is zero: nothing would draw the background into part 0. ``still_bias`` charges
+    every pixel outside part 0 that much (a share of the loss's scale) in frames where something
+    moves, so that what stands still settles in the still part and what moves pays it gladly.
     """
     b, t = flow.shape[:2]
     f = flow.float().reshape(b * t, *flow.shape[2:])
     carried = warp_masks(masks.float().repeat_interleave(t, 0), f)
     pixels = f.shape[-2] * f.shape[-1]
     residual = fit_parts(f, carried, still).residual.sum(1) / pixels  # (B*T,)
-    scale = (f**2).sum(1).mean((-2, -1)) + eps_px**2
-    return (residual / scale).mean()
+    energy = (f**2).sum(1).mean((-2, -1))
+    loss = residual / (energy + eps_px**2)
+    if still and still_bias > 0:
+        outside = 1 - carried[:, 0].mean((-2, -1))  # share of the frame outside the still part
+        loss = loss + still_bias * outside * (energy > 0).float()
+    return loss.mean()

@@ -269,7 +269,7 @@ class Engine:
         if parts is None or batch.flow is None:
             raise ValueError("model.part_masks needs flow targets in the batch (the warp decoder's data)")
         return grouping_loss(parts, batch.flow if decode is None else batch.flow[:, decode],
-                             still=self.cfg.model.still_part)
+                             still=self.cfg.model.still_part, still_bias=self.cfg.train.still_bias)
 
     def parts_step(self, batch: Batch, gen: torch.Generator) -> dict[str, torch.Tensor]:
         """The part masks alone learn from the true flow (the first ``parts_steps`` of stage 2): nothing
