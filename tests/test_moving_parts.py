@@ -12,7 +12,7 @@ import torch
 from ipoke_core.checkpoint import load_checkpoint
 from ipoke_core.config import ConfigError, ModelConfig
 from ipoke_core.model import IPoke
-from ipoke_core.model.parts import PartMasks, affine_fits, grouping_loss, project_flow
+from ipoke_core.model.parts import PartMasks, affine_fits, fit_parts, grouping_loss, project_flow
 from ipoke_core.poke import Poke, rasterize
 from ipoke_core.train import TrainOptions, train
 
@@ -214,3 +214,18 @@ def test_derive_switches_the_poke_anchor_on_a_parts_checkpoint(tmp_path, capsys)
     assert "--motion-deadzone PX and/or --poke-anchor" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="poke_anchor needs model.still_part"):
         ModelConfig(decoder="warp", part_masks=3, poke_anchor=True).validate()
+
+
+def test_parts_absent_from_a_frame_and_a_heavy_anchor_never_make_the_fit_singular():
+    """Empty masks (zero mass) beside a poke anchor 1000 times heavier than a pixel: finite fits."""
+    masks = torch.zeros(3, 16, 32, 32)
+    masks[:, 0] = 1.0
+    masks[:, 1, 10:14, 10:14] = 1e-7  # next to nothing: float32 cancellation territory
+    masks[:, 0, 10:14, 10:14] -= 1e-7
+    flow = torch.randn(3, 2, 32, 32)
+    weight = torch.zeros(3, 1, 32, 32)
+    weight[..., 9:14, 9:14] = 1000.0
+    out = project_flow(flow, masks, still=False, anchor=(weight, -flow))
+    assert torch.isfinite(out).all()
+    fit = fit_parts(flow, masks)
+    assert torch.isfinite(fit.lin).all() and torch.isfinite(fit.residual).all()

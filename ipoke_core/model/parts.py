@@ -33,6 +33,7 @@ from ipoke_core.model.warp import warp
 # ridge on a part's linear term, relative to its mass: parts narrower than ~sqrt(RIDGE) (in units of
 # half the image, ~1.5 px at 64 px) fall back to a pure translation instead of an ill-posed rotation
 RIDGE = 1e-3
+RIDGE_FLOOR = 1e-3  # ... and at least this much (a 20 px part 0.05 wide loses 2 % of its rotation)
 EPS = 1e-6
 
 
@@ -130,8 +131,11 @@ def fit_parts(flow: torch.Tensor, masks: torch.Tensor, still: bool = False,
     mean = s_f / mass[..., None]
     cov = s_xx - s_x[..., :, None] * centre[..., None, :]  # centred second moments (N, K, 2, 2)
     cross = s_xf - s_x[..., :, None] * mean[..., None, :]  # centred coords x flow
-    eye = torch.eye(2, device=flow.device)
-    lin = torch.linalg.solve(cov + (RIDGE * mass + EPS)[..., None, None] * eye, cross)
+    # in float64, with an absolute floor on the ridge: a part absent from the frame has zero mass and a
+    # covariance that float32 rounding can leave slightly negative, which made the 2x2 system singular
+    eye = torch.eye(2, device=flow.device, dtype=torch.float64)
+    reg = cov.double() + (RIDGE * mass.double() + RIDGE_FLOOR)[..., None, None] * eye
+    lin = torch.linalg.solve(0.5 * (reg + reg.transpose(-1, -2)), cross.double()).float()
     s_ff_c = s_ff - (s_f * mean).sum(-1)
     residual = s_ff_c - 2 * (lin * cross).sum((-2, -1)) + (lin * (cov @ lin)).sum((-2, -1))
     if still:
