@@ -107,6 +107,12 @@ def _shrink(im: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 def _check_regular_file(path: Path) -> None:
     """Refuse what is not a plain file before opening it: reading a FIFO or a device blocks forever."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except OSError as e:  # a name longer than the file system allows, a component that is a file, a loop
+        raise ImageError(f"{path}: cannot be read ({e.strerror or e})") from None
     if not path.exists():
         raise ImageError(f"{path}: no such file")
     if path.is_dir():

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipoke_core.io_utils import OutputError
+from ipoke_core.io_utils import OutputError, output_error
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,18 @@ def check_outputs(outputs: Iterable[Output], inputs: Iterable[str | Path] = (), 
     """Raise :class:`OutputError` (one line naming the path) unless every output may be written.
 
     Call it before the work starts. ``inputs`` are the files the command reads; an output that is one
-    of them is refused even with ``overwrite``.
+    of them is refused even with ``overwrite``. A path the OS cannot even look at (a name longer than
+    the file system allows, a component that is a file) is refused in its words, not with a traceback.
     """
+    try:
+        _check_outputs(outputs, inputs, overwrite)
+    except OutputError:
+        raise
+    except OSError as e:
+        raise output_error(e.filename if e.filename is not None else "the output", e, "use output") from None
+
+
+def _check_outputs(outputs: Iterable[Output], inputs: Iterable[str | Path], overwrite: bool) -> None:
     inputs = [Path(p) for p in inputs]
     files: list[Path] = []
     for out in outputs:
