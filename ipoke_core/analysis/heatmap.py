@@ -150,6 +150,21 @@ def response_map(motions: np.ndarray, pokes: Sequence[Poke]) -> np.ndarray:
     return np.clip(gain, 0.0, 1.0).reshape(motions.shape[1:3]).astype(np.float32)
 
 
+# a heatmap holds its N motion fields (float32) and, for the variance, their float64 copy and distances:
+# 32 bytes per poke and model pixel. Refuse a set past this many bytes before the N pokes are even drawn
+MAX_HEATMAP_BYTES = 4 * 2**30
+
+
+def check_heatmap_size(n: int, height: int, width: int) -> None:
+    """Raise :class:`HeatmapError` when ``n`` pokes on an ``height x width`` model image would need more
+    than :data:`MAX_HEATMAP_BYTES` (``--n 100000000`` drew 10^8 pokes and reserved terabytes)."""
+    need = n * height * width * 32
+    if need > MAX_HEATMAP_BYTES:
+        most = MAX_HEATMAP_BYTES // (height * width * 32)
+        raise HeatmapError(f"{n} pokes per location would need {need / 2**30:.0f} GiB of motion fields at "
+                           f"{width}x{height} (limit {MAX_HEATMAP_BYTES / 2**30:.0f} GiB): use at most {most}")
+
+
 def _check_inputs(source: np.ndarray, location: tuple[float, float], n: int, magnitude_range: tuple[float, float]) -> None:
     if source.ndim != 3 or source.shape[2] != 3 or source.dtype != np.uint8:
         raise HeatmapError(f"source must be an (R, R, 3) uint8 image, got {source.dtype} {source.shape}")
@@ -160,6 +175,7 @@ def _check_inputs(source: np.ndarray, location: tuple[float, float], n: int, mag
                            f"(x in [0, {w - 1}], y in [0, {h - 1}])")
     if n < 2:
         raise HeatmapError(f"a heatmap needs at least 2 pokes to measure a variance, got n={n}")
+    check_heatmap_size(n, h, w)
     lo, hi = magnitude_range
     if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
         raise HeatmapError(f"poke magnitude range must satisfy 0 < lo < hi, got {lo:g},{hi:g} (with one magnitude "

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from ipoke_core.analysis.heatmap import HeatmapError
+    from ipoke_core.analysis.heatmap import HeatmapError, check_heatmap_size
     from ipoke_core.analysis.render import COLORMAPS
     from ipoke_core.inference import to_working
     from ipoke_core.io_utils import ensure_writable_dir
@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     magnitude = _pair(args.magnitude, "--magnitude") if args.magnitude else None
     if args.n < 2:
         raise HeatmapError(f"--n must be at least 2 to measure a variance, got {args.n}")
+    if not 0.0 <= args.alpha <= 1.0:  # the PNGs are drawn last: refuse before minutes of pokes, not after
+        raise HeatmapError(f"--alpha must be in [0, 1], got {args.alpha:g}")
     if args.colormap not in COLORMAPS:
         raise HeatmapError(f"unknown --colormap {args.colormap!r}; choose one of {', '.join(COLORMAPS)}")
     ws = Workspace(letterbox=args.letterbox)
@@ -81,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if magnitude is not None and magnitude[1] > math.hypot(r, r):  # like poke --by: longer is colour noise
         raise HeatmapError(f"--magnitude {args.magnitude}: poke lengths are in model pixels and must stay within "
                            f"the {r}x{r} square the model sees (at most {math.hypot(r, r):.0f})")
+    check_heatmap_size(args.n, r, r)  # before the output folder is made: --n 100000000 reserved terabytes
     side = r * args.upscale
     if (len(locations) + 1) * side * side > MAX_GRID_PIXELS:
         raise HeatmapError(f"the grid of {len(locations)} location(s) at --upscale {args.upscale} would be "

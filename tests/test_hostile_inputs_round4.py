@@ -1,0 +1,80 @@
+"""Round 4 of hostile inputs (issue 33's closing note, docs/experiments/2026-12-07-hostile-inputs-round4.md):
+the cases of 50 new ones that were not clean, each refused with one clear line (exit 2) and no file
+changed. Each runs the real CLI in this process (``ipoke_core.cli.main``).
+"""
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import cli_refusal
+from ipoke_core.analysis.heatmap import HeatmapError, check_heatmap_size
+from ipoke_core.cli import main
+
+POKE = ["--at", "30,20", "--by", "4,0"]
+LONG = "a" * 300  # longer than any file system's 255-byte name
+
+
+def refused(argv: list, capsys, message: str) -> str:
+    """Run ``argv``: exit 2, one error line holding ``message``, no traceback, no file under cwd changed."""
+    return cli_refusal.refused(argv, capsys, message, unchanged=Path.cwd())
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """A tiny untrained checkpoint and an image, made once."""
+    d = tmp_path_factory.mktemp("base")
+    assert main(["init-checkpoint", "--out", str(d / "model"), "--config", "tiny"]) == 0
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(d / "img.png")
+    return d
+
+
+@pytest.fixture
+def d(base, tmp_path, monkeypatch):
+    for name in ("model.safetensors", "model.json", "img.png"):
+        shutil.copy(base / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+# ---- a name longer than the file system allows (OSError ENAMETOOLONG from a stat) ----------------------
+
+def test_output_name_too_long_is_one_line(d, capsys):
+    line = refused(["poke", "-c", "model", "-i", "img.png", *POKE, "-o", f"{LONG}.mp4"], capsys, "cannot use output")
+    assert "too long" in line
+    refused(["heatmap", "-c", "model", "-i", "img.png", "--at", "30,20", "--n", "2", "-o", LONG], capsys,
+            "cannot use output")
+    assert sorted(p.name for p in d.iterdir()) == ["img.png", "model.json", "model.safetensors"]
+
+
+def test_input_image_name_too_long_or_under_a_file_is_one_line(d, capsys):
+    line = refused(["poke", "-c", "model", "-i", f"{LONG}.png", *POKE, "-o", "o.mp4"], capsys, "cannot be read")
+    assert "too long" in line
+    refused(["poke", "-c", "model", "-i", "img.png/x.png", *POKE, "-o", "o.mp4"], capsys, "cannot be read")
+
+
+# ---- heatmap: --n bounded by the memory it implies; --alpha checked before the pokes -------------------
+
+def test_heatmap_n_is_bounded_by_its_memory_before_anything_is_made(d, capsys):
+    refused(["heatmap", "-c", "model", "-i", "img.png", "--at", "30,20", "--n", "100000000", "-o", "hm"], capsys,
+            "GiB of motion fields")
+    assert not (d / "hm").exists()
+    check_heatmap_size(64, 64, 64)  # the default, and far more, pass
+    check_heatmap_size(4096, 128, 128)
+    with pytest.raises(HeatmapError, match="use at most"):
+        check_heatmap_size(10**8, 32, 32)
+
+
+def test_heatmap_alpha_is_refused_before_the_model_runs(d, capsys, monkeypatch):
+    import ipoke_core.commands.heatmap as heatmap
+
+    def no_model(args):
+        raise AssertionError("the model was loaded before --alpha was checked")
+
+    monkeypatch.setattr(heatmap, "load_poker", no_model)
+    for alpha in ("1.5", "-0.1"):
+        refused(["heatmap", "-c", "model", "-i", "img.png", "--at", "30,20", "--n", "2", "--alpha", alpha,
+                 "-o", "hm"], capsys, "--alpha must be in [0, 1]")
+    assert not (d / "hm").exists()
