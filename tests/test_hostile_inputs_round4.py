@@ -78,3 +78,38 @@ def test_heatmap_alpha_is_refused_before_the_model_runs(d, capsys, monkeypatch):
         refused(["heatmap", "-c", "model", "-i", "img.png", "--at", "30,20", "--n", "2", "--alpha", alpha,
                  "-o", "hm"], capsys, "--alpha must be in [0, 1]")
     assert not (d / "hm").exists()
+
+
+# ---- two `ipoke synth --out same` at once: one crashed with "Directory not empty" ---------------------
+
+def _clip(folder: Path, text: str) -> Path:
+    from ipoke_core.data.synthetic.generate import INFO
+
+    folder.mkdir(parents=True)
+    (folder / INFO).write_text(text)
+    return folder
+
+
+def test_synth_keeps_a_clip_another_run_finished_first(tmp_path, monkeypatch):
+    import os
+
+    from ipoke_core.data.synthetic import generate
+    from ipoke_core.data.synthetic.generate import INFO
+
+    final = _clip(tmp_path / "000003", "theirs")
+    generate._publish(_clip(tmp_path / ".000003.tmp1", "ours"), final)  # already there: ours is dropped
+    assert (final / INFO).read_text() == "theirs" and sorted(p.name for p in tmp_path.iterdir()) == ["000003"]
+
+    # the race itself: the other run renames its copy in after our check, before our rename
+    real_replace = os.replace
+
+    def other_run_first(src, dst):
+        _clip(tmp_path / ".000004.tmp2", "theirs")
+        real_replace(tmp_path / ".000004.tmp2", dst)
+        real_replace(src, dst)  # ENOTEMPTY, as between two processes
+
+    monkeypatch.setattr(generate.os, "replace", other_run_first)
+    generate._publish(_clip(tmp_path / ".000004.tmp1", "ours"), tmp_path / "000004")
+    monkeypatch.undo()
+    assert (tmp_path / "000004" / INFO).read_text() == "theirs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["000003", "000004"]

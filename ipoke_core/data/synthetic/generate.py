@@ -10,6 +10,7 @@ seen in training and tested on.
 """
 from __future__ import annotations
 
+import errno
 import json
 import math
 import multiprocessing as mp
@@ -105,10 +106,29 @@ def _write_clip_files(tmp: Path, final: Path, clip: Any, seed: int, index: int, 
     info = {"n_frames": n_frames, "fg_magnitudes": samples, "poke_part": int(clip.poke["part"]),
             "n_parts": int(len(clip.parents))}
     (tmp / INFO).write_text(json.dumps(info) + "\n")
-    if final.exists():  # a stale incomplete folder from an older crash
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    _publish(tmp, final)
     return samples
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Rename the finished clip folder ``tmp`` to ``final``.
+
+    A complete ``final`` (it has its info file, written last) was written by another ``ipoke synth`` on
+    the same ``--out``, running at the same time: it is the same clip (clip i depends only on kind,
+    seed, i, pushes and props), so it is kept and ``tmp`` dropped. Two runs on one folder used to
+    crash one of them with "Directory not empty" when both finished a clip at once.
+    """
+    if (final / INFO).is_file():
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    if final.exists():  # a stale incomplete folder from an older crash
+        shutil.rmtree(final, ignore_errors=True)
+    try:
+        os.replace(tmp, final)
+    except OSError as e:
+        if e.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not (final / INFO).is_file():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)  # the other run renamed its copy in between
 
 
 _JOB: dict[str, Any] = {}
