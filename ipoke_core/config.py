@@ -83,10 +83,6 @@ class ModelConfig:
     # with part_masks: part 0 is the still part, which never moves (the background, a rooted pot): what
     # leaks onto it is dropped instead of spread over it by its affine fit
     still_part: bool = False
-    # with a still part: the poke's own square is where the motion is known (the poke itself), so every
-    # part's affine fit must honour it there, heavily weighted: the poked part goes where it is pushed.
-    # Changes no weight (rendering only)
-    poke_anchor: bool = False
 
     def validate(self) -> None:
         """Raise ConfigError unless every field is of its type, finite and in range, and the network
@@ -147,9 +143,6 @@ class ModelConfig:
             raise ConfigError(f"model.part_masks must be 0 (off) or a whole number in [2, 64], got {self.part_masks!r}")
         if self.still_part and not self.part_masks:
             raise ConfigError("model.still_part needs model.part_masks (part 0 of the masks is the still part)")
-        if self.poke_anchor and not (self.still_part and self.poke_mode == "shift"):
-            raise ConfigError("model.poke_anchor needs model.still_part (a poke on the still part must not move it) "
-                              "and shift pokes (their map holds the displacement)")
         if self.part_masks and self.decoder != "warp":
             raise ConfigError("model.part_masks moves the warp decoder's flow by parts; the pixel decoder draws no flow")
         if self.motion_deadzone_px > 0 and self.decoder != "warp":
@@ -193,7 +186,7 @@ class ModelConfig:
 
 # ModelConfig fields that change how frames are drawn but no weight: a checkpoint may be fine-tuned
 # (``--init-from``) with other values of these
-RENDERING_ONLY = ("motion_deadzone_px", "poke_anchor")
+RENDERING_ONLY = ("motion_deadzone_px",)
 # ModelConfig fields that add a module or a behaviour: ``--init-from`` a checkpoint without it (0 or false
 # there) starts a new module from scratch and every other weight from the checkpoint
 ADDED_MODULES = ("part_masks", "still_part")

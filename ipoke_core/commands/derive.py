@@ -13,17 +13,15 @@ from pathlib import Path
 
 from ipoke_core.commands._common import add_allow_unverified_argument, allow_unverified, float_in
 
-HELP = "copy a checkpoint with another motion dead zone or poke anchor (same weights, no training)"
+HELP = "copy a checkpoint with another motion dead zone (same weights, no training)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", type=Path, help="the checkpoint to copy (NAME or NAME.json)")
     p.add_argument("--out", "-o", required=True, type=Path, help="the new checkpoint NAME")
-    p.add_argument("--motion-deadzone", type=float_in(0.0, 2.0), default=None, metavar="PX",
+    p.add_argument("--motion-deadzone", required=True, type=float_in(0.0, 2.0), metavar="PX",
                    help="backward flows shorter than PX model pixels are drawn as still (0 = off; "
                         "warp-decoder checkpoints only)")
-    p.add_argument("--poke-anchor", choices=("on", "off"), default=None,
-                   help="parts models with a still part: the poked part's motion honours the poke itself")
     p.add_argument("--overwrite", action="store_true", help="replace a checkpoint that already exists at --out")
     add_allow_unverified_argument(p)
 
@@ -40,36 +38,22 @@ def run(args: argparse.Namespace) -> int:
     # the copy never replaces the checkpoint it is made from (its measured quality would be lost), however
     # --out is spelled; an existing checkpoint at --out only with --overwrite
     check_outputs(checkpoint_paths(args.out), inputs=checkpoint_paths(args.checkpoint), overwrite=args.overwrite)
-    if args.motion_deadzone is None and args.poke_anchor is None:
-        raise CheckpointError("give what to change: --motion-deadzone PX and/or --poke-anchor on|off")
     model, meta = load_checkpoint(args.checkpoint, allow_unverified=allow_unverified(args))
-    changes = {}
-    if args.motion_deadzone is not None:
-        changes["motion_deadzone_px"] = args.motion_deadzone
-    if args.poke_anchor is not None:
-        changes["poke_anchor"] = args.poke_anchor == "on"
-    old = {k: getattr(model.cfg, k) for k in changes}
-    cfg = dataclasses.replace(model.cfg, **changes)
+    old = model.cfg.motion_deadzone_px
+    cfg = dataclasses.replace(model.cfg, motion_deadzone_px=args.motion_deadzone)
     try:
         cfg.validate()
     except ConfigError as e:
         raise CheckpointError(f"{args.checkpoint}: {e}") from None
     copy = IPoke(cfg)
     copy.load_state_dict(model.state_dict())
-    words = ["ipoke", "derive", str(args.checkpoint), "--out", str(args.out)]
-    if args.motion_deadzone is not None:
-        words += ["--motion-deadzone", f"{args.motion_deadzone:g}"]
-    if args.poke_anchor is not None:
-        words += ["--poke-anchor", args.poke_anchor]
-    command = shlex.join(words)
+    command = shlex.join(["ipoke", "derive", str(args.checkpoint), "--out", str(args.out),
+                          "--motion-deadzone", f"{args.motion_deadzone:g}"])
     keep = {k: v for k, v in meta.items() if k not in ("evaluation", "weights_sha256", "model", "created", "git_revision")}
     keep["derived"] = {"command": command, "from_weights_sha256": meta.get("weights_sha256"),
-                       "from_created": meta.get("created"), **{k: [old[k], v] for k, v in changes.items()}}
+                       "from_created": meta.get("created"), "motion_deadzone_px": [old, args.motion_deadzone]}
     path = save_checkpoint(args.out, copy, keep)
-    said = ", ".join(f"motion dead zone {old[k]:g} -> {v:g} px" if k == "motion_deadzone_px"
-                     else f"poke anchor {'on' if old[k] else 'off'} -> {'on' if v else 'off'}"
-                     for k, v in changes.items())
-    print(f"wrote {path}: the weights of {args.checkpoint}, {said}")
+    print(f"wrote {path}: the weights of {args.checkpoint}, motion dead zone {old:g} -> {args.motion_deadzone:g} px")
     if meta.get("evaluation"):
         print("its measured quality was for the old rendering and is not copied; "
               f"measure the copy with `ipoke eval -c {args.out} --data DATA --baselines --record`")

@@ -17,10 +17,6 @@ from torch import nn
 from ipoke_core.config import ModelConfig
 from ipoke_core.model.blocks import ResBlock
 from ipoke_core.model.parts import project_flow
-
-# model.poke_anchor: each pixel of the poke's square counts like this many pixels of the part's own flow: the
-# fit goes through the poke (a 5x5 square outweighs a 600 px torso 40 to 1), its rotation comes from the rest
-ANCHOR_WEIGHT = 1000.0
 from ipoke_core.model.warp import shrink_flow, warp, warp_bicubic
 
 
@@ -96,8 +92,6 @@ class MotionDecoder(Decoder):
         self.flow_unit = cfg.resolution / 16
         self.deadzone = cfg.motion_deadzone_px  # shorter flows are drawn as still (ModelConfig)
         self.still_part = cfg.still_part  # part 0 of the part masks never moves
-        self.poke_anchor = cfg.poke_anchor
-        self.poke_px = cfg.poke_scale / cfg.poke_gain  # model px of displacement per unit of the (gained) poke map
         # "bilinear" (training: exact for zero flow, cheap gradients) or "bicubic" (sharper; inference)
         self.resample = "bilinear"
         sigma = cfg.motion_prior_sigma * cfg.resolution
@@ -140,11 +134,7 @@ class MotionDecoder(Decoder):
         motion = self.to_motion(torch.cat([feats, extra], 1)).float()
         flow = motion[:, :2] * self.flow_unit
         if parts is not None:
-            anchor = None
-            if self.poke_anchor:  # in the poke's square the backward flow is minus the displacement, ramped in time
-                weight = (poke_map.float().abs().sum(1, keepdim=True) > 0).float() * ANCHOR_WEIGHT
-                anchor = (weight, -self.poke_px * poke_map.float() * times.float().view(-1, 1, 1, 1))
-            flow = project_flow(flow, parts, self.still_part, anchor)
+            flow = project_flow(flow, parts, self.still_part)
         flow = shrink_flow(flow, self.deadzone)
         mask = torch.sigmoid(motion[:, 2:3])
         warped = warp_bicubic(source, flow) if self.resample == "bicubic" else warp(source, flow)

@@ -96,9 +96,14 @@ class PartMotion:
     residual: torch.Tensor
 
 
-def _moments(flow: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    """``(N, K, 14)``: per part, the mask-weighted sums of 1, x, y, xx, xy, yx, yy, fx, fy, x fx, x fy,
-    y fx, y fy and |f|^2 over the pixels (x in [-1, 1] units, f in pixels)."""
+def fit_parts(flow: torch.Tensor, masks: torch.Tensor, still: bool = False) -> PartMotion:
+    """Mask-weighted least-squares affine fits of ``flow (N, 2, H, W)`` over ``masks (N, K, H, W)``.
+
+    Everything comes from the weighted moments of 14 per-pixel features (one batched matrix product
+    over the pixels), so no ``(N, K, 2, H, W)`` tensor is ever built. Float32 throughout. With
+    ``still``, part 0 is the still part: its motion is zero whatever the flow (its residual is
+    then the flow's whole energy over it).
+    """
     n, k, h, w = masks.shape
     f = flow.float().reshape(n, 2, h * w)
     x = _unit_grid(h, w, flow.device).expand(n, -1, -1)  # (N, 2, P)
@@ -106,24 +111,7 @@ def _moments(flow: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     xf = x[:, :, None] * f[:, None]  # (N, 2 coords, 2 flow, P)
     feats = torch.cat([torch.ones_like(f[:, :1]), x, xx.reshape(n, 4, -1), f, xf.reshape(n, 4, -1),
                        (f**2).sum(1, keepdim=True)], 1)  # (N, 14, P)
-    return torch.bmm(masks.float().reshape(n, k, h * w), feats.transpose(1, 2))
-
-
-def fit_parts(flow: torch.Tensor, masks: torch.Tensor, still: bool = False,
-              anchor: tuple[torch.Tensor, torch.Tensor] | None = None) -> PartMotion:
-    """Mask-weighted least-squares affine fits of ``flow (N, 2, H, W)`` over ``masks (N, K, H, W)``.
-
-    Everything comes from the weighted moments of 14 per-pixel features (one batched matrix product
-    over the pixels), so no ``(N, K, 2, H, W)`` tensor is ever built. Float32 throughout. With
-    ``still``, part 0 is the still part: its motion is zero whatever the flow (its residual is
-    then the flow's whole energy over it). ``anchor = (weight (N, 1, H, W), target (N, 2, H, W))``
-    adds pixels that the fits must honour with that weight: the poke, where the motion is known.
-    """
-    n, k = masks.shape[:2]
-    mom = _moments(flow, masks)
-    if anchor is not None:
-        weight, target = anchor
-        mom = mom + _moments(target, masks * weight)
+    mom = torch.bmm(masks.float().reshape(n, k, h * w), feats.transpose(1, 2))  # (N, K, 14)
     mass = mom[..., 0] + EPS
     s_x, s_xx, s_f, s_xf, s_ff = mom[..., 1:3], mom[..., 3:7].reshape(n, k, 2, 2), mom[..., 7:9], \
         mom[..., 9:13].reshape(n, k, 2, 2), mom[..., 13]
@@ -165,8 +153,7 @@ def warp_masks(masks: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return warp(masks.float(), flow.float())
 
 
-def project_flow(flow: torch.Tensor, masks: torch.Tensor, still: bool = False,
-                 anchor: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+def project_flow(flow: torch.Tensor, masks: torch.Tensor, still: bool = False) -> torch.Tensor:
     """The piecewise-affine version of ``flow (N, 2, H, W)`` under the source's ``masks (N, K, H, W)``:
     each part's affine fit, blended by the (flow-carried) memberships. ``(N, 2, H, W)`` float32.
 
@@ -175,7 +162,7 @@ def project_flow(flow: torch.Tensor, masks: torch.Tensor, still: bool = False,
     """
     n, k, h, w = masks.shape
     carried = warp_masks(masks, flow).reshape(n, k, h * w).transpose(1, 2)  # (N, P, K)
-    fit = fit_parts(flow, carried.transpose(1, 2).reshape(n, k, h, w), still, anchor)
+    fit = fit_parts(flow, carried.transpose(1, 2).reshape(n, k, h, w), still)
     # shift + lin^T (x - centre) = (shift - lin^T centre) + lin^T x
     offset = fit.shift - torch.einsum("nkic,nki->nkc", fit.lin, fit.centre)
     params = torch.bmm(carried, torch.cat([offset, fit.lin.reshape(n, k, 4)], -1))  # (N, P, 6)
