@@ -113,3 +113,10 @@ def test_synth_keeps_a_clip_another_run_finished_first(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert (tmp_path / "000004" / INFO).read_text() == "theirs"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["000003", "000004"]
+
+
+# ---- two pokes at one point: the later replaced the earlier without a word -----------------------------
+
+def test_poke_refuses_two_pokes_at_one_point(d, capsys):
+    refused(["poke", "-c", "model", "-i", "img.png", "--at", "30,20", "--by", "4,0", "--at", "30.0,20", "--by", "-4,0",
+             "-o", "o.mp4"], capsys, "--at 30,20 is given twice")

@@ -45,6 +45,12 @@ def run(args: argparse.Namespace) -> int:
     if len(args.at) != len(args.by):
         raise UserError(f"give one --by for every --at ({len(args.at)} --at, {len(args.by)} --by)")
     pokes = [Poke.parse(a, b) for a, b in zip(args.at, args.by)]
+    # where two pokes' squares overlap the later one wins: at one point the earlier poke would vanish unsaid
+    points = [(p.x, p.y) for p in pokes]
+    twice = next((q for i, q in enumerate(points) if q in points[:i]), None)
+    if twice is not None:
+        raise UserError(f"--at {twice[0]:g},{twice[1]:g} is given twice: two pokes at one point cannot both "
+                        "apply (the later would replace the earlier); give each poke its own point")
     stem = args.out.with_suffix("") if args.out.suffix else args.out
     targets = [args.out]
     if args.gif:
