@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
 
 from ipoke_core.cli import main
 
@@ -25,3 +30,26 @@ def refused(argv: list, capsys, message: str, unchanged: Path | None = None) -> 
     if unchanged is not None:
         assert snapshot(unchanged) == before
     return lines[0]
+
+
+def refused_here(argv: list, capsys, message: str) -> str:
+    """:func:`refused`, with no file under the current folder changed."""
+    return refused(argv, capsys, message, unchanged=Path.cwd())
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """A tiny untrained checkpoint and an image, made once per test module."""
+    d = tmp_path_factory.mktemp("base")
+    assert main(["init-checkpoint", "--out", str(d / "model"), "--config", "tiny"]) == 0
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(d / "img.png")
+    return d
+
+
+@pytest.fixture
+def d(base, tmp_path, monkeypatch):
+    """A fresh folder holding the tiny checkpoint (``model``) and ``img.png``, the current folder."""
+    for name in ("model.safetensors", "model.json", "img.png"):
+        shutil.copy(base / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -19,31 +19,13 @@ from ipoke_core.checkpoint import load_checkpoint, save_checkpoint
 from ipoke_core.cli import main
 from ipoke_core.config import ConfigError, ModelConfig, load_config
 import cli_refusal
+from cli_refusal import base, d  # noqa: F401 - fixtures
 from test_app_fakes import FakePoker, make_window, settings  # noqa: F401 - fixtures (item 21)
 
 POKE = ["--at", "30,20", "--by", "4,0"]
 
 
-def refused(argv: list, capsys, message: str) -> str:
-    """Run ``argv``: it must exit 2 with one error line holding ``message``, and change no file."""
-    return cli_refusal.refused(argv, capsys, message, unchanged=Path.cwd())
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    """A tiny untrained checkpoint and an image, made once."""
-    d = tmp_path_factory.mktemp("base")
-    assert main(["init-checkpoint", "--out", str(d / "model"), "--config", "tiny"]) == 0
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(d / "img.png")
-    return d
-
-
-@pytest.fixture
-def d(base, tmp_path, monkeypatch):
-    for name in ("model.safetensors", "model.json", "img.png"):
-        shutil.copy(base / name, tmp_path / name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+refused = cli_refusal.refused_here
 
 
 def edit_sidecar(path: Path, change) -> None:

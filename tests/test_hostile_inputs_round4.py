@@ -2,41 +2,19 @@
 the cases of 50 new ones that were not clean, each refused with one clear line (exit 2) and no file
 changed. Each runs the real CLI in this process (``ipoke_core.cli.main``).
 """
-import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 import cli_refusal
+from cli_refusal import base, d  # noqa: F401 - fixtures
 from ipoke_core.analysis.heatmap import HeatmapError, check_heatmap_size
-from ipoke_core.cli import main
 
 POKE = ["--at", "30,20", "--by", "4,0"]
 LONG = "a" * 300  # longer than any file system's 255-byte name
 
 
-def refused(argv: list, capsys, message: str) -> str:
-    """Run ``argv``: exit 2, one error line holding ``message``, no traceback, no file under cwd changed."""
-    return cli_refusal.refused(argv, capsys, message, unchanged=Path.cwd())
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    """A tiny untrained checkpoint and an image, made once."""
-    d = tmp_path_factory.mktemp("base")
-    assert main(["init-checkpoint", "--out", str(d / "model"), "--config", "tiny"]) == 0
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(d / "img.png")
-    return d
-
-
-@pytest.fixture
-def d(base, tmp_path, monkeypatch):
-    for name in ("model.safetensors", "model.json", "img.png"):
-        shutil.copy(base / name, tmp_path / name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+refused = cli_refusal.refused_here
 
 
 # ---- a name longer than the file system allows (OSError ENAMETOOLONG from a stat) ----------------------
