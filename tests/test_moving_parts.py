@@ -93,12 +93,12 @@ def test_part_masks_learn_the_parts_that_move_apart():
     first = None
     for _ in range(150):
         loss = grouping_loss(net(image.repeat(2, 1, 1, 1)), video_flow)
-        first = float(loss) if first is None else first
+        first = loss.item() if first is None else first
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert float(loss) < 0.5 * first
-    assert float(loss) < 1.1 * float(grouping_loss(masks.repeat(2, 1, 1, 1), video_flow))  # as good as the true halves
+    assert loss.item() < 0.5 * first
+    assert loss.item() < 1.1 * float(grouping_loss(masks.repeat(2, 1, 1, 1), video_flow))  # as good as the true halves
     labels = net(image).argmax(1)[0]
     assert (labels[:, :14] == labels[0, 0]).float().mean() > 0.9
     assert (labels[:, 18:] != labels[0, 0]).float().mean() > 0.9
