@@ -87,7 +87,7 @@ def render_frames(video: Video, upscale: int = 1, overlay: bool = True, include_
         scale = side / video.resolution
     if not overlay:
         return frames
-    return np.stack([draw_pokes(f, video.pokes, scale, arrow=(i == 0 and include_source)) for i, f in enumerate(frames)])
+    return np.stack([draw_pokes(f, video.pokes, scale, arrow=(i == 0)) for i, f in enumerate(frames)])
 
 
 def write_mp4(frames: np.ndarray, path: Path, fps: float) -> None:

@@ -7,6 +7,7 @@ the flow-warp baseline.
 from __future__ import annotations
 
 import math
+import shlex
 from typing import Any
 
 # a model whose poke accuracy is not at least this much better than the static baseline's barely responds
@@ -44,8 +45,6 @@ def trained_steps(meta: dict[str, Any]) -> tuple[int | None, int | None]:
 def trained_on(meta: dict[str, Any]) -> str | None:
     """What the weights learnt from, in words: "synthetic plants", "synthetic figures", or the data
     folder of a prepared set; None when the sidecar does not say."""
-    import shlex
-
     training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
     command = training.get("data_command")
     if not isinstance(command, str):

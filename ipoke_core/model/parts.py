@@ -63,10 +63,7 @@ class PartMasks(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         b, _, h, w = image.shape
-        ys = torch.linspace(-1, 1, h, device=image.device, dtype=image.dtype)
-        xs = torch.linspace(-1, 1, w, device=image.device, dtype=image.dtype)
-        yy, xx = torch.meshgrid(ys, xs, indexing="ij")
-        coords = torch.stack([xx, yy])[None].expand(b, -1, -1, -1)
+        coords = _unit_grid(h, w, image.device).to(image.dtype).reshape(1, 2, h, w).expand(b, -1, -1, -1)
         f1 = self.at_full(torch.cat([image, coords], 1))
         f2 = self.at_half(f1)
         f4 = self.at_quarter(f2)
@@ -100,7 +97,8 @@ def fit_parts(flow: torch.Tensor, masks: torch.Tensor, still: bool = False) -> P
     """Mask-weighted least-squares affine fits of ``flow (N, 2, H, W)`` over ``masks (N, K, H, W)``.
 
     Everything comes from the weighted moments of 14 per-pixel features (one batched matrix product
-    over the pixels), so no ``(N, K, 2, H, W)`` tensor is ever built. Float32 throughout. With
+    over the pixels), so no ``(N, K, 2, H, W)`` tensor is ever built. Moments in float32, the 2x2
+    solves in float64. With
     ``still``, part 0 is the still part: its motion is zero whatever the flow (its residual is
     then the flow's whole energy over it).
     """
@@ -161,11 +159,12 @@ def project_flow(flow: torch.Tensor, masks: torch.Tensor, still: bool = False) -
     sets (a ``(N, P, K) x (N, K, 6)`` product) and each pixel applies its own: cheap at any K.
     """
     n, k, h, w = masks.shape
-    carried = warp_masks(masks, flow).reshape(n, k, h * w).transpose(1, 2)  # (N, P, K)
-    fit = fit_parts(flow, carried.transpose(1, 2).reshape(n, k, h, w), still)
+    carried = warp_masks(masks, flow)  # (N, K, H, W)
+    fit = fit_parts(flow, carried, still)
     # shift + lin^T (x - centre) = (shift - lin^T centre) + lin^T x
     offset = fit.shift - torch.einsum("nkic,nki->nkc", fit.lin, fit.centre)
-    params = torch.bmm(carried, torch.cat([offset, fit.lin.reshape(n, k, 4)], -1))  # (N, P, 6)
+    memberships = carried.reshape(n, k, h * w).transpose(1, 2)  # (N, P, K)
+    params = torch.bmm(memberships, torch.cat([offset, fit.lin.reshape(n, k, 4)], -1))  # (N, P, 6)
     x = _unit_grid(h, w, flow.device).T  # (P, 2)
     lin = params[..., 2:].reshape(n, h * w, 2, 2)
     out = params[..., :2] + (x[None, :, :, None] * lin).sum(2)
