@@ -407,7 +407,7 @@ class MainWindow(QMainWindow):
             self.player.clear()
         else:
             # drawn at the photo's resolution in the worker (PokeRequest.run) when the workspace asks for it
-            full = video.full_resolution if self.workspace.full_resolution else None
+            full = self.workspace.full_resolution_video()
             source, frames = (video.source, video.frames) if full is None else full
             self.player.set_video(source, frames, video.pokes, still=video.is_still, autoplay=True,
                                   movement=video.movement(), resolution=video.resolution)
@@ -439,7 +439,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Nothing to export yet: poke the image first.", 5000)
             return
         st = self.settings
-        full = self.video.full_resolution if self.workspace.full_resolution else None
+        full = self.workspace.full_resolution_video()
         dialog = ExportDialog(self.settings.output_folder(), self.workspace.export_stem, self.video.source.shape[0],
                               len(self.video.frames), st.get("export_format"), st.get("export_upscale"),
                               st.get("export_overlay"), self, full_side=None if full is None else full[0].shape[0])

@@ -336,7 +336,7 @@ class Workspace:
         """The last generated frame becomes the new source, to chain motions (the next step)."""
         if self.video is None:
             raise UserError("there is no generated video to continue from: poke first")
-        full = self.video.full_resolution if self.full_resolution else None
+        full = self.full_resolution_video()
         # at the photo's resolution when the video has it: a chain of motions stays sharp
         last = np.ascontiguousarray(self.video.frames[-1] if full is None else full[1][-1])
         self.step += 1
@@ -449,6 +449,11 @@ class Workspace:
     def export(self, path: str | Path, upscale: int = 4, overlay: bool = True, fps: float | None = None,
                overwrite: bool = True, full_resolution: bool | None = None) -> Path:
         return self.export_request(path, upscale, overlay, fps, overwrite, full_resolution).run()
+
+    def full_resolution_video(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(source, frames)`` of the current video at the photo's resolution when the workspace draws
+        videos so and the model can (``Video.full_resolution``); None otherwise: show the model's frames."""
+        return self.video.full_resolution if self.video is not None and self.full_resolution else None
 
     def set_full_resolution(self, on: bool) -> None:
         """Show and export videos at the photo's resolution (True) or the model's (False). The current
