@@ -192,6 +192,22 @@ def _by_size(labels: np.ndarray) -> np.ndarray:
     return out
 
 
+def _responses(motions: np.ndarray, pokes: Sequence[Poke]) -> np.ndarray:
+    """``(P, R, R, 2) float32``: each pixel's motion under each poke per px of that poke's length."""
+    lengths = np.array([max(p.magnitude, 1e-6) for p in pokes], np.float32)
+    return np.asarray(motions, np.float32) / lengths[:, None, None, None]
+
+
+def _part_responses(resp: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``(n_parts, P, 2) float32``: each part's mean response to each poke (``labels`` by size, -1 still)."""
+    p, r = resp.shape[0], resp.shape[1]
+    feat = resp.transpose(1, 2, 0, 3).reshape(r * r, p * 2)
+    n = int(labels.max()) + 1
+    if not n:
+        return np.zeros((0, p, 2), np.float32)
+    return np.stack([feat[labels.ravel() == i].mean(0).reshape(p, 2) for i in range(n)]).astype(np.float32)
+
+
 def parts_from_motions(motions: np.ndarray, pokes: Sequence[Poke], still_threshold: float = DEFAULT_STILL,
                        max_parts: int = DEFAULT_MAX_PARTS, seed: int = 0,
                        k: int | None = None) -> tuple[np.ndarray, np.ndarray, float]:
@@ -204,8 +220,7 @@ def parts_from_motions(motions: np.ndarray, pokes: Sequence[Poke], still_thresho
     Returns:
         ``(labels (R, R) int64 (-1 still, parts by size), responses (n_parts, P, 2) float32, silhouette)``.
     """
-    lengths = np.array([max(p.magnitude, 1e-6) for p in pokes], np.float32)
-    resp = np.asarray(motions, np.float32) / lengths[:, None, None, None]  # (P, R, R, 2) px per px of poke
+    resp = _responses(motions, pokes)
     p, r = resp.shape[0], resp.shape[1]
     feat = resp.transpose(1, 2, 0, 3).reshape(r * r, p * 2)  # (R*R, 2P)
     moving = np.linalg.norm(resp, axis=-1).max(0).ravel() >= still_threshold  # (R*R,)
@@ -216,10 +231,7 @@ def parts_from_motions(motions: np.ndarray, pokes: Sequence[Poke], still_thresho
         x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-6)  # compare by direction: moves *together*
         labels[moving], silhouette = cluster_features(x, max_parts, seed, k)
     labels = _by_size(labels.reshape(r, r))
-    n = int(labels.max()) + 1
-    responses = np.stack([feat[labels.ravel() == i].mean(0).reshape(p, 2) for i in range(n)]) if n else \
-        np.zeros((0, p, 2), np.float32)
-    return labels, responses.astype(np.float32), silhouette
+    return labels, _part_responses(resp, labels), silhouette
 
 
 def parts_from_masks(masks: np.ndarray, motions: np.ndarray, pokes: Sequence[Poke],
@@ -227,9 +239,8 @@ def parts_from_masks(masks: np.ndarray, motions: np.ndarray, pokes: Sequence[Pok
     """Labels from the model's own ``masks (K, R, R)``: each pixel's most likely part; a part none of
     whose pixels moves ``still_threshold`` px per px of poke under any of the ``motions (P, R, R, 2)``
     is still (-1). Same returns as :func:`parts_from_motions` (the silhouette is NaN: nothing was clustered)."""
-    lengths = np.array([max(p.magnitude, 1e-6) for p in pokes], np.float32)
-    resp = np.asarray(motions, np.float32) / lengths[:, None, None, None]
-    p, r = resp.shape[0], resp.shape[1]
+    resp = _responses(motions, pokes)
+    r = resp.shape[1]
     moving = np.linalg.norm(resp, axis=-1).max(0)  # (R, R)
     part = np.asarray(masks).argmax(0)
     labels = np.full((r, r), -1, np.int64)
@@ -238,11 +249,7 @@ def parts_from_masks(masks: np.ndarray, motions: np.ndarray, pokes: Sequence[Pok
         if moving[on].max() >= still_threshold:
             labels[on] = k
     labels = _by_size(labels)
-    feat = resp.transpose(1, 2, 0, 3).reshape(r * r, p * 2)
-    n = int(labels.max()) + 1
-    responses = np.stack([feat[labels.ravel() == i].mean(0).reshape(p, 2) for i in range(n)]) if n else \
-        np.zeros((0, p, 2), np.float32)
-    return labels, responses.astype(np.float32), float("nan")
+    return labels, _part_responses(resp, labels), float("nan")
 
 
 def model_parts(
