@@ -41,6 +41,8 @@ MIN_PANEL_WIDTH = 130
 MIN_LEVEL_SPAN = 0.01
 # how the panels' colours are scaled: (setting value, label)
 SCALES = [("absolute", "Absolute (0-1)"), ("shared", "Shared"), ("own", "Each its own")]
+# the colour bar's unit: what a heatmap value means, or that each panel is stretched
+UNIT, RELATIVE_UNIT = "share of the poke followed", "relative to each map"
 
 
 @dataclass
@@ -115,7 +117,7 @@ class HeatmapView(QWidget):
                               "weak one looks weak.\nShared: one scale fitted to the whole set.\nEach its own: every "
                               "map stretched to its own range, so a weak one is visible too.")
         self.scale.currentIndexChanged.connect(lambda _i: self.auto_levels())
-        self.unit = QLabel("share of the poke followed")
+        self.unit = QLabel(UNIT)
         self.unit.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.unit.setWordWrap(True)  # under the colour bar, never wider than it
         self.unit.setMaximumWidth(110)
@@ -227,7 +229,7 @@ class HeatmapView(QWidget):
                 span = max(float(h.max()) - h_lo, MIN_LEVEL_SPAN)
                 shown.append((h - h_lo) / span)
             lo, hi = 0.0, 1.0
-        self.unit.setText("share of the poke followed" if mode != "own" else "relative to each map")
+        self.unit.setText(RELATIVE_UNIT if mode == "own" else UNIT)
         for p, data in zip(self.panels, shown):
             p.heat_item.setImage(data, autoLevels=False, levels=(lo, hi))
         self._master.setImage(np.concatenate([d.ravel() for d in shown])[None, :], autoLevels=False, levels=(lo, hi))
@@ -306,5 +308,6 @@ class HeatmapView(QWidget):
         self.placeholder.setVisible(not has)
         self.graphics.setVisible(has)
         self.lut.setVisible(has)
+        self.unit.setVisible(has)  # the colour bar's legend goes with it
         for w in (self.save_png, self.save_npy, self.clear_button):
             w.setEnabled(has)
