@@ -277,6 +277,9 @@ class TrainConfig:
     # with model.still_part: what each pixel outside the still part costs in the grouping loss, in frames
     # where something moves (model.parts.grouping_loss): it draws what stands still into the still part
     still_bias: float = 0.0
+    # with model.part_masks, on data that knows its parts (synthetic): weight of the part-label loss
+    # (model.parts.part_label_loss), the masks learn the true parts at the grain the physics moves them
+    w_part_labels: float = 0.0
     # stage 2 decodes only this many of the T frames per step for the frame and flow losses (the last
     # frame always, the others drawn at random; 0 = all): decoding is most of a step's cost, and the
     # dynamics still run, and the latent loss still sees, every step
@@ -320,7 +323,8 @@ class TrainConfig:
         if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
             raise ConfigError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
         for name in ("weight_decay", "grad_clip", "w_latent", "w_gan_spatial", "w_gan_temporal", "w_feature_matching",
-                     "w_l1", "w_flow", "flow_still_weight", "flow_border_weight", "gp_weight", "w_grouping", "still_bias"):
+                     "w_l1", "w_flow", "flow_still_weight", "flow_border_weight", "gp_weight", "w_grouping", "still_bias",
+                     "w_part_labels"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 hint = " (0 = no clipping)" if name == "grad_clip" else ""

@@ -12,7 +12,7 @@ import torch
 from ipoke_core.checkpoint import load_checkpoint
 from ipoke_core.config import ConfigError, ModelConfig
 from ipoke_core.model import IPoke
-from ipoke_core.model.parts import PartMasks, affine_fits, fit_parts, grouping_loss, project_flow
+from ipoke_core.model.parts import PartMasks, affine_fits, fit_parts, grouping_loss, part_label_loss, project_flow
 from ipoke_core.poke import Poke, rasterize
 from ipoke_core.train import TrainOptions, train
 
@@ -104,6 +104,51 @@ def test_part_masks_learn_the_parts_that_move_apart():
     assert (labels[:, 18:] != labels[0, 0]).float().mean() > 0.9
 
 
+def _labelled_parts() -> tuple[torch.Tensor, torch.Tensor]:
+    """A true part map ``(2, 12, 12)`` (background -1, a bar 0 above a bar 1) and masks ``(2, 4, 12, 12)``
+    holding the background in mask 0, bar 0 in mask 3 and bar 1 in mask 1."""
+    parts = torch.full((2, 12, 12), -1)
+    parts[:, 2:5, 2:10] = 0
+    parts[:, 7:10, 1:11] = 1
+    masks = torch.zeros(2, 4, 12, 12)
+    for k, label in ((0, -1), (3, 0), (1, 1)):
+        masks[:, k] = (parts == label).float()
+    return parts, masks
+
+
+def test_part_label_loss_asks_for_the_true_parts_in_any_masks_but_not_one_mask_for_all():
+    parts, masks = _labelled_parts()
+    assert part_label_loss(masks, parts, still=True) < 0.01
+    assert part_label_loss(masks[:, [2, 0, 3, 1]], parts) < 0.01  # which mask holds a part does not matter
+    assert part_label_loss(masks[:, [2, 0, 3, 1]], parts, still=True) > 1  # ... but the background's must be 0
+    merged = masks.clone()
+    merged[:, 1] += merged[:, 3]
+    merged[:, 3] = 0
+    assert part_label_loss(merged, parts, still=True) > 1  # two parts in one mask
+    assert part_label_loss(torch.full_like(masks, 0.25), parts, still=True) > 1
+
+
+def test_part_masks_learn_two_parts_that_look_alike_from_their_labels():
+    """The grouping loss can only split what moves apart; with the part map, two bars of one colour that
+    never moved apart still get a mask each."""
+    torch.manual_seed(0)
+    parts, _ = _labelled_parts()
+    image = torch.where((parts >= 0)[:, None], torch.tensor([0.6, -0.2, 0.1]).view(1, 3, 1, 1),
+                        torch.tensor([-0.5, 0.3, 0.4]).view(1, 3, 1, 1))
+    net = PartMasks(4, width=8)
+    opt = torch.optim.Adam(net.parameters(), 3e-3)
+    for _ in range(150):
+        loss = part_label_loss(net(image), parts, still=True)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    labels = net(image).argmax(1)[0]
+    assert (labels[parts[0] == -1] == 0).float().mean() > 0.9
+    top, bottom = labels[parts[0] == 0], labels[parts[0] == 1]
+    assert (top == top.mode().values).float().mean() > 0.9 and (bottom == bottom.mode().values).float().mean() > 0.9
+    assert top.mode().values != bottom.mode().values and 0 not in (top.mode().values, bottom.mode().values)
+
+
 @pytest.mark.model
 def test_a_model_with_parts_returns_its_masks_and_moves_by_them():
     cfg = ModelConfig(resolution=32, channels=[8, 16], bottleneck=8, depth=2, seq_len=3, decoder="warp",
@@ -142,6 +187,18 @@ def test_fine_tuning_adds_parts_to_a_checkpoint_without_them(data_dir, pretraine
     grouping = column(tmp_path / "ft", "grouping")
     assert len(grouping) == 80
     assert sum(grouping[-10:]) < 0.8 * sum(grouping[:10])
+
+
+def test_fine_tuning_teaches_the_masks_the_true_parts_of_synthetic_data(data_dir, pretrained, tmp_path):  # noqa: F811
+    """``train.w_part_labels`` on a synthetic data set: the batches carry each source's part map and the
+    part-label loss falls while the masks train alone."""
+    cfg = tiny(stage1_steps=0, stage2_steps=60, parts_steps=60, lr=3e-3, w_grouping=0.0, w_part_labels=1.0, **QUIET)
+    cfg.model.part_masks, cfg.model.still_part = 6, True
+    result = train(TrainOptions(cfg, data_dir, tmp_path / "ft", init_from=pretrained, progress=False))
+    assert result.status == "finished"
+    labels = column(tmp_path / "ft", "part_labels")
+    assert len(labels) == 60 and not column(tmp_path / "ft", "grouping")
+    assert sum(labels[-10:]) < 0.8 * sum(labels[:10])
 
 
 @pytest.mark.model

@@ -23,6 +23,8 @@ Item (a dict; r = resolution, T = seq_len):
 - ``flow`` ``(T, 2, r, r)`` float32, only with ``flow_targets=True``: the backward flow from each
   target frame to the source in model pixels (exact on synthetic data, DIS on real video; zero for
   a background poke), the target of the motion-first decoder (``ipoke_core.data.flow_targets``)
+- ``parts`` ``(r, r)`` int64, with ``flow_targets=True`` on synthetic data whose windows start at frame
+  0: the source's true part map (-1 = background), the target of the part masks' label loss
 
 Ground truth of synthetic clips (true motion, part map, kinematic tree) is not in the item: get it
 with ``dataset.ground_truth(index)`` (or ``load_ground_truth(root, clip_id, resolution)``).
@@ -259,6 +261,15 @@ class PokeDataset(Dataset):
             field[ys, xs] = m[1] * (r / size)
         return field, pr, force_point
 
+    def _part_map(self, cid: str) -> torch.Tensor:
+        """The frame-0 part map ``(r, r)`` int64 at model resolution (-1 = background), sampled at each
+        model pixel's centre as ``_gt_field`` does."""
+        with np.load(clip_dir(self.root, cid) / GT) as z:
+            parts = z["parts"]
+        size, r = parts.shape[0], self.resolution
+        at = np.clip(np.round((np.arange(r) + 0.5) * size / r - 0.5).astype(int), 0, size - 1)
+        return torch.from_numpy(parts[np.ix_(at, at)].astype(np.int64))
+
     def _rng(self, index: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, self.epoch if self.train else _EVAL_EPOCH, int(index)])
 
@@ -344,6 +355,8 @@ class PokeDataset(Dataset):
                 flow = self._flow_target(cid, start, window)
         p = Poke(float(poke.x), float(poke.y), float(poke.dx), float(poke.dy))
         extra = {} if flow is None else {"flow": flow}
+        if self.flow_targets and self.has_gt and self.meta["window_starts"] == "first":
+            extra["parts"] = self._part_map(cid)
         return {
             **extra,
             "source": source,

@@ -15,8 +15,9 @@ Stage 2 loss (Eq. 8): ``perceptual(video, frames) + w_latent * L_latent``
 ``+ w_gan_spatial * L_hinge(D_s) + w_gan_temporal * L_hinge(D_t) + w_feature_matching * FM(D_t)``,
 the adversarial terms after ``gan_warmup_steps`` stage-2 steps. With the motion-first decoder,
 ``+ w_flow * L_flow`` (``losses.flow_loss``: predicted against true backward flow); with part masks
-``+ w_grouping * L_grouping`` (``model.parts.grouping_loss``), and the first ``parts_steps`` stage-2 steps
-train the masks alone on it (``parts_step``). The discriminators take the hinge
+``+ w_grouping * L_grouping`` (``model.parts.grouping_loss``) ``+ w_part_labels * L_part_labels``
+(``model.parts.part_label_loss``, on data that knows its parts), and the first ``parts_steps`` stage-2
+steps train the masks alone on these (``parts_step``). The discriminators take the hinge
 loss, the temporal one an R1 gradient penalty ``gp_weight / 2 * E||grad D_t(real)||^2``.
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from ipoke_core.config import Config, ModelConfig
 from ipoke_core.device import resolve_amp
 from ipoke_core.model import IPoke, PatchDiscriminator, TemporalDiscriminator
-from ipoke_core.model.parts import grouping_loss
+from ipoke_core.model.parts import grouping_loss, part_label_loss
 from ipoke_core.train import losses as L
 from ipoke_core.train.distributed import DistInfo, any_rank
 from ipoke_core.train.schedule import ema_model, lr_factor, set_lr
@@ -52,8 +53,8 @@ class Batch:
 
     source ``(B, 3, R, R)``, frames ``(B, T, 3, R, R)`` in [-1, 1] (frames 1..T; the repeated
     source for background pokes), poke_map ``(B, 2, R, R)``, poke ``(B, 4)`` in model pixels,
-    background ``(B,)`` bool, flow ``(B, T, 2, R, R)`` backward flow targets (when the data set
-    serves them).
+    background ``(B,)`` bool, flow ``(B, T, 2, R, R)`` backward flow targets and parts ``(B, R, R)`` the
+    sources' true part maps, -1 = background (when the data set serves them).
     """
 
     source: torch.Tensor
@@ -62,6 +63,7 @@ class Batch:
     poke: torch.Tensor
     background: torch.Tensor
     flow: torch.Tensor | None = None
+    parts: torch.Tensor | None = None
 
     @classmethod
     def from_items(cls, items: dict, device: torch.device, channels_last: bool = False) -> Batch:
@@ -74,7 +76,9 @@ class Batch:
             source = source.contiguous(memory_format=torch.channels_last)
             poke_map = poke_map.contiguous(memory_format=torch.channels_last)
         flow = move(items["flow"]) if "flow" in items else None
-        return cls(source, move(items["frames"]), poke_map, move(items["poke"]), move(items["is_background"]), flow)
+        parts = move(items["parts"]) if "parts" in items else None
+        return cls(source, move(items["frames"]), poke_map, move(items["poke"]), move(items["is_background"]), flow,
+                   parts)
 
 
 class Discriminators(nn.Module):
@@ -265,23 +269,43 @@ class Engine:
         return losses
 
     # ------------------------------------------------------------------ stage 2
-    def _grouping(self, parts: torch.Tensor | None, batch: Batch, decode: list[int] | None) -> torch.Tensor:
-        if parts is None or batch.flow is None:
-            raise ValueError("model.part_masks needs flow targets in the batch (the warp decoder's data)")
-        return grouping_loss(parts, batch.flow if decode is None else batch.flow[:, decode],
-                             still=self.cfg.model.still_part, still_bias=self.cfg.train.still_bias)
+    def _mask_losses(self, parts: torch.Tensor | None, batch: Batch, decode: list[int] | None) -> dict[str, torch.Tensor]:
+        """The part masks' own losses that are on: grouping (from the true flow) and part labels (from the
+        true part map, where the data has one)."""
+        tc, still = self.cfg.train, self.cfg.model.still_part
+        if parts is None:
+            return {}
+        losses = {}
+        if tc.w_grouping > 0:
+            if batch.flow is None:
+                raise ValueError("model.part_masks needs flow targets in the batch (the warp decoder's data)")
+            losses["grouping"] = grouping_loss(parts, batch.flow if decode is None else batch.flow[:, decode],
+                                               still=still, still_bias=tc.still_bias)
+        if tc.w_part_labels > 0:
+            if batch.parts is None:
+                raise ValueError("train.w_part_labels needs the true part maps: synthetic data (ipoke synth) "
+                                 "whose windows start at frame 0")
+            losses["part_labels"] = part_label_loss(parts, batch.parts, still=still)
+        return losses
+
+    def _mask_total(self, losses: dict[str, torch.Tensor]) -> torch.Tensor | float:
+        tc = self.cfg.train
+        return tc.w_grouping * losses.get("grouping", 0.0) + tc.w_part_labels * losses.get("part_labels", 0.0)
 
     def parts_step(self, batch: Batch, gen: torch.Generator) -> dict[str, torch.Tensor]:
-        """The part masks alone learn from the true flow (the first ``parts_steps`` of stage 2): nothing
-        else runs, so a step costs a small U-Net, not a video."""
-        tc = self.cfg.train
-        decode = loss_frame_indices(batch.frames.shape[1], tc.loss_frames, gen)
+        """The part masks alone learn from the true flow and parts (the first ``parts_steps`` of stage 2):
+        nothing else runs, so a step costs a small U-Net, not a video."""
+        decode = loss_frame_indices(batch.frames.shape[1], self.cfg.train.loss_frames, gen)
         with self.autocast():
             parts = self.model.part_masks(batch.source)
-        losses = {"grouping": self._grouping(parts, batch, decode)}
+        losses = self._mask_losses(parts, batch, decode)
+        if not losses:
+            raise ValueError("train.parts_steps trains the masks on train.w_grouping or train.w_part_labels; "
+                             "both are 0")
         self._check_finite(losses)
-        losses["loss"] = losses["grouping"].detach()
-        losses["grad_norm"] = self._update("parts", tc.w_grouping * losses["grouping"])
+        total = self._mask_total(losses)
+        losses["loss"] = total.detach()
+        losses["grad_norm"] = self._update("parts", total)
         self._average()
         return losses
 
@@ -309,8 +333,7 @@ class Engine:
                 losses["flow"] = L.flow_loss(flow, batch.flow if decode is None else batch.flow[:, decode],
                                              still_weight=tc.flow_still_weight, border_px=tc.flow_border_px,
                                              border_weight=tc.flow_border_weight)
-            if self.model.part_masks is not None and tc.w_grouping > 0:
-                losses["grouping"] = self._grouping(parts, batch, decode)
+            losses.update(self._mask_losses(parts, batch, decode))
             if tc.use_latent_loss:
                 with torch.no_grad():
                     enc = self.model.encode(batch.frames.reshape(b * t, *batch.frames.shape[2:]))
@@ -332,8 +355,7 @@ class Engine:
         total = losses["perc"]
         if "flow" in losses:
             total = total + tc.w_flow * losses["flow"]
-        if "grouping" in losses:
-            total = total + tc.w_grouping * losses["grouping"]
+        total = total + self._mask_total(losses)
         if "latent" in losses:
             total = total + tc.w_latent * losses["latent"]
         if gan:
