@@ -11,7 +11,7 @@ Shift the new poke replaces the old ones; with Shift it is added. While dragging
 ``pokePreview`` reports the pokes as they would be if released now (the window throttles them).
 Dragging the dimmed area outside the square (or the square's frame) moves the square.
 The canvas only shows and reports: the pokes, the square and the markers it shows are the
-workspace's (``ipoke_core.workspace``), set by the window.
+workspace's (``ipoke_core.session``), set by the window.
 Heatmap mode: a click picks a location. The mouse wheel zooms, a double click fits the image.
 """
 from __future__ import annotations

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from app.main_window import MainWindow
     from ipoke_core.analysis.heatmap import HeatmapResult
-    from ipoke_core.workspace import HeatmapRequest
+    from ipoke_core.session import HeatmapRequest
 
 
 class HeatmapFlow:

@@ -9,7 +9,7 @@ move under the pokes the panel says so and draws no map (``HeatmapResult.point_m
 histogram/LUT widget then sets the colour levels of all panels (its axis stays put while a handle
 is dragged); the opacity slider fades the heatmaps over the image. Save writes a paper-style figure (PNG) or the raw heatmaps, one per location (.npy).
 The heatmaps themselves come from ``ipoke_core.analysis.heatmap`` and belong to the workspace
-(``ipoke_core.workspace``, which also saves them); this module only displays them.
+(``ipoke_core.session``, which also saves them); this module only displays them.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.canvas import MARKER_COLORS
 from app.progress_strip import ProgressStrip
 from ipoke_core.analysis.render import COLORMAPS as CORE_COLORMAPS
-from ipoke_core.workspace import heatmap_stack
+from ipoke_core.session import heatmap_stack
 
 if TYPE_CHECKING:
     from ipoke_core.analysis.heatmap import HeatmapResult

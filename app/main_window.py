@@ -44,7 +44,7 @@ from app.widgets import StableHintLabel, muted_text_style
 from app.workers import Dispatcher, Handlers, Job, Lane
 from ipoke_core.errors import UserError
 from ipoke_core.poke import Poke, PokeError
-from ipoke_core.workspace import HEATMAPS, IMAGE, PARTS, POKES, VIDEO, Change, PokeRequest, Workspace
+from ipoke_core.session import HEATMAPS, IMAGE, PARTS, POKES, VIDEO, Change, PokeRequest, Workspace
 
 if TYPE_CHECKING:
     import numpy as np

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from app.main_window import MainWindow
     from ipoke_core.analysis.parts import PartsResult
-    from ipoke_core.workspace import PartsRequest
+    from ipoke_core.session import PartsRequest
 
 
 class PartsFlow:

@@ -1,4 +1,4 @@
-"""The headless workspace (ipoke_core/workspace.py): image and framing, pokes, video, chained steps,
+"""The headless workspace (ipoke_core/session/): image and framing, pokes, video, chained steps,
 heatmaps and their files, without Qt. A small fake model keeps it fast; one test runs a real tiny one."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ipoke_core.errors import UserError
 from ipoke_core.image import Framing, load_image
 from ipoke_core.inference import Video
 from ipoke_core.poke import Poke
-from ipoke_core.workspace import FRAMING, HEATMAPS, IMAGE, MODEL, PARTS, POKES, VIDEO, Workspace
+from ipoke_core.session import FRAMING, HEATMAPS, IMAGE, MODEL, PARTS, POKES, VIDEO, Workspace
 
 # runs the real model through Poker: `make test` runs it again as on a CPU with bf16 units
 pytestmark = pytest.mark.model
@@ -52,7 +52,7 @@ def recorder(ws: Workspace) -> list:
 
 
 def test_the_workspace_imports_no_qt():
-    code = ("import sys, ipoke_core.workspace, ipoke_core.commands.poke, ipoke_core.commands.heatmap; "
+    code = ("import sys, ipoke_core.session, ipoke_core.commands.poke, ipoke_core.commands.heatmap; "
             "assert not [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

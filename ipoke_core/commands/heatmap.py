@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from ipoke_core.io_utils import ensure_writable_dir
     from ipoke_core.outputs import check_outputs
     from ipoke_core.paths import checkpoint_paths
-    from ipoke_core.workspace import Workspace, heatmap_set_output
+    from ipoke_core.session import Workspace, heatmap_set_output
 
     locations = [_pair(a, "--at") for a in args.at]
     magnitude = _pair(args.magnitude, "--magnitude") if args.magnitude else None

@@ -64,7 +64,7 @@ def _image(args: argparse.Namespace) -> int:
     from ipoke_core.image import load_image
     from ipoke_core.outputs import check_outputs
     from ipoke_core.paths import checkpoint_paths
-    from ipoke_core.workspace import write_parts_labels, write_parts_png
+    from ipoke_core.session import write_parts_labels, write_parts_png
 
     outputs = [p for p in (args.out, args.npy) if p is not None]
     if args.out is not None and args.npy is not None and args.out.resolve() == args.npy.resolve():

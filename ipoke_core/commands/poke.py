@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from ipoke_core.outputs import check_outputs
     from ipoke_core.paths import checkpoint_paths
     from ipoke_core.poke import Poke
-    from ipoke_core.workspace import Workspace
+    from ipoke_core.session import Workspace
 
     if len(args.at) != len(args.by):
         raise UserError(f"give one --by for every --at ({len(args.at)} --at, {len(args.by)} --by)")

@@ -1,22 +1,25 @@
-"""The workspace: what a user works on, and its rules, without Qt (napari's ``ViewerModel`` idea).
+"""The workspace: one user's session, without Qt (napari's ``ViewerModel`` idea).
 
-One image (and the opened original it came from), the square the model sees (``framing``), the
-pokes on it, the video generated from them, the chain of "continue from last frame" steps, and
-the heatmap locations with their results, and the model's parts of the image. The desktop window and the CLI verbs drive it; views
-listen to it and only show what it holds.
+What the user works on: one image (and the opened original it came from), the square the model
+sees (``framing``), the pokes on it, the video generated from them, the chain of "continue from
+last frame" steps, the heatmap locations with their results, and the model's parts of the image.
+How the user works (``Controls``): the mode, the model slot (checkpoint path, device, a load under
+way), the next heatmap's settings and the playback speed. The desktop window and the CLI verbs
+drive it; views listen to it and only show what it holds.
 
-    ws = Workspace(poker)
+    ws = Workspace()
+    ws.load_model("resources/checkpoints/plants64.safetensors")   # or Workspace(poker)
     ws.open_image("plant.png")                 # or an (H, W, 3) uint8 array and a name
     ws.set_pokes([Poke(120, 80, 15, -5)])      # in the image's pixels
     ws.generate()                              # the video, here and now (the CLI)
     ws.export("plant.mp4")
 
-A GUI must never wait for the model: it asks for a ``PokeRequest`` / ``HeatmapRequest`` (a snapshot
-of the inputs, safe to run in a worker thread), runs it there, and hands the result back with
-``accept_video`` / ``accept_heatmap``; a result whose image is no longer the workspace's is
-refused. Every change is announced to the listeners (``subscribe``) as one ``Change``: the names
-of what changed (``IMAGE``, ``FRAMING``, ``POKES``, ``VIDEO``, ``HEATMAPS``, ``PARTS``, ``MODEL``) and, at
-times, a note for the user.
+A GUI must never wait for the model: it asks for a request (``load_model_request``,
+``poke_request``, ``heatmap_request``, ``parts_request``, ``export_request``: a snapshot of the
+inputs, safe to run in a worker thread), runs it there, and hands the result back with
+``accept_model`` / ``accept_video`` / ``accept_heatmap`` / ``accept_parts``; a result whose image is
+no longer the workspace's is refused. Every change is announced to the listeners (``subscribe``)
+as one ``Change`` (see ``ipoke_core.session.events``).
 
 Coordinates: pokes and heatmap locations are in pixels of the user's image (``source_size``);
 for an array that is its own pixel grid, for a file opened by path the full-size image's, even
@@ -25,8 +28,6 @@ where ``load_image`` works on a reduced copy.
 from __future__ import annotations
 
 import dataclasses
-import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,14 @@ import numpy as np
 from ipoke_core.errors import UserError
 from ipoke_core.image import Framing, image_size, load_image
 from ipoke_core.poke import Poke
-from ipoke_core.progress import CancelToken, ProgressFn
+from ipoke_core.session.controls import Controls
+from ipoke_core.session.events import FRAMING, HEATMAP_SETTINGS, HEATMAPS, IMAGE, MODEL, PARTS, POKES, SLOT, VIDEO
+from ipoke_core.session.files import (
+    write_heatmap_figure, write_heatmap_set, write_heatmap_stack, write_parts_labels, write_parts_png,
+)
+from ipoke_core.session.requests import (
+    HeatmapRequest, ImageInput, ModelLoad, PartsRequest, PokeRequest, PokerFactory, VideoExport, load_poker,
+)
 
 if TYPE_CHECKING:
     from ipoke_core.analysis.heatmap import HeatmapResult
@@ -47,210 +55,9 @@ if TYPE_CHECKING:
 # the model resolution used to frame an image while no model is loaded
 DEFAULT_RESOLUTION = 64
 
-IMAGE, FRAMING, POKES, VIDEO, HEATMAPS, MODEL = "image", "framing", "pokes", "video", "heatmaps", "model"
-PARTS = "parts"
-# a change of any of these makes the current video out of date
-VIDEO_INPUTS = frozenset({IMAGE, FRAMING, POKES, MODEL})
 
-ImageInput = str | Path | np.ndarray
-
-
-@dataclass(frozen=True)
-class Change:
-    """What one workspace operation changed (names above) and an optional note for the user."""
-
-    what: frozenset[str]
-    note: str = ""
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.what
-
-    @property
-    def video_inputs(self) -> bool:
-        """True when the video no longer matches the image, framing, pokes or model."""
-        return bool(self.what & VIDEO_INPUTS)
-
-
-Listener = Callable[[Change], object]
-
-
-@dataclass(frozen=True, eq=False)
-class PokeRequest:
-    """A snapshot of what a video is made from; ``run`` may be called from any thread."""
-
-    poker: Poker
-    image: np.ndarray  # the workspace's image when asked (results for another image are refused)
-    input: ImageInput  # what the model is given: the path of a file opened by path, else ``image``
-    framing: Framing
-    pokes: tuple[Poke, ...]
-    preview: bool = False
-    full_resolution: bool = True  # also draw the video at the photo's resolution (here, off the GUI thread)
-
-    def run(self, progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Video | None:
-        """The video of the pokes (None when there are none: the video is cleared)."""
-        if not self.pokes:
-            return None
-        video = self.poker.poke(self.input, list(self.pokes), framing=self.framing)
-        if self.full_resolution:
-            _ = video.full_resolution  # computed once, here in the caller's (worker) thread, not where it is shown
-        return video
-
-
-@dataclass(frozen=True, eq=False)
-class HeatmapRequest:
-    """A snapshot of what one heatmap is made from; ``run`` may be called from any thread."""
-
-    poker: Poker
-    image: np.ndarray
-    source_size: tuple[int, int]
-    framing: Framing
-    point: tuple[float, float]  # in the image's pixels
-    number: int  # its place among the workspace's heatmap locations, from 1
-    n: int = 64
-    batch_size: int = 16
-    seed: int = 0
-    magnitude_range: tuple[float, float] | None = None  # model pixels; None: the checkpoint's training range
-
-    def run(self, progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> HeatmapResult:
-        from ipoke_core.analysis.heatmap import heatmap_for_image
-
-        kw = {} if self.magnitude_range is None else {"magnitude_range": self.magnitude_range}
-        return heatmap_for_image(self.poker, self.image, self.point, framing=self.framing,
-                                 source_size=self.source_size, n=self.n, batch_size=self.batch_size,
-                                 seed=self.seed, progress=progress, cancel=cancel, **kw)
-
-
-@dataclass(frozen=True, eq=False)
-class PartsRequest:
-    """A snapshot of what the parts are made from; ``run`` may be called from any thread."""
-
-    poker: Poker
-    image: np.ndarray
-    framing: Framing
-    grid: int = 8
-    batch_size: int = 32
-
-    def run(self, progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> PartsResult:
-        from ipoke_core.analysis.parts import parts_for_image
-
-        return parts_for_image(self.poker, self.image, framing=self.framing, grid=self.grid,
-                               batch_size=self.batch_size, progress=progress, cancel=cancel)
-
-
-@dataclass(frozen=True, eq=False)
-class VideoExport:
-    """Write a video as the path's suffix says (.mp4, .gif, .png strip, none: PNG frames); any thread."""
-
-    video: Video
-    path: Path
-    upscale: int = 4
-    overlay: bool = True
-    fps: float | None = None
-    overwrite: bool = True
-    full_resolution: bool = True
-
-    def run(self, progress: ProgressFn | None = None, cancel: CancelToken | None = None) -> Path:
-        from ipoke_core.export import export_video
-
-        return export_video(self.video, self.path, upscale=self.upscale, overlay=self.overlay, fps=self.fps,
-                            overwrite=self.overwrite, full_resolution=self.full_resolution)
-
-
-# ---- the heatmap files: one format for the app's Save buttons and `ipoke heatmap` ------------------
-def heatmap_stack(results: Sequence[HeatmapResult]) -> np.ndarray:
-    """``(L, R, R) float32``: the heatmaps in location order (what "Save .npy" and heatmaps.npy hold)."""
-    return np.stack([np.asarray(r.heatmap, np.float32) for r in results])
-
-
-def write_heatmap_stack(path: str | Path, results: Sequence[HeatmapResult]) -> Path:
-    from ipoke_core.io_utils import atomic_path
-
-    with atomic_path(path) as tmp:
-        np.save(tmp, heatmap_stack(results))
-    return Path(path)
-
-
-def write_heatmap_figure(path: str | Path, source: np.ndarray, results: Sequence[HeatmapResult],
-                         alpha: float = 0.6, colormap: str = "inferno", upscale: int = 4,
-                         columns: int | None = None) -> Path:
-    """The paper-style figure (Fig. 5): the source with numbered locations, then one overlay each."""
-    from ipoke_core.analysis.render import render_grid
-    from ipoke_core.image import write_png
-
-    write_png(render_grid(source, results, alpha=alpha, colormap=colormap, upscale=upscale, columns=columns),
-              Path(path))
-    return Path(path)
-
-
-# every file a heatmap set writes into its folder, an earlier (longer) run's included; nothing else there is ours
-HEATMAP_SET_FILE = re.compile(r"loc[1-9]\d*_(heatmap\.npy|variance\.npy|overlay\.png)|heatmaps\.npy|grid\.png|heatmaps\.json")
-
-
-def heatmap_set_output(folder: str | Path, n_locations: int):
-    """The files ``write_heatmap_set`` writes for ``n_locations`` locations, as an output for the guard."""
-    from ipoke_core.outputs import FolderOutput
-
-    names = [f"loc{i}_{kind}" for i in range(1, n_locations + 1)
-             for kind in ("heatmap.npy", "variance.npy", "overlay.png")]
-    return FolderOutput(Path(folder), HEATMAP_SET_FILE, (*names, "heatmaps.npy", "grid.png", "heatmaps.json"))
-
-
-def write_heatmap_set(folder: str | Path, source: np.ndarray, results: Sequence[HeatmapResult],
-                      points: Sequence[tuple[float, float]], alpha: float = 0.6, colormap: str = "inferno",
-                      upscale: int = 4, seed: int = 0, meta: dict | None = None) -> list[Path]:
-    """Everything about a set of heatmaps in ``folder``: per location ``loc{i}_heatmap.npy``,
-    ``loc{i}_variance.npy`` and ``loc{i}_overlay.png``; then ``heatmaps.npy`` (the stack, as the app's
-    "Save .npy"), ``grid.png`` (the figure) and ``heatmaps.json`` (``meta`` plus one entry per location)."""
-    from ipoke_core.analysis.render import render_overlay
-    from ipoke_core.image import write_png
-    from ipoke_core.io_utils import atomic_path, atomic_write_text
-
-    folder = Path(folder)
-    written, summary = [], []
-    for i, (res, (x, y)) in enumerate(zip(results, points), 1):
-        stem = folder / f"loc{i}"
-        for name, arr in (("heatmap", res.heatmap), ("variance", res.variance)):
-            with atomic_path(f"{stem}_{name}.npy") as tmp:
-                np.save(tmp, arr)
-        write_png(render_overlay(source, res, alpha, colormap, upscale), Path(f"{stem}_overlay.png"))
-        written += [Path(f"{stem}_heatmap.npy"), Path(f"{stem}_variance.npy"), Path(f"{stem}_overlay.png")]
-        lo, hi = (min(p.magnitude for p in res.pokes), max(p.magnitude for p in res.pokes))
-        summary.append({
-            "index": i, "at_image_px": [x, y], "at_model_px": list(res.location), "n": res.n, "seed": seed,
-            "magnitude_px_sampled": [lo, hi], "reference_variance": res.reference_variance,
-            "mean_heatmap": float(res.heatmap.mean()), "elapsed_s": res.elapsed_s,
-        })
-    written.append(write_heatmap_stack(folder / "heatmaps.npy", results))
-    written.append(write_heatmap_figure(folder / "grid.png", source, results, alpha, colormap, upscale))
-    atomic_write_text(folder / "heatmaps.json", json.dumps({**(meta or {}), "locations": summary}, indent=2) + "\n")
-    written.append(folder / "heatmaps.json")
-    return written
-
-
-# ---- the parts files: one format for the app's Save buttons and `ipoke parts` -----------------------
-def write_parts_png(path: str | Path, image: np.ndarray, result: PartsResult, alpha: float = 0.55) -> Path:
-    """The parts coloured over ``image`` (the working image ``result.framing`` was made for), at its size."""
-    from ipoke_core.analysis.parts import labels_in_image
-    from ipoke_core.analysis.render import render_parts
-    from ipoke_core.image import write_png
-
-    write_png(render_parts(image, labels_in_image(result), alpha=alpha, upscale=1), Path(path))
-    return Path(path)
-
-
-def write_parts_labels(path: str | Path, result: PartsResult) -> Path:
-    """The labels in the working image's pixels, ``(H, W) int64`` (-1 = still or outside the model's square)."""
-    from ipoke_core.analysis.parts import labels_in_image
-    from ipoke_core.io_utils import atomic_path
-
-    with atomic_path(path) as tmp:
-        np.save(tmp, labels_in_image(result))
-    return Path(path)
-
-
-# ---- the workspace ------------------------------------------------------------------------------
 @dataclass(eq=False)
-class Workspace:
+class Workspace(Controls):
     """The state a user works on (see the module docstring). Not thread-safe: one owner thread."""
 
     poker: Poker | None = None
@@ -273,17 +80,10 @@ class Workspace:
     _input: ImageInput | None = field(default=None, init=False, repr=False)  # what the model is given
     _original_input: ImageInput | None = field(default=None, init=False, repr=False)
     _original_size: tuple[int, int] | None = field(default=None, init=False, repr=False)
-    _listeners: list[Listener] = field(default_factory=list, init=False, repr=False)
+    opened_path: str | None = field(default=None, init=False)  # the opened image's file (None: an array)
 
-    # ---- events ----------------------------------------------------------------------------------
-    def subscribe(self, listener: Listener) -> None:
-        """Call ``listener(change)`` after every change."""
-        self._listeners.append(listener)
-
-    def _emit(self, *what: str, note: str = "") -> None:
-        change = Change(frozenset(what), note)
-        for listener in list(self._listeners):
-            listener(change)
+    def __post_init__(self) -> None:
+        Controls.__init__(self)
 
     # ---- names -----------------------------------------------------------------------------------
     @property
@@ -306,8 +106,40 @@ class Workspace:
         return self.poker.resolution if self.poker is not None else DEFAULT_RESOLUTION
 
     # ---- model -----------------------------------------------------------------------------------
+    def load_model_request(self, path: str, device: str | None = None, factory: PokerFactory = load_poker,
+                           check: Callable[[Poker, str], Poker] | None = None) -> ModelLoad:
+        """A load of the checkpoint ``path`` on ``device`` (default: the slot's); the slot says loading."""
+        device = device or self.slot.device
+        self._set_slot(device=device, loading=True)
+        return ModelLoad(path, device, factory, check)
+
+    def accept_model(self, request: ModelLoad, poker: Poker) -> None:
+        """Use the loaded model: the slot names its file, heatmap pokes take the lengths it saw in training."""
+        lo, hi = poker.magnitude_range()
+        self.slot = dataclasses.replace(self.slot, path=request.path, device=request.device, loading=False)
+        self.heatmap_settings = dataclasses.replace(self.heatmap_settings, magnitude_range=(lo, hi))
+        self._emit(*self._use_poker(poker), SLOT, HEATMAP_SETTINGS)
+
+    def model_failed(self, request: ModelLoad) -> None:
+        """A load that failed or was refused: the current model (and its file) stays."""
+        self._set_slot(loading=False)
+
+    def load_model(self, path: str | Path, device: str | None = None, factory: PokerFactory = load_poker) -> Poker:
+        """Load a checkpoint here and now (the CLI, tests; a GUI runs the request in a worker)."""
+        request = self.load_model_request(str(path), device, factory)
+        try:
+            poker = request.run()
+        except BaseException:
+            self.model_failed(request)
+            raise
+        self.accept_model(request, poker)
+        return poker
+
     def set_poker(self, poker: Poker) -> None:
         """Use ``poker``: the same window on the image, in the new model's pixel grid; heatmaps go."""
+        self._emit(*self._use_poker(poker))
+
+    def _use_poker(self, poker: Poker) -> list[str]:
         self.poker = poker
         what = [MODEL]
         if self.framing is not None:
@@ -317,12 +149,14 @@ class Workspace:
                 what.append(HEATMAPS)
             if self._clear_parts():
                 what.append(PARTS)
-        self._emit(*what)
+        return what
 
     # ---- image and framing -----------------------------------------------------------------------
-    def open_image(self, image: ImageInput, name: str | None = None) -> None:
+    def open_image(self, image: ImageInput, name: str | None = None, path: str | None = None) -> None:
         """Make ``image`` (a path, or an (H, W, 3) uint8 array) the opened image: new framing, step 1,
-        no pokes, no video, no heatmaps. A path is read here (``load_image``; it may be reduced)."""
+        no pokes, no video, no heatmaps. A path is read here (``load_image``; it may be reduced).
+        ``path``: the file an array was read from, if any (``opened_path``)."""
+        self.opened_path = path if isinstance(image, np.ndarray) else str(image)
         if isinstance(image, np.ndarray):
             array, size, given = image, (image.shape[1], image.shape[0]), image
         else:
@@ -440,11 +274,11 @@ class Workspace:
 
     def export_request(self, path: str | Path, upscale: int = 4, overlay: bool = True, fps: float | None = None,
                        overwrite: bool = True, full_resolution: bool | None = None) -> VideoExport:
-        """``full_resolution``: the workspace's choice when None."""
+        """``fps`` and ``full_resolution``: the session's (``fps``, ``full_resolution``) when None."""
         if self.video is None:
             raise UserError("nothing to export yet: poke the image first")
         full = self.full_resolution if full_resolution is None else full_resolution
-        return VideoExport(self.video, Path(path), upscale, overlay, fps, overwrite, full)
+        return VideoExport(self.video, Path(path), upscale, overlay, fps or self.fps, overwrite, full)
 
     def export(self, path: str | Path, upscale: int = 4, overlay: bool = True, fps: float | None = None,
                overwrite: bool = True, full_resolution: bool | None = None) -> Path:
@@ -461,11 +295,17 @@ class Workspace:
         self.full_resolution = bool(on)
 
     # ---- heatmaps ----------------------------------------------------------------------------------
-    def heatmap_request(self, x: float, y: float, n: int = 64, batch_size: int = 16, seed: int = 0,
-                        magnitude_range: tuple[float, float] | None = None) -> HeatmapRequest:
-        """Add the location ``(x, y)`` (image pixels) and return what its heatmap is made from."""
+    def heatmap_request(self, x: float, y: float, n: int | None = None, batch_size: int | None = None,
+                        seed: int | None = None, magnitude_range: tuple[float, float] | None = None) -> HeatmapRequest:
+        """Add the location ``(x, y)`` (image pixels) and return what its heatmap is made from; what is
+        not given comes from ``heatmap_settings``."""
         if self.poker is None or self.image is None or self.framing is None:
             raise UserError("load a model and an image first")
+        s = self.heatmap_settings
+        n = s.n if n is None else n
+        batch_size = s.batch_size if batch_size is None else batch_size
+        seed = s.seed if seed is None else seed
+        magnitude_range = s.magnitude_range if magnitude_range is None else magnitude_range
         self.heat_points.append((x, y))
         request = HeatmapRequest(self.poker, self.image, self.source_size, self.framing, (x, y),
                                  len(self.heat_points), n, batch_size, seed, magnitude_range)
