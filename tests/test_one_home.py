@@ -18,7 +18,7 @@ def test_validation_reports_the_metrics_packages_psnr_and_ssim():
     from ipoke_core.inference import to_uint8
     from ipoke_core.metrics import psnr, ssim
     from ipoke_core.train.distributed import DistInfo
-    from ipoke_core.train.trainer import Trainer
+    from ipoke_core.train.validation import validate
 
     torch.manual_seed(0)
     b, t, r = 2, 3, 32
@@ -28,9 +28,7 @@ def test_validation_reports_the_metrics_packages_psnr_and_ssim():
              "poke": torch.zeros(b, 4), "is_background": torch.zeros(b, dtype=torch.bool)}
     engine = SimpleNamespace(channels_last=False, generate=lambda batch: (video, None),
                              reconstruct=lambda images: images.float())
-    trainer = SimpleNamespace(engine=engine, val_batches=[items], dist=DistInfo(),
-                              val_distance=lambda a, b: (a - b).abs().mean())
-    val = Trainer._validate(trainer, 0)
+    val = validate(engine, [items], lambda a, b: (a - b).abs().mean(), DistInfo().device)
     gen8, tgt8 = to_uint8(video.reshape(b * t, 3, r, r)), to_uint8(frames.reshape(b * t, 3, r, r))
     assert val["val_psnr"] == pytest.approx(float(psnr(gen8, tgt8).mean()), rel=1e-12)
     assert val["val_ssim"] == pytest.approx(float(ssim(gen8, tgt8).mean()), rel=1e-12)

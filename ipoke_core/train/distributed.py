@@ -72,3 +72,17 @@ def any_rank(flag: bool, info: DistInfo) -> bool:
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()
+
+
+def weights_in_sync_message(model: torch.nn.Module, info: DistInfo) -> str:
+    """DDP keeps every rank's weights identical; check it with a checksum (a cheap guard) and say so.
+    A collective: every rank must call it."""
+    total = torch.zeros(1, dtype=torch.float64, device=info.device)
+    for p in model.parameters():
+        total += p.detach().double().sum()
+    sums = [torch.zeros_like(total) for _ in range(info.world_size)]
+    dist.all_gather(sums, total)
+    values = [float(v) for v in sums]
+    if max(values) - min(values) > 1e-9 * max(1.0, abs(values[0])):
+        return f"WARNING: the ranks' weights differ (checksums {values}): please report this"
+    return f"weights identical on all {info.world_size} ranks (checksum {values[0]:.6f})"

@@ -5,6 +5,8 @@ Each example takes two rows: ``source + poke arrow | generated frames 1..T`` abo
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import torch
@@ -74,3 +76,19 @@ def sample_grid(
             tag = "generated" if k == 0 else "ground truth"
             cv2.putText(canvas, tag, (gap + tile + gap + 3, y + 12), font, 0.35, (255, 255, 0), 1, cv2.LINE_AA)
     return canvas
+
+
+def write_sample_grid(engine, batches: list[dict], device: torch.device, path: Path) -> None:
+    """Generate the first 4 clips of the first validation batch and write their grid to ``path`` (PNG).
+
+    ``engine.generate(batch)`` gives ``(4, T, 3, R, R)`` videos in [-1, 1]; no batches, no file.
+    """
+    from ipoke_core.image import write_png
+    from ipoke_core.train.engine import Batch
+
+    if not batches:
+        return
+    items = {k: v[:4] for k, v in batches[0].items()}
+    batch = Batch.from_items(items, device, engine.channels_last)
+    video, _ = engine.generate(batch)
+    write_png(sample_grid(batch.source, batch.poke, video, batch.frames, batch.background), path)
