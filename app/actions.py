@@ -1,23 +1,45 @@
 """The window's menus, actions and keyboard shortcuts.
 
-``build_actions(window)`` fills the menu bar and connects each action to a slot of the window;
-the returned ``Actions`` holds the ones the window enables and disables as its state changes.
+``build_actions(window, slots)`` fills ``window``'s menu bar and connects each action to one of
+``slots`` (what each menu entry does, given by the window); the returned ``Actions`` holds the ones
+that are enabled and disabled as the session changes.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QMainWindow, QMenu
 
 from app import resources
 from app.help_text import show_about, show_help
 
-if TYPE_CHECKING:
-    from app.main_window import MainWindow
+Slot = Callable[..., object]
+
+
+@dataclass(frozen=True)
+class ActionSlots:
+    """What the menu entries do."""
+
+    open_image: Slot
+    paste_image: Slot
+    open_sample: Slot  # (path)
+    export: Slot
+    undo: Slot
+    clear: Slot
+    continue_: Slot
+    original: Slot
+    play: Slot
+    set_mode: Slot  # ("poke" | "heatmap")
+    fit: Slot
+    smooth: Slot  # (on)
+    full_resolution: Slot  # (on)
+    open_checkpoint: Slot
+    load_checkpoint: Slot  # (path)
+    parts: Slot
+    dock_toggle: QAction  # shows or hides the settings dock
 
 
 @dataclass
@@ -44,7 +66,7 @@ class Actions:
     parts: QAction  # find the model's parts of the image
 
 
-def build_actions(window: MainWindow) -> Actions:
+def build_actions(window: QMainWindow, slots: ActionSlots) -> Actions:
     """Fill ``window``'s menu bar: File, Edit, View, Model, Help."""
     def action(menu: QMenu, text: str, slot: Callable, shortcut=None, tip: str = "") -> QAction:
         a = QAction(text, window)
@@ -57,69 +79,69 @@ def build_actions(window: MainWindow) -> Actions:
         menu.addAction(a)
         return a
 
-    w = window
+    w, s = window, slots
     mb = w.menuBar()
     file = mb.addMenu("&File")
-    open_ = action(file, "&Open image…", w.images.open_dialog, QKeySequence.StandardKey.Open, "Open an image file")
-    paste = action(file, "&Paste image", w.images.paste, QKeySequence.StandardKey.Paste,
+    open_ = action(file, "&Open image…", s.open_image, QKeySequence.StandardKey.Open, "Open an image file")
+    paste = action(file, "&Paste image", s.paste_image, QKeySequence.StandardKey.Paste,
                    "Use the image on the clipboard")
     samples_menu = file.addMenu("Open &sample")
     for p in resources.sample_images():
         a = QAction(p.stem.replace("_", " "), w)
-        a.triggered.connect(lambda _=False, path=str(p): w.open_sample(path))
+        a.triggered.connect(lambda _=False, path=str(p): s.open_sample(path))
         samples_menu.addAction(a)
     samples_menu.setEnabled(bool(samples_menu.actions()))
     file.addSeparator()
-    export = action(file, "&Export video…", w.export_dialog, "Ctrl+E",
+    export = action(file, "&Export video…", s.export, "Ctrl+E",
                     "Save the generated video (MP4, GIF, PNG frames, frame strip)")
     file.addSeparator()
     quit_ = action(file, "&Quit", w.close, "Ctrl+Q")
 
     edit = mb.addMenu("&Edit")
-    undo = action(edit, "&Undo poke", w.undo_poke, QKeySequence.StandardKey.Undo, "Remove the last poke")
-    clear = action(edit, "&Clear pokes", w.clear_pokes, "Delete", "Remove all pokes")
+    undo = action(edit, "&Undo poke", s.undo, QKeySequence.StandardKey.Undo, "Remove the last poke")
+    clear = action(edit, "&Clear pokes", s.clear, "Delete", "Remove all pokes")
     edit.addSeparator()
-    continue_ = action(edit, "Continue from &last frame", w.continue_from_last_frame, "Ctrl+L",
+    continue_ = action(edit, "Continue from &last frame", s.continue_, "Ctrl+L",
                        "Make the last generated frame the new input image")
-    original = action(edit, "Back to &original image", w.back_to_original, None, "Use the opened image again")
+    original = action(edit, "Back to &original image", s.original, None, "Use the opened image again")
 
     view = mb.addMenu("&View")
-    play = action(view, "&Play / Pause", w.player.toggle, "Space", "Play or pause the video")
+    play = action(view, "&Play / Pause", s.play, "Space", "Play or pause the video")
     play.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
     view.addSeparator()
-    mode_poke = action(view, "&Poke mode", lambda: w.set_mode("poke"), "P", "Drag on the image to poke")
-    mode_heat = action(view, "&Heatmap mode", lambda: w.set_mode("heatmap"), "H",
+    mode_poke = action(view, "&Poke mode", lambda: s.set_mode("poke"), "P", "Drag on the image to poke")
+    mode_heat = action(view, "&Heatmap mode", lambda: s.set_mode("heatmap"), "H",
                        "Click on the image to compute a correlation heatmap")
     view.addSeparator()
-    fit = action(view, "&Fit image", w.canvas.fit, "Ctrl+0", "Fit the image into the view")
+    fit = action(view, "&Fit image", s.fit, "Ctrl+0", "Fit the image into the view")
     # toggled, not triggered: restoring the setting (setChecked) must apply it too
     smooth = QAction("&Smooth video pixels", window, checkable=True)
     smooth.setStatusTip("Draw the magnified video smoothed instead of as the model's crisp pixels (exports stay crisp)")
     smooth.setToolTip(smooth.statusTip())
-    smooth.toggled.connect(w.player.set_smooth)
+    smooth.toggled.connect(s.smooth)
     view.addAction(smooth)
     full_res = QAction("Video at the photo's &resolution", window, checkable=True, checked=True)
     full_res.setStatusTip("Draw the video at the photo's own resolution from the model's motion (sharp); off: "
                           "the model's own small frames, magnified")
     full_res.setToolTip(full_res.statusTip())
-    full_res.toggled.connect(w.set_full_resolution)
+    full_res.toggled.connect(s.full_resolution)
     view.addAction(full_res)
-    view.addAction(w.dock.toggleViewAction())
+    view.addAction(s.dock_toggle)
 
     model = mb.addMenu("&Model")
-    checkpoint = action(model, "&Open checkpoint…", w.checkpoints.open_dialog, "Ctrl+Shift+O",
+    checkpoint = action(model, "&Open checkpoint…", s.open_checkpoint, "Ctrl+Shift+O",
                         "Load a trained checkpoint")
     # one entry per bundled checkpoint (plants64, figures64), the default first
     bundled = []
     for path in resources.bundled_checkpoints():
         stem = path.name.removesuffix(".safetensors")
-        bundled.append(action(model, f"Load bundled &{stem}", lambda _=False, p=str(path): w.load_checkpoint(p), None,
+        bundled.append(action(model, f"Load bundled &{stem}", lambda _=False, p=str(path): s.load_checkpoint(p), None,
                               f"Load {stem}, a checkpoint that ships with iPoke"))
     if not bundled:
         none = action(model, "No bundled checkpoint", lambda: None, None, "resources/checkpoints holds none")
         none.setEnabled(False)
     model.addSeparator()
-    parts = action(model, "Find &parts", w.compute_parts, "Ctrl+Shift+P",
+    parts = action(model, "Find &parts", s.parts, "Ctrl+Shift+P",
                    "Show the object's moving parts as the model moves them (click one for its heatmap)")
 
     helpm = mb.addMenu("&Help")

@@ -1,5 +1,5 @@
-"""Where the window's images come from: the file dialog, a path (decoded in the ``io`` lane), the
-clipboard and drag and drop. Each ends in ``MainWindow.set_image``; a file that cannot be read
+"""Where the app's images come from: the file dialog, a path (decoded in the ``io`` lane), the
+clipboard and drag and drop. Each ends in ``Workspace.open_image``; a file that cannot be read
 shows an error dialog and the current image stays."""
 from __future__ import annotations
 
@@ -19,63 +19,62 @@ from ipoke_core.image import load_image
 if TYPE_CHECKING:
     import numpy as np
 
-    from app.main_window import MainWindow
+    from app.feedback import Feedback
+    from app.workers import Lane
+    from ipoke_core.session import Workspace
 
 
 class ImageInput:
-    """Opens images for ``window``; the newest request wins."""
+    """Opens images into ``workspace``, decoding files in ``lane``; the newest request wins."""
 
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
+    def __init__(self, workspace: Workspace, lane: Lane, feedback: Feedback) -> None:
+        self.ws, self.lane, self.feedback = workspace, lane, feedback
 
     def open_dialog(self) -> None:
-        w = self.window
+        fb = self.feedback
         path, _ = QFileDialog.getOpenFileName(
-            w, "Open image", w.settings.get("last_folder"),
+            fb.parent, "Open image", fb.settings.get("last_folder"),
             "Images (" + " ".join("*" + s for s in resources.IMAGE_SUFFIXES) + ");;All files (*)")
         if path:
             self.open(path)
 
     def open(self, path: str) -> Job:
         """Decode ``path`` in the io worker, then show it."""
-        w = self.window
-        w.statusBar().showMessage(f"Opening {Path(path).name}…")
-        return w.io_lane.run("image", lambda progress, cancel: load_image(path), payload={"path": path},
+        self.feedback.say(f"Opening {Path(path).name}…")
+        return self.lane.run("image", lambda progress, cancel: load_image(path), payload={"path": path},
                              coalesce=True, handlers=Handlers(finished=self._loaded, failed=self._failed))
 
     def _loaded(self, job: Job, image: np.ndarray) -> None:
-        w = self.window
-        if w.io_lane.is_latest(job):
+        if self.lane.is_latest(job):
             path = job.payload["path"]
-            w.settings.set("last_folder", str(Path(path).parent))
-            w.settings.set("last_image", path)
-            w.set_image(image, Path(path).name, path)
+            self.feedback.settings.set("last_folder", str(Path(path).parent))
+            self.feedback.settings.set("last_image", path)
+            self.ws.open_image(image, Path(path).name, path)
 
     def _failed(self, job: Job, error: BaseException, trace: str) -> None:
-        self.window.statusBar().clearMessage()
-        self.window.show_error("Cannot open image", str(error), None if isinstance(error, UserError) else trace)
+        self.feedback.clear()
+        self.feedback.error("Cannot open image", str(error), None if isinstance(error, UserError) else trace)
 
     def paste(self) -> None:
         self.open_mime(QGuiApplication.clipboard().mimeData(), "clipboard")
 
     def open_mime(self, mime: QMimeData | None, where: str) -> bool:
         """An image from a drop or the clipboard: a local file URL or image data."""
-        w = self.window
         if mime is None:
             return False
         for url in mime.urls() if mime.hasUrls() else []:
             if url.isLocalFile():
-                w.open_image(url.toLocalFile())
+                self.open(url.toLocalFile())
                 return True
         if mime.hasImage():
             image = mime.imageData()
             if isinstance(image, QImage) and not image.isNull():
                 try:
-                    w.set_image(qimage_to_numpy(image), f"pasted from {where}")
+                    self.ws.open_image(qimage_to_numpy(image), f"pasted from {where}")
                 except UserError as e:
-                    w.show_error("Cannot use this image", str(e))
+                    self.feedback.error("Cannot use this image", str(e))
                 return True
-        w.statusBar().showMessage(f"There is no image on the {where}.", 5000)
+        self.feedback.say(f"There is no image on the {where}.", 5000)
         return False
 
     @staticmethod

@@ -1,29 +1,22 @@
 """What the window says about a checkpoint: the sidecar check run after loading, and the model line.
 
-``load_poker`` is the window's loader (``ipoke_core.inference.load_poker``, imported on first use:
-it pulls in the model, seconds at start-up).
+``load_poker`` is the app's loader (``ipoke_core.session.load_poker``: ``ipoke_core.inference.load_poker``,
+imported on first use: it pulls in the model, seconds at start-up).
 """
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ipoke_core.errors import UserError
 from ipoke_core.quality import evaluation_lines, training_line
+from ipoke_core.session import PokerFactory, load_poker
 
 if TYPE_CHECKING:
     from ipoke_core.inference import Poker
 
-PokerFactory = Callable[[str, str], "Poker"]  # (checkpoint path, device) -> Poker
-
-
-def load_poker(path: str, device: str) -> Poker:
-    """The real loader, ``ipoke_core.inference.load_poker``, imported on first use."""
-    from ipoke_core.inference import load_poker as load
-
-    return load(path, device)
+__all__ = ["PokerFactory", "SidecarError", "check_sidecar", "load_poker", "model_summary"]
 
 
 class SidecarError(UserError):

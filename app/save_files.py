@@ -13,23 +13,24 @@ from PySide6.QtWidgets import QFileDialog
 from ipoke_core.errors import UserError
 
 if TYPE_CHECKING:
-    from app.main_window import MainWindow
+    from app.feedback import Feedback
 
 
-def ask_save_path(window: MainWindow, title: str, name: str, filter_: str) -> str:
+def ask_save_path(feedback: Feedback, title: str, name: str, filter_: str) -> str:
     """A save dialog starting at ``name`` in the last export folder; the chosen folder is remembered.
     Returns the path, or "" when the user cancelled."""
-    path, _ = QFileDialog.getSaveFileName(window, title, str(Path(window.settings.output_folder()) / name), filter_)
+    settings = feedback.settings
+    path, _ = QFileDialog.getSaveFileName(feedback.parent, title, str(Path(settings.output_folder()) / name), filter_)
     if path:
-        window.settings.set("export_folder", str(Path(path).parent))
+        settings.set("export_folder", str(Path(path).parent))
     return path
 
 
-def save_or_report(window: MainWindow, what: str, save: Callable[[], object]) -> bool:
+def save_or_report(feedback: Feedback, what: str, save: Callable[[], object]) -> bool:
     """Run ``save``; a bad path or a full disk becomes one error dialog ("Cannot save the <what>")."""
     try:
         save()
     except (UserError, OSError) as e:
-        window.show_error(f"Cannot save the {what}", str(e))
+        feedback.error(f"Cannot save the {what}", str(e))
         return False
     return True

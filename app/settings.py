@@ -16,13 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter
 
 from app.resources import ROOT
 from ipoke_core.errors import UserError
 
 if TYPE_CHECKING:
-    from app.main_window import MainWindow
+    from app.actions import Actions
+    from app.heatmap_view import HeatmapView
+    from app.player import VideoPlayer
+    from app.side_panel import SidePanel
+    from ipoke_core.session import ModelSlot
 
 ORGANIZATION = "iPoke"
 APPLICATION = "iPoke desktop"
@@ -118,9 +122,14 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def _tool_settings(w: MainWindow) -> list[tuple[str, Callable[[], Any], Callable[[Any], object]]]:
-    """(key, read the widget, set the widget) for each remembered control, in restore order."""
-    s, h, p = w.side, w.heatmaps, w.player
+ToolSetting = tuple[str, Callable[[], Any], Callable[[Any], object]]  # (key, read the control, set it)
+
+
+def tool_settings(side: SidePanel, heatmaps: HeatmapView, player: VideoPlayer, acts: Actions) -> list[ToolSetting]:
+    """(key, read the widget, set the widget) for each remembered control, in restore order. The
+    controls that are session state (heatmap settings, fps) pass what they are set to on to the
+    workspace they are bound to."""
+    s, h, p = side, heatmaps, player
     return [
         ("letterbox", s.letterbox.isChecked, s.letterbox.setChecked),
         ("live_preview", s.live_preview.isChecked, s.live_preview.setChecked),
@@ -134,13 +143,15 @@ def _tool_settings(w: MainWindow) -> list[tuple[str, Callable[[], Any], Callable
         ("fps", p.fps.value, p.fps.setValue),
         ("loop", p.loop.isChecked, p.loop.setChecked),
         ("show_overlay", p.overlay.isChecked, p.overlay.setChecked),
-        ("smooth_video", w.acts.smooth.isChecked, w.acts.smooth.setChecked),
-        ("full_resolution_video", w.acts.full_resolution.isChecked, w.acts.full_resolution.setChecked),
+        ("smooth_video", acts.smooth.isChecked, acts.smooth.setChecked),
+        ("full_resolution_video", acts.full_resolution.isChecked, acts.full_resolution.setChecked),
     ]
 
 
-def restore_window(w: MainWindow, st: AppSettings, default_size: tuple[int, int]) -> None:
-    """Geometry, dock state, splitter and tool settings as they were at the last close."""
+def restore_window(w: QMainWindow, splitter: QSplitter, tools: list[ToolSetting], st: AppSettings,
+                   default_size: tuple[int, int]) -> tuple[list[str], bool]:
+    """Geometry, dock state, splitter and tool settings as they were at the last close. Returns the
+    keys of the saved settings that were unusable (defaults used) and whether settings cannot be saved."""
     geometry = st.geometry("geometry")
     if geometry is None or not w.restoreGeometry(geometry):
         w.resize(*default_size)
@@ -148,10 +159,10 @@ def restore_window(w: MainWindow, st: AppSettings, default_size: tuple[int, int]
     if state is not None:
         w.restoreState(state)
     split = st.geometry("splitter")
-    if split is None or not w.splitter.restoreState(split):
-        w.splitter.setSizes([10_000, 10_000])  # half and half
+    if split is None or not splitter.restoreState(split):
+        splitter.setSizes([10_000, 10_000])  # half and half
     dropped = []
-    for key, _, set_value in _tool_settings(w):
+    for key, _, set_value in tools:
         # a settings file is user data: an unknown colormap or a value out of range must not stop the app
         # from starting (issue 33); the bad value is dropped, the default used, and the user told once
         try:
@@ -159,11 +170,10 @@ def restore_window(w: MainWindow, st: AppSettings, default_size: tuple[int, int]
         except (UserError, ValueError, TypeError, OSError):
             dropped.append(key)
             set_value(DEFAULTS[key])
-    w.ignored_settings = dropped
     notes = [f"ignored unusable saved setting(s): {', '.join(dropped)} (defaults used)"] if dropped else []
     # said once, at the start: otherwise the app forgets every choice at each close without a word
-    w.settings_unsaved = not st.writable()
-    if w.settings_unsaved:
+    unsaved = not st.writable()
+    if unsaved:
         why = f"settings will not be saved: {st.q.fileName()} is not writable (check HOME)"
         notes.append(why)
         # a status message is gone at the next one (the model loading): this one stays in the corner
@@ -173,17 +183,18 @@ def restore_window(w: MainWindow, st: AppSettings, default_size: tuple[int, int]
         w.statusBar().addPermanentWidget(note)
     if notes:
         w.statusBar().showMessage("; ".join(notes), 15_000)
+    return dropped, unsaved
 
 
-def save_window(w: MainWindow, st: AppSettings) -> None:
-    """What ``restore_window`` reads, plus the device and the loaded checkpoint."""
-    w.place_settings(narrow=False)  # the dock's state as the user left it, not as a narrow window moved it
+def save_window(w: QMainWindow, splitter: QSplitter, tools: list[ToolSetting], st: AppSettings,
+                slot: ModelSlot) -> None:
+    """What ``restore_window`` reads, plus the device and the loaded checkpoint (the model ``slot``)."""
     st.set_geometry("geometry", w.saveGeometry())
     st.set_geometry("window_state", w.saveState())
-    st.set_geometry("splitter", w.splitter.saveState())
-    for key, value, _ in _tool_settings(w):
+    st.set_geometry("splitter", splitter.saveState())
+    for key, value, _ in tools:
         st.set(key, value())
-    st.set("device", w.current_device())
-    if w.checkpoint_path:
-        st.set("last_checkpoint", w.checkpoint_path)
+    st.set("device", slot.device)
+    if slot.path:
+        st.set("last_checkpoint", slot.path)
     st.sync()
