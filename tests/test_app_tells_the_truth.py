@@ -1,6 +1,6 @@
-"""Issue 11: the app tells the truth. One test per bug, driven through the real widgets (offscreen),
-with a FakePoker (tests/test_app_fakes.py) in place of the network; plus the model's measured
-quality in the side panel, the banner and ``ipoke info``.
+"""The app tells the truth: what it shows, says and suggests matches what is so. One test per bug,
+driven through the real widgets (offscreen), with a FakePoker (tests/test_app_fakes.py) in place of
+the network; plus the model's measured quality in the side panel, the banner and ``ipoke info``.
 """
 from __future__ import annotations
 
