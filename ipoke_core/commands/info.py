@@ -1,4 +1,5 @@
-"""``ipoke info``: describe a checkpoint (config, training summary, data statistics, measured quality).
+"""``ipoke info``: describe a checkpoint (config, training summary, data statistics, measured quality);
+``--card`` prints the same as a Markdown model card (``ipoke_core.model_card``).
 
 The measured quality is the sidecar's ``evaluation`` entry (``ipoke eval --record``), worded by
 ``ipoke_core.quality``, which the desktop app uses too: the CLI and the GUI say the same thing.
@@ -20,7 +21,10 @@ HELP = "show what a checkpoint is: model config, whether and how it was trained,
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", type=Path, nargs="?", default=DEFAULT_CHECKPOINT)
-    p.add_argument("--json", action="store_true", help="print the whole sidecar as JSON")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="print the whole sidecar as JSON")
+    shown.add_argument("--card", action="store_true",
+                       help="print a Markdown model card (what it is, its training, its recorded evaluation)")
     add_allow_unverified_argument(p)
 
 
@@ -40,6 +44,12 @@ def run(args: argparse.Namespace) -> int:
     model, meta = load_checkpoint(args.checkpoint, allow_unverified=allow_unverified(args))
     if args.json:
         print(json_text.dumps(meta, indent=2, sort_keys=True))  # strict JSON: NaN is printed as null
+        return 0
+    if args.card:
+        from ipoke_core.model_card import model_card
+
+        # the name, not the path as typed: a card reads the same from any folder
+        print(model_card(Path(args.checkpoint).name, meta, sum(p.numel() for p in model.parameters())), end="")
         return 0
     m = meta["model"]
     print(f"checkpoint   {args.checkpoint}")
