@@ -1,7 +1,8 @@
 """The rows of the paper's ablation table (Tables 3-4) as ``--set`` overrides of a preset (issue 13).
 
-Each row changes one thing against the default preset; ``tools/ablation.py`` trains every row with
-the same data, seed and iterations and scores them in one ``ipoke eval --baselines --ablation`` table.
+Each row changes one thing against the default preset; ``ipoke ablate`` (``ablation_table.py``) trains
+every row with the same data, seed and iterations and scores them in one ``ipoke eval --baselines
+--ablation`` table.
 The default is listed twice, with two seeds, so the table shows the run-to-run spread.
 """
 from __future__ import annotations

@@ -12,7 +12,9 @@ import sys
 from typing import NoReturn
 
 from ipoke_core.commands import (
+    ablate,
     bench,
+    check_photo,
     derive,
     heatmap,
     info,
@@ -29,8 +31,9 @@ from ipoke_core.errors import UserError
 
 # every verb and its module, in the order ``ipoke --help`` lists them
 VERBS = {
-    "poke": poke, "heatmap": heatmap, "parts": parts, "synth": synth, "prepare": prepare, "train": train, "plot": plot,
-    "eval": eval_, "bench": bench, "init-checkpoint": init_checkpoint, "derive": derive, "info": info,
+    "poke": poke, "heatmap": heatmap, "parts": parts, "check-photo": check_photo, "synth": synth, "prepare": prepare,
+    "train": train, "plot": plot, "eval": eval_, "ablate": ablate, "bench": bench, "init-checkpoint": init_checkpoint,
+    "derive": derive, "info": info,
 }
 
 

@@ -1,6 +1,6 @@
 """Every row of the paper's ablation table (``ipoke_core.ablations``) builds, trains and is scored.
 
-Each switch is applied the way ``tools/ablation.py`` applies it (``--set`` overrides of a preset), on
+Each switch is applied the way ``ipoke ablate`` applies it (``--set`` overrides of a preset), on
 the tiny preset and a tiny synthetic set: training runs both stages, the switch shows in what was
 trained and logged, the checkpoint generates a video, and ``ipoke eval --ablation`` puts the rows
 in its table.

@@ -24,10 +24,17 @@ DOCS = [ROOT / "README.md", ROOT / "docs" / "cli.md"]
 COMMAND = re.compile(r"(?<![\w/.-])ipoke (?=[a-z])")
 
 
+# where the shell takes over: what follows is not the command's (`ipoke info X --card > card.md`)
+SHELL_OPERATORS = {">", ">>", "|", "&&", ";"}
+
+
 def _tokens(command: str) -> list[str]:
-    """The tokens from `ipoke` on (leading VAR=value assignments dropped), comments removed."""
+    """The tokens from `ipoke` on (leading VAR=value assignments dropped), comments and any redirection
+    or pipe removed."""
     tokens = shlex.split(command, comments=True)
-    return tokens[tokens.index("ipoke") + 1:]
+    tokens = tokens[tokens.index("ipoke") + 1:]
+    end = next((i for i, t in enumerate(tokens) if t in SHELL_OPERATORS), len(tokens))
+    return tokens[:end]
 
 
 def _fenced_commands(text: str) -> list[str]:

@@ -1,8 +1,11 @@
 """Fine-tune the bundled checkpoints on a GPU machine inside a fixed time budget.
 
-Used with a lent GPU machine that has PyTorch but none of our data::
+The team's script for a lent GPU machine that has PyTorch but none of our data (it lives with the
+experiment log because only the runs logged here use it; users train with ``ipoke train``)::
 
-    python3 tools/device_finetune.py --budget-s 520 --out "$OUT"
+    python3 docs/experiments/device_finetune.py --budget-s 520 --out "$OUT"
+
+``--dry-run`` prints the first leg's ``ipoke train`` commands and stops: check a call before spending device minutes.
 
 With ``--from-scratch`` it trains new models instead (``--stage1-steps`` of the autoencoder first).
 
@@ -27,13 +30,14 @@ import argparse
 import csv
 import importlib
 import os
+import shlex
 import subprocess
 import sys
 import tarfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is docs/experiments/device_finetune.py)
 KIND = {"plants64": "plant", "figures64": "figure"}
 
 
@@ -122,6 +126,7 @@ def main() -> int:
     ap.add_argument("--stage1-steps", type=int, default=250, help="autoencoder steps with --from-scratch")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--bench", action="store_true", help="GPU timings after training, if time is left")
+    ap.add_argument("--dry-run", action="store_true", help="print the first leg's commands and stop")
     ap.add_argument("--set", dest="overrides", action="append", default=[],
                     help="KEY=VALUE for every preset, or PRESET:KEY=VALUE for one (e.g. figures64:data.applied_fraction=0.5)")
     args = ap.parse_args()
@@ -134,17 +139,9 @@ def main() -> int:
         if preset not in KIND:
             raise SystemExit(f"unknown preset {preset!r} (one of {', '.join(KIND)})")
     settings = {preset: settings_for(preset, args.overrides) for preset in presets}
-    t0 = time.time()
-    deadline = t0 + args.budget_s
     work = Path(os.environ.get("TMPDIR", "/tmp")) / "ipoke_device"
     data, runs = work / "data", work / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    args.out.mkdir(parents=True, exist_ok=True)
     cores = os.cpu_count() or 2
-
-    synth_all(presets, data, args.clips, max(1, cores // len(presets)), args.pushes, args.props)
-    log(f"data ready in {time.time() - t0:.0f} s")
-
     workers = max(1, min(6, cores // len(presets) - 1))
     stage1 = args.stage1_steps if args.from_scratch else 0
     base = [
@@ -154,10 +151,21 @@ def main() -> int:
     ]
     dev = ["--device", args.device]
     # leg 1: (stage 1, then) measure the stage-2 step rate (the cosine barely moves over these steps)
-    probes = [subprocess.Popen(train_args(p, data, runs, base + settings[p],
-                                          init=not args.from_scratch) + dev
-                               + ["--until-step", str(stage1 + args.probe_steps)])
-              for p in presets]
+    leg1 = {p: train_args(p, data, runs, base + settings[p], init=not args.from_scratch) + dev
+            + ["--until-step", str(stage1 + args.probe_steps)] for p in presets}
+    if args.dry_run:
+        for cmd in leg1.values():
+            print(shlex.join(cmd))
+        return 0
+    t0 = time.time()
+    deadline = t0 + args.budget_s
+    runs.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    synth_all(presets, data, args.clips, max(1, cores // len(presets)), args.pushes, args.props)
+    log(f"data ready in {time.time() - t0:.0f} s")
+
+    probes = [subprocess.Popen(cmd) for cmd in leg1.values()]
     for p in probes:
         p.wait()
     t_probe = time.time()

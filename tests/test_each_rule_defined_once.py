@@ -1,5 +1,5 @@
-"""Helpers and metrics that live in one place (issue 12): validation reports `ipoke eval`'s PSNR/SSIM,
-the config's data section takes the model's sizes, one device choice, one poke colour, one verb table."""
+"""Each rule is defined once and used everywhere: validation reports `ipoke eval`'s PSNR/SSIM, the config's
+data section takes the model's sizes, one device choice, one poke colour, one verb table."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -96,6 +96,6 @@ def test_exported_arrow_is_the_poke_colour():
 def test_cli_verbs_are_a_static_table():
     from ipoke_core import cli
 
-    assert list(cli.VERBS) == ["poke", "heatmap", "parts", "synth", "prepare", "train", "plot", "eval", "bench",
-                               "init-checkpoint", "derive", "info"]
+    assert list(cli.VERBS) == ["poke", "heatmap", "parts", "check-photo", "synth", "prepare", "train", "plot", "eval",
+                               "ablate", "bench", "init-checkpoint", "derive", "info"]
     assert all(hasattr(m, "run") and hasattr(m, "add_arguments") for m in cli.VERBS.values())
