@@ -1,5 +1,6 @@
-"""No impossible value is accepted (issue 33, items 6-21): one validation of every number read from a
-sidecar, a config or the command line, before anything is built.
+"""No impossible value is accepted: one validation of every number read from a sidecar, a config or the
+command line, before anything is built (issue 33, items 6-21); broken data sets, NaN flow caches and a run
+folder in use stop with one line; images load as they are shown; the app starts whatever its settings say.
 
 Each case runs the real CLI in this process (``ipoke_core.cli.main``) and checks exit code 2, one clear
 line on stderr, and that every file that existed before is byte-identical after.

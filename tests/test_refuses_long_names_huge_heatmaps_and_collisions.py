@@ -1,6 +1,7 @@
-"""Round 4 of hostile inputs (issue 33's closing note, docs/experiments/2026-12-07-hostile-inputs-round4.md):
-the cases of 50 new ones that were not clean, each refused with one clear line (exit 2) and no file
-changed. Each runs the real CLI in this process (``ipoke_core.cli.main``).
+"""Names longer than the file system allows, heatmaps too big for memory, and two runs or two pokes that
+collide are each refused with one clear line (exit 2) and no file changed; two `ipoke synth` runs into one
+folder keep each other's clips. These are the cases of docs/experiments/2026-12-07-hostile-inputs-round4.md
+that were not clean. Each runs the real CLI in this process (``ipoke_core.cli.main``).
 """
 from pathlib import Path
 
