@@ -191,20 +191,7 @@ class PokeCanvas(QGraphicsView):
         self.setAcceptDrops(False)
         self.viewport().setAcceptDrops(False)
 
-        self._pixmap = QGraphicsPixmapItem()
-        self._pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
-        self.scene().addItem(self._pixmap)
-        self._shade = QGraphicsPathItem()
-        self._shade.setBrush(QColor(0, 0, 0, 140))
-        self._shade.setPen(QPen(Qt.PenStyle.NoPen))
-        self._shade.setZValue(5)
-        self.scene().addItem(self._shade)
-        self._crop = QGraphicsRectItem()
-        pen = QPen(CROP_COLOR, 1.5, Qt.PenStyle.DashLine)
-        pen.setCosmetic(True)
-        self._crop.setPen(pen)
-        self._crop.setZValue(6)
-        self.scene().addItem(self._crop)
+        self._pixmap, self._shade, self._crop = _image_items(self.scene())
 
         self.image: np.ndarray | None = None
         self.framing: Framing | None = None
@@ -242,18 +229,22 @@ class PokeCanvas(QGraphicsView):
 
     def set_framing(self, framing: Framing) -> None:
         self.framing = framing
+        self._show_square()
+        h, w = (self.image.shape[:2]) if self.image is not None else (0, 0)
+        self.scene().setSceneRect(QRectF(0, 0, w, h).united(self._crop_rect()))
+        if not self._user_zoomed:
+            self.fit()
+
+    def _show_square(self) -> None:
+        """The square's frame and the dimmed area around it (the image and a letterbox's padding)."""
         r = self._crop_rect()
         self._crop.setRect(r)
         h, w = (self.image.shape[:2]) if self.image is not None else (0, 0)
-        outer = QRectF(0, 0, w, h).united(r)
-        self.scene().setSceneRect(outer)
-        path = QPainterPath()
-        path.addRect(outer)
-        inner = QPainterPath()
-        inner.addRect(r)
-        self._shade.setPath(path.subtracted(inner))
-        if not self._user_zoomed:
-            self.fit()
+        outside = QPainterPath()
+        outside.addRect(QRectF(0, 0, w, h).united(r))
+        square = QPainterPath()
+        square.addRect(r)
+        self._shade.setPath(outside.subtracted(square))
 
     def _crop_rect(self) -> QRectF:
         f = self.framing
@@ -357,16 +348,12 @@ class PokeCanvas(QGraphicsView):
         """The viewport position nearest to source pixel ``(x, y)`` (inverse of ``source_point``)."""
         return self.mapFromScene(QPointF(x + 0.5, y + 0.5))
 
-    def _on_crop_frame(self, scene: QPointF) -> bool:
-        r = self._crop_rect()
-        tol = FRAME_GRAB / max(self._screen_scale(), 1e-6)
-        outer = r.adjusted(-tol, -tol, tol, tol)
-        inner = r.adjusted(tol, tol, -tol, -tol)
-        return outer.contains(scene) and not inner.contains(scene)
-
-    def _can_move_crop(self) -> bool:
+    def _grabs_square(self, scene: QPointF, inside: bool) -> bool:
+        """Whether a press at ``scene`` moves the square: on its frame or outside it, if it can move."""
         f = self.framing
-        return f is not None and (abs(f.side - f.width) > 0.5 or abs(f.side - f.height) > 0.5)
+        movable = f is not None and (abs(f.side - f.width) > 0.5 or abs(f.side - f.height) > 0.5)
+        tol = FRAME_GRAB / max(self._screen_scale(), 1e-6)  # in scene units
+        return movable and (not inside or _on_frame(self._crop_rect(), scene, tol))
 
     # ---- mouse --------------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -376,7 +363,7 @@ class PokeCanvas(QGraphicsView):
         scene = self.mapToScene(event.position().toPoint())
         x, y = scene.x() - 0.5, scene.y() - 0.5
         inside = self.framing.contains(x, y)
-        if self._can_move_crop() and (self._on_crop_frame(scene) or not inside):
+        if self._grabs_square(scene, inside):
             self._moving_crop = (self.framing.x0, self.framing.y0)
             self._press = scene
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
@@ -398,21 +385,14 @@ class PokeCanvas(QGraphicsView):
         scene = self.mapToScene(event.position().toPoint())
         if self._moving_crop is not None and self._press is not None:
             d = scene - self._press
-            f = self.framing.moved(self._moving_crop[0] + d.x(), self._moving_crop[1] + d.y())
-            self.framing = f
-            self._crop.setRect(self._crop_rect())
-            h, w = self.image.shape[:2]
-            path = QPainterPath()
-            path.addRect(QRectF(0, 0, w, h).united(self._crop_rect()))
-            inner = QPainterPath()
-            inner.addRect(self._crop_rect())
-            self._shade.setPath(path.subtracted(inner))
+            self.framing = self.framing.moved(self._moving_crop[0] + d.x(), self._moving_crop[1] + d.y())
+            self._show_square()
             return
         if self._press is not None and self._press_screen is not None:
             moved = event.position() - self._press_screen
             if math.hypot(moved.x(), moved.y()) < CLICK_SLOP and self._drag_arrow is None:
                 return
-            poke = self._poke_between(self._press, scene)
+            poke = _poke_between(self._press, scene)
             if self._drag_arrow is None:
                 self._drag_arrow = PokeArrowItem(poke, PREVIEW_COLOR)
                 self._drag_arrow.set_screen_scale(self._screen_scale())
@@ -446,7 +426,7 @@ class PokeCanvas(QGraphicsView):
         if self._press is None:
             return
         was_drag = self._drag_arrow is not None
-        poke = self._poke_between(self._press, scene)
+        poke = _poke_between(self._press, scene)
         self._cancel_drag()
         if not was_drag or poke.magnitude < 1e-3:
             self.message.emit("Drag from a point on the object to where it should move, then release.")
@@ -454,9 +434,6 @@ class PokeCanvas(QGraphicsView):
                 a.setVisible(self.mode == "poke")
             return
         self.set_pokes(self._pokes_with(poke))
-
-    def _poke_between(self, a: QPointF, b: QPointF) -> Poke:
-        return Poke(a.x() - 0.5, a.y() - 0.5, b.x() - a.x(), b.y() - a.y())
 
     def _pokes_with(self, poke: Poke) -> list[Poke]:
         return (self.pokes + [poke]) if self._additive else [poke]
@@ -473,7 +450,7 @@ class PokeCanvas(QGraphicsView):
             self.viewport().unsetCursor()
             return
         inside = self.framing.contains(scene.x() - 0.5, scene.y() - 0.5)
-        if self._can_move_crop() and (self._on_crop_frame(scene) or not inside):
+        if self._grabs_square(scene, inside):
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
         elif inside:
             self.viewport().setCursor(Qt.CursorShape.CrossCursor)
@@ -486,9 +463,41 @@ class PokeCanvas(QGraphicsView):
             return
         painter.save()
         painter.resetTransform()
-        painter.setPen(QColor(170, 175, 185))
-        f = QFont()
-        f.setPointSize(12)
-        painter.setFont(f)
-        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, self._empty_text)
+        _draw_note(painter, self.viewport().rect(), self._empty_text)
         painter.restore()
+
+
+def _image_items(scene: QGraphicsScene) -> tuple[QGraphicsPixmapItem, QGraphicsPathItem, QGraphicsRectItem]:
+    """The image, the dimmed area outside the model's square and the square's dashed frame, in ``scene``."""
+    pixmap = QGraphicsPixmapItem()
+    pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+    shade = QGraphicsPathItem()
+    shade.setBrush(QColor(0, 0, 0, 140))
+    shade.setPen(QPen(Qt.PenStyle.NoPen))
+    shade.setZValue(5)
+    frame = QGraphicsRectItem()
+    pen = QPen(CROP_COLOR, 1.5, Qt.PenStyle.DashLine)
+    pen.setCosmetic(True)
+    frame.setPen(pen)
+    frame.setZValue(6)
+    for item in (pixmap, shade, frame):
+        scene.addItem(item)
+    return pixmap, shade, frame
+
+
+def _on_frame(square: QRectF, p: QPointF, tol: float) -> bool:
+    """Whether ``p`` lies within ``tol`` of the edge of ``square`` (scene units)."""
+    return square.adjusted(-tol, -tol, tol, tol).contains(p) and not square.adjusted(tol, tol, -tol, -tol).contains(p)
+
+
+def _poke_between(a: QPointF, b: QPointF) -> Poke:
+    """The poke from scene point ``a`` to ``b``, in source pixels (pixel centres at integers)."""
+    return Poke(a.x() - 0.5, a.y() - 0.5, b.x() - a.x(), b.y() - a.y())
+
+
+def _draw_note(painter: QPainter, rect, text: str) -> None:
+    painter.setPen(QColor(170, 175, 185))
+    f = QFont()
+    f.setPointSize(12)
+    painter.setFont(f)
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)

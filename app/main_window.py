@@ -71,9 +71,9 @@ class MainWindow(QMainWindow):
         self.model_lane.busyChanged.connect(self._on_model_busy)  # a window slot: queued to the UI thread
 
         v = build_views(self)
-        self.banner, self.canvas, self.hint, self.player, self.heatmaps = v.banner, v.canvas, v.hint, v.player, v.heatmaps
-        self.parts_view, self.tabs, self.splitter, self.side, self.dock, self.status = (
-            v.parts_view, v.tabs, v.splitter, v.side, v.dock, v.status)
+        self.banner, self.canvas, self.hint, self.player = v.banner, v.canvas, v.hint, v.player
+        self.heatmaps, self.parts_view, self.tabs, self.splitter = v.heatmaps, v.parts_view, v.tabs, v.splitter
+        self.side, self.dock, self.status = v.side, v.dock, v.status
         # tests replace show_error on the window: the helpers reach it through this late-bound call
         fb = self.feedback = Feedback(self, self.settings, self.statusBar(),
                                       lambda title, text, details=None: self.show_error(title, text, details),
