@@ -5,6 +5,7 @@ the tests drive it directly.
 - ``events``    the change names, ``Change`` and the ``Events`` base (subscribe / emit)
 - ``controls``  how the user works: mode, model slot, heatmap settings, playback speed
 - ``requests``  snapshots of model work, run in any thread (load, poke, heatmap, parts, export)
+- ``analyses``  heatmaps and parts of the image (a base of ``Workspace``)
 - ``files``     the heatmap and parts files
 - ``workspace`` ``Workspace``: what the user works on, and its rules
 """
