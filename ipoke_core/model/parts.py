@@ -199,44 +199,70 @@ def grouping_loss(masks: torch.Tensor, flow: torch.Tensor, eps_px: float = 0.1, 
     return loss.mean()
 
 
-def part_label_loss(masks: torch.Tensor, parts: torch.Tensor, still: bool = False, eps: float = 1e-4) -> torch.Tensor:
+def match_parts(mean: torch.Tensor, present: torch.Tensor, still: bool = False) -> torch.Tensor:
+    """Which mask stands for which true part: a greedy one-to-one matching on mean membership.
+
+    ``mean (B, K, G)``: each group's mean membership in each mask; ``present (B, G)``: the groups in
+    each image. Repeatedly the (mask, group) pair with the highest mean membership is matched and both
+    are taken out, so two parts never share a mask while a free one is left (a part the masks have
+    merged with another is handed the best free mask, which breaks the tie the masks cannot break
+    themselves). Groups left over when the masks run out take their best mask. With ``still`` group 0
+    (the background) is matched to mask 0, the still part, and no other group may take it.
+    Returns ``(B, G)`` long mask index per group (any value for absent groups).
+    """
+    b, k, g = mean.shape
+    score = mean.detach().clone().float()
+    score[~present[:, None, :].expand(-1, k, -1)] = -1.0
+    best = mean.detach().argmax(1)  # (B, G): fallback for groups left over
+    taken = torch.full((b, g), -1, dtype=torch.long, device=mean.device)
+    if still:
+        taken[:, 0] = 0
+        score[:, 0, :] = -1.0
+        score[:, :, 0] = -1.0
+    for i in range(b):
+        s = score[i]
+        for _ in range(min(k, int(present[i].sum()))):
+            flat = int(s.argmax())
+            mask, group = divmod(flat, g)
+            if s[mask, group] < 0:
+                break
+            taken[i, group] = mask
+            s[mask, :] = -1.0
+            s[:, group] = -1.0
+    return torch.where(taken >= 0, taken, best)
+
+
+def part_label_loss(masks: torch.Tensor, parts: torch.Tensor, still: bool = False, eps: float = 1e-6) -> torch.Tensor:
     """How far the masks are from the true parts, whatever part each mask stands for.
 
     Where the data knows its parts (the simulator's part map), the masks can learn them directly at
     the grain the physics moves them, which the grouping loss only reaches for parts that some
-    training clip moved apart. No mask is tied to a part number: the loss is on *affinities*. Two
-    pixels' affinity is the dot product of their memberships (1 when both sit wholly in one mask, 0
-    when they share none). Per true part g, ``mean_g`` is its pixels' mean membership; a pixel of g
-    should have affinity 1 with ``mean_g`` and 0 with every other part's mean (binary cross-entropy),
-    every part counting alike, so a two-pixel leaf weighs as much as the trunk. Background pixels
-    (label -1) form one more group; with ``still`` they belong in part 0, the still part, and the
-    object nowhere near it.
+    training clip moved apart. No mask is tied to a part number: per image, each true part is matched
+    to one mask (``match_parts``, as DETR matches objects to queries), then every pixel pays the
+    cross-entropy of its part's mask, averaged over each part's pixels and then over the parts, so a
+    two-pixel leaf weighs as much as the trunk. Background pixels (label -1) form one more group;
+    with ``still`` they belong in part 0, the still part.
+
+    (A matching-free loss on pairwise affinities was tried first and measured worse: it let several
+    parts settle in one mask with the same soft membership, a tie its gradients cannot break.)
 
     Args:
         masks: ``(B, K, R, R)`` memberships, summing to 1 over K.
         parts: ``(B, R, R)`` int true part map of each source, -1 = background.
         still: part 0 is the still part (``model.still_part``).
     Returns:
-        scalar, 0 for masks that hold each true part whole and apart (and, with ``still``, the
-        background in part 0).
+        scalar, 0 for masks that hold each true part whole in a mask of its own (and, with ``still``,
+        the background in part 0).
     """
     b, k, h, w = masks.shape
     m = masks.float().reshape(b, k, h * w)  # (B, K, P)
-    groups = (parts.reshape(b, h * w).long() + 1)  # 0 = background, g >= 1 the true parts
+    groups = parts.reshape(b, h * w).long() + 1  # 0 = background, g >= 1 the true parts
     n_groups = int(groups.max()) + 1
     one_hot = F.one_hot(groups, n_groups).float()  # (B, P, G)
     count = one_hot.sum(1)  # (B, G)
     present = count > 0
     mean = torch.bmm(m, one_hot) / count.clamp_min(1)[:, None]  # (B, K, G): each group's mean membership
-    affinity = torch.bmm(m.transpose(1, 2), mean).clamp(eps, 1 - eps)  # (B, P, G)
-    own = one_hot.bool()
-    per_pixel = -torch.where(own, affinity.log(), (1 - affinity).log())  # (B, P, G)
-    # each pixel: its own group's term + the mean of the other present groups' terms
-    others = (present[:, None, :] & ~own).float()
-    pixel = (per_pixel * own).sum(-1) + (per_pixel * others).sum(-1) / others.sum(-1).clamp_min(1)
-    if still:  # background pixels in part 0, object pixels out of it
-        in_still = m[:, 0].clamp(eps, 1 - eps)
-        pixel = pixel - torch.where(groups == 0, in_still.log(), (1 - in_still).log())
-    # mean over each group's pixels, then over the groups present in each image
+    target = torch.gather(match_parts(mean, present, still), 1, groups)  # (B, P): each pixel's mask
+    pixel = -torch.gather(m, 1, target[:, None]).squeeze(1).clamp_min(eps).log()  # (B, P)
     per_group = torch.bmm(pixel[:, None], one_hot)[:, 0] / count.clamp_min(1)  # (B, G)
     return ((per_group * present).sum(1) / present.sum(1)).mean()
