@@ -44,14 +44,15 @@ from __future__ import annotations
 import datetime as _dt
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from ipoke_core.analysis.true_dynamics import TRUTH_MAGNITUDE, Simulator
+from ipoke_core.analysis.true_dynamics import Simulator
 from ipoke_core.evaluation.clips import EvalClip, EvalError, background_poke, load_eval_clips
 from ipoke_core.evaluation.methods import GenerateFn, Method, MotionFn, flow_warp_method, model_method, static_method
 from ipoke_core.evaluation.notes import table_notes
-from ipoke_core.evaluation.plan import PHYSICS_KEYS, TRUTH_KEYS, Ticker, make_plan, unavailable_metrics
+from ipoke_core.evaluation.plan import (
+    PHYSICS_KEYS, TRUTH_KEYS, EvalSettings, Ticker, make_plan, unavailable_metrics,
+)
 from ipoke_core.evaluation.report import COLUMNS, EvalReport, write_report
 from ipoke_core.evaluation.rows import Judges, ground_truth_row, method_row
 from ipoke_core.evaluation.truth import SIMULATOR, SimulatorAnswers, kept_maps, simulator_answers
@@ -62,17 +63,6 @@ __all__ = [
     "GenerateFn", "Method", "MotionFn", "background_poke", "evaluate", "flow_warp_method", "load_eval_clips",
     "model_method", "static_method", "write_report",
 ]
-
-
-@dataclass
-class EvalSettings:
-    seed: int = 0
-    heatmap_n: int = 16  # pokes per structure heatmap (the figures use 64; 16 keeps eval affordable)
-    structure_clips: int = 8
-    magnitude_range: tuple[float, float] = (2.0, 8.0)  # model px, for the structure heatmaps
-    batch_size: int = 16
-    truth_magnitude: tuple[float, float] = TRUTH_MAGNITUDE  # px at 64 px (scaled to R): the truth columns' pokes
-    keep_maps: int = 0  # keep the truth-comparison maps of this many clips (EvalReport.maps, for a figure)
 
 
 def evaluate(

@@ -1,14 +1,9 @@
 """The notes under the evaluation table: what each less obvious column measured here, and what could not be."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ipoke_core.analysis.true_dynamics import at_resolution
-from ipoke_core.evaluation.plan import EvalPlan
+from ipoke_core.evaluation.plan import EvalPlan, EvalSettings
 from ipoke_core.evaluation.truth import SimulatorAnswers
-
-if TYPE_CHECKING:
-    from ipoke_core.evaluate import EvalSettings
 
 
 def table_notes(unavailable: dict[str, str], plan: EvalPlan, sim: SimulatorAnswers, s: EvalSettings) -> list[str]:

@@ -1,5 +1,6 @@
 """What an evaluation can score on its clips, and how much work that is.
 
+:class:`EvalSettings` are the caller's knobs (seeds, heatmap sizes, how many clips get heatmaps);
 :func:`unavailable_metrics` says which columns cannot be computed and why (missing weights, no
 ground truth, no simulator); :class:`EvalPlan` holds the clips as arrays, the clips that get
 structure heatmaps, the background pokes and the progress total; :class:`Ticker` reports progress.
@@ -8,22 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ipoke_core.analysis.structure import structure_defined
+from ipoke_core.analysis.true_dynamics import TRUTH_MAGNITUDE, Simulator
 from ipoke_core.evaluation.clips import EvalClip, background_poke
 from ipoke_core.poke import Poke
 from ipoke_core.progress import ProgressFn, report
 
-if TYPE_CHECKING:
-    from ipoke_core.analysis.true_dynamics import Simulator
-    from ipoke_core.evaluate import EvalSettings
-
 TRUTH_KEYS = ("truth_corr", "truth_diff", "response_ring_auc")  # need the simulator
 PHYSICS_KEYS = ("drag_px", "rigidity_px")  # need the true part map only
 NO_PARTS = "the test set has no part maps / kinematic trees (real videos)"
+
+
+@dataclass
+class EvalSettings:
+    """How much work the evaluation does and with which seed."""
+
+    seed: int = 0
+    heatmap_n: int = 16  # pokes per structure heatmap (the figures use 64; 16 keeps eval affordable)
+    structure_clips: int = 8
+    magnitude_range: tuple[float, float] = (2.0, 8.0)  # model px, for the structure heatmaps
+    batch_size: int = 16
+    truth_magnitude: tuple[float, float] = TRUTH_MAGNITUDE  # px at 64 px (scaled to R): the truth columns' pokes
+    keep_maps: int = 0  # keep the truth-comparison maps of this many clips (EvalReport.maps, for a figure)
 
 
 def unavailable_metrics(clips: Sequence[EvalClip], given: dict[str, str] | None, lpips_model: Any, i3d: Any,

@@ -16,7 +16,7 @@ from ipoke_core.analysis.heatmap import correlation_heatmap
 from ipoke_core.analysis.structure import ring_structure_score, structure_score
 from ipoke_core.analysis.true_dynamics import drag, drag_pokes, rigidity
 from ipoke_core.evaluation.clips import EvalClip, EvalError
-from ipoke_core.evaluation.plan import PHYSICS_KEYS, TRUTH_KEYS, EvalPlan, Ticker
+from ipoke_core.evaluation.plan import PHYSICS_KEYS, TRUTH_KEYS, EvalPlan, EvalSettings, Ticker
 from ipoke_core.evaluation.report import mean_of_finite
 from ipoke_core.evaluation.truth import TruthCase, truth_scores
 from ipoke_core.metrics.motion_error import motion_error
@@ -27,7 +27,6 @@ from ipoke_core.metrics.ssim import ssim
 from ipoke_core.progress import CancelToken, check
 
 if TYPE_CHECKING:
-    from ipoke_core.evaluate import EvalSettings
     from ipoke_core.evaluation.methods import Method
 
 GROUND_TRUTH = "ground truth"

@@ -18,13 +18,12 @@ from ipoke_core.analysis.true_dynamics import (
     Simulator, agreement, at_resolution, drag, response_or_none, rigidity, true_heatmap,
 )
 from ipoke_core.evaluation.clips import EvalClip
-from ipoke_core.evaluation.plan import PHYSICS_KEYS, EvalPlan, Ticker
+from ipoke_core.evaluation.plan import PHYSICS_KEYS, EvalPlan, EvalSettings, Ticker
 from ipoke_core.evaluation.report import COLUMNS, mean_of_finite
 from ipoke_core.poke import Poke
 from ipoke_core.progress import CancelToken, check
 
 if TYPE_CHECKING:
-    from ipoke_core.evaluate import EvalSettings
     from ipoke_core.evaluation.methods import Method
 
 SIMULATOR = "simulator (true dynamics)"
