@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ipoke_core.config import Config
+from ipoke_core.train.engine import Engine
 from ipoke_core.train.state import save_state
 
 
@@ -56,7 +57,7 @@ class Checkpointer:
             "data_stats": {"poke_magnitude_px": self.poke_range},
         }
 
-    def save(self, engine: Any, step: int, resumable: dict[str, Any], validation: dict[str, float],
+    def save(self, engine: Engine, step: int, resumable: dict[str, Any], validation: dict[str, float],
              wall_s: float) -> Path:
         """The resumable state of ``step`` (engine state + ``resumable``) and ``checkpoints/last``;
         returns the state file."""
@@ -69,7 +70,7 @@ class Checkpointer:
                                     self.meta(step, validation, wall_s))
         return path
 
-    def save_best(self, engine: Any, step: int, validation: dict[str, float], wall_s: float) -> None:
+    def save_best(self, engine: Engine, step: int, validation: dict[str, float], wall_s: float) -> None:
         """``checkpoints/best``: the weights of the best validation so far."""
         from ipoke_core.checkpoint import save_checkpoint
 

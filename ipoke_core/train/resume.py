@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ipoke_core.train.engine import Engine
 from ipoke_core.train.state import capture_rng, restore_rng
 
 
@@ -45,7 +46,7 @@ def resumable_state(step: int, batches_per_epoch: int, world_size: int, progress
     }
 
 
-def restore(state: dict[str, Any], engine: Any, progress: RunProgress, main: bool) -> int:
+def restore(state: dict[str, Any], engine: Engine, progress: RunProgress, main: bool) -> int:
     """Load weights, optimisers, best, last validation and wall time from ``state``, and on rank 0 the RNG
     states (rank 0 saved them: they are its own). Returns the iteration to continue at."""
     engine.load_state_dict(state)

@@ -23,7 +23,7 @@ class RunLog:
 
     def open(self, path: Path) -> None:
         """Append to ``path`` from now on (a resumed run continues its log)."""
-        self._file = open(path, "a")
+        self._file = open(path, "a")  # noqa: SIM115 - open for the whole run, closed by close()
 
     def close(self) -> None:
         if self._file is not None:

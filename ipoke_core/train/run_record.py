@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from ipoke_core.io_utils import atomic_write_text
+from ipoke_core.train.options import TrainOptions
 
 
 def device_name(dev: torch.device) -> str:
@@ -32,14 +33,19 @@ def write_run_info(path: Path, info: dict[str, Any], command: str) -> dict[str, 
                 info["init_from"] = old["init_from"]
         except (OSError, ValueError):
             pass
-    atomic_write_text(path, json.dumps(info, indent=2))
+    save_run_info(path, info)
     return info
 
 
-def session_info(opts: Any, *, data_meta: dict[str, Any], train_clips: int, validation_split: str,
+def save_run_info(path: Path, info: dict[str, Any]) -> None:
+    """(Re)write run.json atomically: a reader never sees half a file."""
+    atomic_write_text(path, json.dumps(info, indent=2))
+
+
+def session_info(opts: TrainOptions, *, data_meta: dict[str, Any], train_clips: int, validation_split: str,
                  perceptual: str, validation_metric: str, device: torch.device, world_size: int,
                  amp_dtype: torch.dtype | None, channels_last: bool) -> dict[str, Any]:
-    """This session's record for run.json (``opts``: the run's ``TrainOptions``)."""
+    """This session's record for run.json."""
     return {
         "command": opts.command,
         "data_dir": str(opts.data_dir.resolve()),

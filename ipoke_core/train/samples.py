@@ -6,12 +6,16 @@ Each example takes two rows: ``source + poke arrow | generated frames 1..T`` abo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import torch
 
 from ipoke_core.inference import to_uint8
+
+if TYPE_CHECKING:
+    from ipoke_core.train.engine import Engine
 
 
 def _tile(img: np.ndarray, scale: int) -> np.ndarray:
@@ -78,7 +82,7 @@ def sample_grid(
     return canvas
 
 
-def write_sample_grid(engine, batches: list[dict], device: torch.device, path: Path) -> None:
+def write_sample_grid(engine: Engine, batches: list[dict], device: torch.device, path: Path) -> None:
     """Generate the first 4 clips of the first validation batch and write their grid to ``path`` (PNG).
 
     ``engine.generate(batch)`` gives ``(4, T, 3, R, R)`` videos in [-1, 1]; no batches, no file.

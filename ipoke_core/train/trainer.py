@@ -26,18 +26,16 @@ Each other job has its module: ``run_folder``, ``run_record`` (run.json), ``run_
 from __future__ import annotations
 
 import contextlib
-import json
 import random
 import sys
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 import torch
 
 from ipoke_core.config import Config
-from ipoke_core.io_utils import atomic_write_text
 from ipoke_core.train import distributed
 from ipoke_core.train.checkpointing import Checkpointer
 from ipoke_core.train.divergence import BLOWN_UP, divergence_message, weights_finite
@@ -50,17 +48,20 @@ from ipoke_core.train.resume import RunProgress, restore, resumable_state
 from ipoke_core.train.run_folder import prepare_run_folder
 from ipoke_core.train.run_lock import run_lock
 from ipoke_core.train.run_log import RunLog
-from ipoke_core.train.run_record import device_name, session_info, write_run_info
+from ipoke_core.train.run_record import device_name, save_run_info, session_info, write_run_info
 from ipoke_core.train.samples import write_sample_grid
 from ipoke_core.train.stop_rules import StopSignals, stop_request
 from ipoke_core.train.training_data import BatchStream, open_training_set, poke_magnitude_range
-from ipoke_core.train.validation import load_val_batches, validate, validation_distance
+from ipoke_core.train.validation import Distance, load_val_batches, validate, validation_distance
+
+if TYPE_CHECKING:
+    from ipoke_core.data import PokeDataset
 
 __all__ = ["TrainOptions", "TrainResult", "Trainer", "TrainingError", "schedule_lengths", "train"]
 
 
 def build_engine(cfg: Config, dist: distributed.DistInfo, perceptual: torch.nn.Module) -> Engine:
-    """Models and optimisers, with the same initial weights on every rank and its own random stream after."""
+    """Models and optimisers: the same initial weights on every rank, then a random stream per rank."""
     seed = cfg.train.seed
     torch.manual_seed(seed)  # identical initial weights on every rank
     random.seed(seed)
@@ -76,6 +77,17 @@ def build_engine(cfg: Config, dist: distributed.DistInfo, perceptual: torch.nn.M
 
 class Trainer:
     """One session of a run: ``run()`` builds it, then trains until the schedule ends or a stop rule fires."""
+
+    # made by _build (nothing written yet) and _open_run_files (the run's records)
+    perceptual: torch.nn.Module
+    engine: Engine
+    val_distance: Distance
+    val_metric_name: str
+    data_meta: dict[str, Any]
+    train_set: PokeDataset
+    stream: BatchStream
+    run_info: dict[str, Any]
+    checkpoints: Checkpointer
 
     def __init__(self, opts: TrainOptions):
         self.opts = opts
@@ -219,7 +231,7 @@ class Trainer:
         self.engine.load_weights(weights)
         if self.main:
             self.run_info["init_from"] = init_from_record(path, meta)
-            atomic_write_text(self.run_dir / "run.json", json.dumps(self.run_info, indent=2))
+            save_run_info(self.run_dir / "run.json", self.run_info)
         self.log.write(f"generator initialised from {path} ({parent_training(meta).get('steps', '?')} steps trained)")
 
     def _restore(self, state: dict[str, Any]) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -14,8 +14,11 @@ from ipoke_core.config import Config
 from ipoke_core.train import distributed
 from ipoke_core.train.options import TrainingError
 
+if TYPE_CHECKING:
+    from ipoke_core.data import PokeDataset
 
-def open_dataset(data_dir: Path, cfg: Config, split: str, train: bool):
+
+def open_dataset(data_dir: Path, cfg: Config, split: str, train: bool) -> PokeDataset:
     """The data package's PokeDataset for this config (poke sampling as in Sec. 3.2 / App. E.2)."""
     from ipoke_core.data import PokeDataset, read_dataset_meta
 
@@ -47,7 +50,7 @@ def dataset_info(data_dir: Path) -> dict[str, Any]:
             return {}
 
 
-def open_training_set(data_dir: Path, cfg: Config) -> tuple[dict[str, Any], Any]:
+def open_training_set(data_dir: Path, cfg: Config) -> tuple[dict[str, Any], PokeDataset]:
     """``(dataset.json, training split)`` of ``data_dir``; a missing data set or empty split is a TrainingError."""
     if not (data_dir / "dataset.json").is_file():
         raise TrainingError(
@@ -81,7 +84,8 @@ class BatchStream:
     """Endless batches with a resumable position: epoch e uses DistributedSampler order (seed, e),
     so iteration i always gets the same batch, before and after a resume."""
 
-    def __init__(self, dataset, batch_size: int, dist: distributed.DistInfo, seed: int, workers: int, pin: bool):
+    def __init__(self, dataset: PokeDataset, batch_size: int, dist: distributed.DistInfo, seed: int, workers: int,
+                 pin: bool):
         self.dataset = dataset
         self.batch_size = batch_size
         self.dist = dist
@@ -118,7 +122,8 @@ class BatchStream:
         self._it = iter(loader)
 
     def next(self) -> dict:
-        """The next batch of items (the dataset's dict of stacked tensors); a new epoch starts when one ends."""
+        """The next batch: the dataset's items stacked (``source`` ``(B, 3, R, R)``, ``frames`` ``(B, T, 3, R, R)``,
+        ``poke`` ``(B, 4)``...); a new epoch starts when one ends."""
         try:
             return next(self._it)
         except StopIteration:

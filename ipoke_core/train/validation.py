@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 from ipoke_core.config import Config
 from ipoke_core.inference import to_uint8
 from ipoke_core.metrics import psnr, ssim
-from ipoke_core.train.engine import Batch
+from ipoke_core.train.engine import Batch, Engine
 from ipoke_core.train.losses import flow_loss
 from ipoke_core.train.options import TrainingError
 from ipoke_core.train.training_data import open_dataset
@@ -50,7 +50,7 @@ def load_val_batches(data_dir: Path, cfg: Config) -> tuple[list[dict], str]:
     return out, split
 
 
-def validate(engine, batches: list[dict], distance: Distance, device: torch.device) -> dict[str, float]:
+def validate(engine: Engine, batches: list[dict], distance: Distance, device: torch.device) -> dict[str, float]:
     """Mean scores over ``batches``: ``val_metric`` (``distance``), ``val_l1``, ``val_psnr``, ``val_ssim``,
     ``val_ae_l1``, ``val_flow`` (a motion-predicting model with flow targets) and ``val_bg_motion`` (mean
     change of background-poked videos, which should stay still; when a batch has such pokes).
