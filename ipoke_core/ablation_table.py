@@ -11,6 +11,7 @@ wall time), ``OUT/ablation.tar.gz`` the checkpoints and logs.
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -95,8 +96,7 @@ def check_plan(plan: AblationPlan) -> None:
     base = load_config(plan.preset).to_dict()
     for name in plan.rows:
         try:
-            config_from_dict(apply_overrides(json.loads(json.dumps(base)),
-                                             [*COMMON_SETTINGS, *plan.overrides, *ABLATIONS[name]]))
+            config_from_dict(apply_overrides(copy.deepcopy(base), [*COMMON_SETTINGS, *plan.overrides, *ABLATIONS[name]]))
         except UserError as e:
             raise UserError(f"row {name!r}: {e}") from None
     if (plan.data is None or plan.test is None) and plan.preset not in SYNTH_KIND:

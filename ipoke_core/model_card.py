@@ -14,6 +14,7 @@ from typing import Any
 from ipoke_core.quality import evaluation_lines, trained_on, training_line, weak_response_warning
 
 MISSING = "not recorded"
+UNTRAINED = "NO: random initialisation, for testing the pipeline only"
 
 # the columns of the evaluation table: the model row, then the reference rows ``ipoke eval`` records
 REFERENCES = (("", "this model"), ("static_", "a still video"), ("flow_warp_", "flow-warp baseline"),
@@ -55,8 +56,7 @@ def _what_it_is(meta: dict[str, Any], n_parameters: int | None) -> list[str]:
         ("created", f"{_value(created)}" + (f", git revision `{revision}`" if revision else "")),
         ("weights SHA-256", f"`{sha}` (verified on loading)" if sha else f"{MISSING}: the weights cannot be verified"),
         ("parameters", f"{n_parameters:,}" if n_parameters is not None else meta.get("n_parameters")),
-        ("trained", training_line(meta) if meta.get("trained") else "NO: random initialisation, for testing the "
-                                                                      "pipeline only"),
+        ("trained", training_line(meta) if meta.get("trained") else UNTRAINED),
     ]
     model = _section(meta, "model")
     lines = ["## What it is", "", *_table(rows), "", "Model config (`[model]`):", ""]
@@ -135,7 +135,7 @@ def _evaluation(meta: dict[str, Any]) -> list[str]:
     ev = _section(meta, "evaluation")
     lines = ["## Measured quality", ""]
     if not ev:
-        return lines + [f"Not measured: the sidecar records no evaluation. `ipoke eval -c CHECKPOINT -d TEST_SET "
+        return lines + ["Not measured: the sidecar records no evaluation. `ipoke eval -c CHECKPOINT -d TEST_SET "
                         "--baselines --record` measures it and records it in the sidecar."]
     lines += [f"Tested {_value(ev.get('date'))} on {_value(ev.get('data'))}, {_value(ev.get('clips'))} clips "
               "(`ipoke eval --baselines --record`).", ""]
