@@ -339,7 +339,7 @@ def test_ipoke_info_prints_the_measured_quality(tmp_path, capsys):
     for name, evaluation in (("good", GOOD_EVALUATION), ("weak", WEAK_EVALUATION)):
         meta = {"trained": True, "evaluation": evaluation}
         path = save_checkpoint(tmp_path / f"{name}.safetensors", IPoke(cfg), meta)
-        assert info.run(argparse.Namespace(checkpoint=path, json=False)) == 0
+        assert info.run(argparse.Namespace(checkpoint=path, json=False, card=False)) == 0
         out = capsys.readouterr().out
         assert "tested 2026-11-26 on data/plants64 (test)" in out
         assert "the poked point lands 0.90 px" in out or name == "weak"
