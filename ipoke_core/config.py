@@ -214,7 +214,7 @@ class DataConfig:
     # where the data set has it, else flow
     poke_source: Literal["flow", "ground_truth", "auto"] = "flow"
     # synthetic data only: the fraction of object pokes placed where the simulated force acted (the
-    # causal poke) instead of at any moving pixel; see PokeDataset._applied_poke
+    # causal poke) instead of at any moving pixel; see data.window_truth.applied_poke
     applied_fraction: float = 0.0
     # the share of background pokes drawn within near_background_px of the object (the pot, the floor
     # beside it) instead of anywhere: those pixels must stay still too; see sampling.near_background_poke

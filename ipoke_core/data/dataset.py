@@ -25,6 +25,7 @@ Item (a dict; r = resolution, T = seq_len):
   a background poke), the target of the motion-first decoder (``ipoke_core.data.flow_targets``)
 - ``parts`` ``(r, r)`` int64, with ``flow_targets=True`` on synthetic data whose windows start at frame
   0: the source's true part map (-1 = background), the target of the part masks' label loss
+  (``ipoke_core.data.window_truth``, which also serves the ground-truth and applied pokes)
 
 Ground truth of synthetic clips (true motion, part map, kinematic tree) is not in the item: get it
 with ``dataset.ground_truth(index)`` (or ``load_ground_truth(root, clip_id, resolution)``).
@@ -44,13 +45,12 @@ import torch
 from torch.utils.data import Dataset
 
 from ipoke_core.data.layout import (
-    GT, STEP_MOTION, DatasetError, clip_dir, flow_name, load_flow, load_frames, read_dataset_meta, read_info, read_split,
+    STEP_MOTION, DatasetError, clip_dir, flow_name, load_flow, load_frames, read_dataset_meta, read_info, read_split,
 )
-from ipoke_core.data.flow_targets import backward_flow, dis_backward_flow
+from ipoke_core.data.flow_targets import window_flow_target
 from ipoke_core.data.sampling import (SampledPoke, flow_regions, impulse_poke, mask_regions, near_background_poke,
                                       sample_poke, window_motion)
-from ipoke_core.data.synthetic.clip import object_motion
-from ipoke_core.io_utils import atomic_path
+from ipoke_core.data.window_truth import applied_poke, true_motion_field, true_part_map
 from ipoke_core.poke import Poke, rasterize
 
 POKE_SOURCES = ("flow", "ground_truth")
@@ -205,33 +205,6 @@ class PokeDataset(Dataset):
         """``(N, R, R, 3) uint8`` -> ``(N, 3, r, r)`` float32 in [-1, 1] (see ``_resize_uint8``)."""
         return self._to_tensor(self._resize_uint8(frames))
 
-    def _flow_target(self, cid: str, start: int, frames: np.ndarray) -> torch.Tensor:
-        """Backward flow ``(T, 2, r, r)`` from each target frame to the source (module docstring).
-
-        Computed once per window and cached next to the clip (float16, a few kB); a read-only
-        data set is served without the cache.
-        """
-        path = clip_dir(self.root, cid) / (
-            f"flow_target_s{start}_r{self.resolution}_t{self.seq_len}x{self.frame_step}.npy")
-        try:
-            flow = np.load(path)
-        except (OSError, ValueError):
-            flow = None
-        if flow is None or flow.shape != (self.seq_len, self.resolution, self.resolution, 2):
-            targets = list(range(start + self.frame_step, start + self.span + 1, self.frame_step))
-            if self.has_gt:
-                with np.load(clip_dir(self.root, cid) / GT) as z:
-                    flow = backward_flow(z["parts"], z["starts"], z["angles"], start, targets, self.resolution)
-            else:
-                flow = dis_backward_flow(frames[0], frames[1:])
-            flow = flow.astype(np.float16)
-            try:
-                with atomic_path(path) as tmp:
-                    np.save(tmp, flow)
-            except OSError:
-                pass  # read-only data set: recompute next time
-        return torch.from_numpy(np.ascontiguousarray(flow, np.float32)).permute(0, 3, 1, 2)
-
     def _resize_field(self, flow: np.ndarray) -> np.ndarray:
         """``(R, R, 2)`` displacement field -> ``(r, r, 2)`` float32 in model pixels."""
         flow = np.asarray(flow, np.float32)
@@ -240,62 +213,8 @@ class PokeDataset(Dataset):
         small = cv2.resize(flow, (self.resolution, self.resolution), interpolation=cv2.INTER_AREA)
         return small * self.scale
 
-    def _gt_field(self, cid: str) -> tuple[np.ndarray, np.ndarray, tuple[float, float, int]]:
-        """True motion ``(r, r, 2)`` of frame-0 pixels to frame ``span``, the part map ``(r, r)``
-        (-1 = background) and where the simulated force acted ``(x, y, part)``, at model resolution."""
-        path = clip_dir(self.root, cid) / GT
-        with np.load(path) as z:
-            parts, starts, angles = z["parts"], z["starts"], z["angles"]
-            x0, y0 = (float(v) for v in z["poke"][:2])
-            force_point = ((x0 + 0.5) * self.scale - 0.5, (y0 + 0.5) * self.scale - 0.5, int(z["poke_part"]))
-        r, size = self.resolution, parts.shape[0]
-        coords = (np.arange(r) + 0.5) * size / r - 0.5
-        yy, xx = np.meshgrid(coords, coords, indexing="ij")
-        pr = parts[np.clip(np.round(yy).astype(int), 0, size - 1), np.clip(np.round(xx).astype(int), 0, size - 1)]
-        field = np.zeros((r, r, 2), np.float32)
-        ys, xs = np.nonzero(pr >= 0)
-        if len(xs):
-            sel = [0, self.span]
-            m = object_motion(pr[ys, xs].astype(int), xx[ys, xs], yy[ys, xs], starts[sel].astype(np.float64),
-                              angles[sel].astype(np.float64))
-            field[ys, xs] = m[1] * (r / size)
-        return field, pr, force_point
-
-    def _part_map(self, cid: str) -> torch.Tensor:
-        """The frame-0 part map ``(r, r)`` int64 at model resolution (-1 = background), sampled at each
-        model pixel's centre as ``_gt_field`` does."""
-        with np.load(clip_dir(self.root, cid) / GT) as z:
-            parts = z["parts"]
-        size, r = parts.shape[0], self.resolution
-        at = np.clip(np.round((np.arange(r) + 0.5) * size / r - 0.5).astype(int), 0, size - 1)
-        return torch.from_numpy(parts[np.ix_(at, at)].astype(np.int64))
-
     def _rng(self, index: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, self.epoch if self.train else _EVAL_EPOCH, int(index)])
-
-    def _applied_poke(self, field: np.ndarray, parts: np.ndarray, force_point: tuple[float, float, int],
-                      rng: np.random.Generator) -> SampledPoke | None:
-        """A poke where the simulated force acted: a pixel of the poked part within ``poke_radius`` of
-        the force's point (model px), its true displacement as the poke; None if that part is not
-        visible there at this resolution or did not move.
-
-        Why: a poke sampled at any moving pixel pairs, say, a leaf that swung because its stem was
-        pushed with the stem's response, teaching that poking a leaf moves its parent. At the point
-        the force acted the pairing is causal: the poked part and what hangs off it follow, the
-        heavier parents barely move (the structure the Fig.-5 heatmaps should show).
-        """
-        cx, cy, part = force_point
-        r = self.poke_radius
-        ys, xs = np.nonzero(parts == part)
-        near = (np.abs(xs - cx) <= r + 0.5) & (np.abs(ys - cy) <= r + 0.5)
-        if not near.any():
-            return None
-        i = int(rng.choice(np.flatnonzero(near)))
-        x, y = int(xs[i]), int(ys[i])
-        dx, dy = (float(v) for v in field[y, x])
-        if dx == 0.0 and dy == 0.0:
-            return None
-        return SampledPoke(x, y, dx, dy, False)
 
     def sample_poke(self, index: int) -> tuple[SampledPoke, np.ndarray]:
         """The poke of item ``index`` (model pixels) and the field it was sampled from ``(r, r, 2)``."""
@@ -303,7 +222,7 @@ class PokeDataset(Dataset):
         rng = self._rng(index)
         parts = None
         if self.poke_source == "ground_truth":
-            field, parts, force_point = self._gt_field(cid)
+            field, parts, force_point = true_motion_field(self.root, cid, self.resolution, self.span)
             regions = mask_regions(field, parts >= 0, margin=self.poke_radius + 1)
         else:
             row = 0 if self.meta["window_starts"] == "first" else start
@@ -323,7 +242,7 @@ class PokeDataset(Dataset):
             poke = near_background_poke(poke, regions, rng, self.near_background_px)
         if parts is not None and self.applied_fraction > 0 and not poke.is_background \
                 and rng.random() < self.applied_fraction:
-            poke = self._applied_poke(field, parts, force_point, rng) or poke
+            poke = applied_poke(field, parts, force_point, self.poke_radius, rng) or poke
         if self.poke_mode == "impulse":
             sm = np.load(clip_dir(self.root, cid) / STEP_MOTION)
             poke = impulse_poke(poke, window_motion(sm, start, self.seq_len, self.frame_step),
@@ -352,11 +271,12 @@ class PokeDataset(Dataset):
             video = self._to_tensor(window)
             source, target = video[0], video[1:]
             if self.flow_targets:
-                flow = self._flow_target(cid, start, window)
+                flow = window_flow_target(self.root, cid, start, r, self.seq_len, self.frame_step, window,
+                                          exact=self.has_gt)
         p = Poke(float(poke.x), float(poke.y), float(poke.dx), float(poke.dy))
         extra = {} if flow is None else {"flow": flow}
         if self.flow_targets and self.has_gt and self.meta["window_starts"] == "first":
-            extra["parts"] = self._part_map(cid)
+            extra["parts"] = true_part_map(self.root, cid, r)
         return {
             **extra,
             "source": source,

@@ -10,12 +10,19 @@ target is the *backward* flow: for every pixel of frame t, where that point was 
   drawn over their stems and trunks, and they move most. Background pixels, and pixels no part
   claims (uncovered background), do not move: flow 0.
 - Real videos: DIS flow from frame t back to the source (``dis_backward_flow``).
+
+``window_flow_target`` serves one training window's target, computed once and cached next to its clip.
 """
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
+import numpy as np
+import torch
+
+from ipoke_core.data.layout import GT, clip_dir
 from ipoke_core.flow import dis_flow_batch
+from ipoke_core.io_utils import atomic_path
 
 
 def backward_flow(parts: np.ndarray, starts: np.ndarray, angles: np.ndarray, source_frame: int,
@@ -72,3 +79,37 @@ def backward_flow(parts: np.ndarray, starts: np.ndarray, angles: np.ndarray, sou
 def dis_backward_flow(source: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """DIS flow from each of ``frames (T, r, r, 3) uint8`` back to ``source (r, r, 3)``: ``(T, r, r, 2)``."""
     return dis_flow_batch(list(frames), [source] * len(frames))
+
+
+def window_flow_target(root: str | Path, clip_id: str, start: int, resolution: int, seq_len: int,
+                       frame_step: int, window: np.ndarray, exact: bool) -> torch.Tensor:
+    """Backward flow ``(T, 2, r, r)`` float32 from each target frame of a window to its source.
+
+    Args:
+        start: the window's first frame; its targets are ``start + k * frame_step``, k = 1..seq_len.
+        window: ``(T + 1, r, r, 3) uint8`` the window's source and target frames at ``resolution``
+            (used only for DIS flow).
+        exact: the clip has ground truth (``gt.npz``): ``backward_flow`` from the part poses, else DIS.
+
+    Computed once per window and cached next to the clip (float16, a few kB), because DIS and the
+    exact flow cost more than loading; a read-only data set is served without the cache.
+    """
+    path = clip_dir(root, clip_id) / f"flow_target_s{start}_r{resolution}_t{seq_len}x{frame_step}.npy"
+    try:
+        flow = np.load(path)
+    except (OSError, ValueError):
+        flow = None
+    if flow is None or flow.shape != (seq_len, resolution, resolution, 2):
+        targets = list(range(start + frame_step, start + seq_len * frame_step + 1, frame_step))
+        if exact:
+            with np.load(clip_dir(root, clip_id) / GT) as z:
+                flow = backward_flow(z["parts"], z["starts"], z["angles"], start, targets, resolution)
+        else:
+            flow = dis_backward_flow(window[0], window[1:])
+        flow = flow.astype(np.float16)
+        try:
+            with atomic_path(path) as tmp:
+                np.save(tmp, flow)
+        except OSError:
+            pass  # read-only data set: recompute next time
+    return torch.from_numpy(np.ascontiguousarray(flow, np.float32)).permute(0, 3, 1, 2)

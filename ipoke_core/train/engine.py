@@ -4,7 +4,7 @@
 scalers, the perceptual loss and the AMP / channels-last / compile / DDP settings. The loop in
 ``trainer.py`` feeds it batches; ``benchmark.py`` feeds it random tensors.
 
-Optimisers (Adam, ``train.lr``, ``train.betas``):
+Optimisers (Adam, ``train.lr``, ``train.betas``; built in ``optimizers.py``):
 
 - ``ae``: object encoder + decoder, stage 1 (frame autoencoder: perceptual + L1);
 - ``dyn``: poke encoder + dynamics + decoder (fine-tuned), stage 2; with
@@ -16,8 +16,8 @@ Stage 2 loss (Eq. 8): ``perceptual(video, frames) + w_latent * L_latent``
 the adversarial terms after ``gan_warmup_steps`` stage-2 steps. With the motion-first decoder,
 ``+ w_flow * L_flow`` (``losses.flow_loss``: predicted against true backward flow); with part masks
 ``+ w_grouping * L_grouping`` (``model.parts.grouping_loss``) ``+ w_part_labels * L_part_labels``
-(``model.parts.part_label_loss``, on data that knows its parts), and the first ``parts_steps`` stage-2
-steps train the masks alone on these (``parts_step``). The discriminators take the hinge
+(``model.parts.part_label_loss``, on data that knows its parts; both via ``mask_losses.py``), and the
+first ``parts_steps`` stage-2 steps train the masks alone on these (``parts_step``). The discriminators take the hinge
 loss, the temporal one an R1 gradient penalty ``gp_weight / 2 * E||grad D_t(real)||^2``.
 """
 from __future__ import annotations
@@ -33,9 +33,10 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from ipoke_core.config import Config, ModelConfig
 from ipoke_core.device import resolve_amp
 from ipoke_core.model import IPoke, PatchDiscriminator, TemporalDiscriminator
-from ipoke_core.model.parts import grouping_loss, part_label_loss
 from ipoke_core.train import losses as L
 from ipoke_core.train.distributed import DistInfo, any_rank
+from ipoke_core.train.mask_losses import mask_losses, mask_total
+from ipoke_core.train.optimizers import build_optimizers
 from ipoke_core.train.schedule import ema_model, lr_factor, set_lr
 
 
@@ -154,23 +155,8 @@ class Engine:
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
             self.discs.spatial.to(memory_format=torch.channels_last)
-        m = self.model
-        enc_dec = list(m.object_encoder.parameters()) + list(m.decoder.parameters())
-        dyn = list(m.poke_encoder.parameters()) + list(m.dynamics.parameters()) + list(m.decoder.parameters())
-        if m.part_masks is not None:
-            dyn += list(m.part_masks.parameters())
-        if self.schedule == "single_stage":
-            dyn += list(m.object_encoder.parameters())
-        adam = dict(lr=tc.lr, betas=tuple(tc.betas), weight_decay=tc.weight_decay)
-        if cuda and optimized:
-            adam["fused"] = True
-        self.params = {"ae": enc_dec, "dyn": dyn, "disc": list(self.discs.parameters())}
-        self.opt = {name: torch.optim.Adam(p, **adam) for name, p in self.params.items()}
-        if m.part_masks is not None:  # the parts stage: the masks alone, from scratch, at their own rate
-            self.params["parts"] = list(m.part_masks.parameters())
-            self.opt["parts"] = torch.optim.Adam(self.params["parts"], **{**adam, "lr": tc.parts_lr})
-        fp16 = self.amp_dtype == torch.float16
-        self.scaler = {name: torch.amp.GradScaler("cuda", enabled=fp16) for name in self.opt}
+        self.params, self.opt, self.scaler = build_optimizers(
+            self.model, self.discs, tc, fused=cuda and optimized, fp16=self.amp_dtype == torch.float16)
         # the weights that validation, samples and checkpoints use: the EMA copy when train.ema_decay > 0
         self.ema = ema_model(self.model, tc.ema_decay) if tc.ema_decay > 0 else None
 
@@ -269,41 +255,18 @@ class Engine:
         return losses
 
     # ------------------------------------------------------------------ stage 2
-    def _mask_losses(self, parts: torch.Tensor | None, batch: Batch, decode: list[int] | None) -> dict[str, torch.Tensor]:
-        """The part masks' own losses that are on: grouping (from the true flow) and part labels (from the
-        true part map, where the data has one)."""
-        tc, still = self.cfg.train, self.cfg.model.still_part
-        if parts is None:
-            return {}
-        losses = {}
-        if tc.w_grouping > 0:
-            if batch.flow is None:
-                raise ValueError("model.part_masks needs flow targets in the batch (the warp decoder's data)")
-            losses["grouping"] = grouping_loss(parts, batch.flow if decode is None else batch.flow[:, decode],
-                                               still=still, still_bias=tc.still_bias)
-        if tc.w_part_labels > 0:
-            if batch.parts is None:
-                raise ValueError("train.w_part_labels needs the true part maps: synthetic data (ipoke synth) "
-                                 "whose windows start at frame 0")
-            losses["part_labels"] = part_label_loss(parts, batch.parts, still=still)
-        return losses
-
-    def _mask_total(self, losses: dict[str, torch.Tensor]) -> torch.Tensor | float:
-        tc = self.cfg.train
-        return tc.w_grouping * losses.get("grouping", 0.0) + tc.w_part_labels * losses.get("part_labels", 0.0)
-
     def parts_step(self, batch: Batch, gen: torch.Generator) -> dict[str, torch.Tensor]:
         """The part masks alone learn from the true flow and parts (the first ``parts_steps`` of stage 2):
         nothing else runs, so a step costs a small U-Net, not a video."""
         decode = loss_frame_indices(batch.frames.shape[1], self.cfg.train.loss_frames, gen)
         with self.autocast():
             parts = self.model.part_masks(batch.source)
-        losses = self._mask_losses(parts, batch, decode)
+        losses = mask_losses(parts, batch.flow, batch.parts, decode, self.cfg.train, self.cfg.model.still_part)
         if not losses:
             raise ValueError("train.parts_steps trains the masks on train.w_grouping or train.w_part_labels; "
                              "both are 0")
         self._check_finite(losses)
-        total = self._mask_total(losses)
+        total = mask_total(losses, self.cfg.train)
         losses["loss"] = total.detach()
         losses["grad_norm"] = self._update("parts", total)
         self._average()
@@ -333,7 +296,7 @@ class Engine:
                 losses["flow"] = L.flow_loss(flow, batch.flow if decode is None else batch.flow[:, decode],
                                              still_weight=tc.flow_still_weight, border_px=tc.flow_border_px,
                                              border_weight=tc.flow_border_weight)
-            losses.update(self._mask_losses(parts, batch, decode))
+            losses.update(mask_losses(parts, batch.flow, batch.parts, decode, tc, self.cfg.model.still_part))
             if tc.use_latent_loss:
                 with torch.no_grad():
                     enc = self.model.encode(batch.frames.reshape(b * t, *batch.frames.shape[2:]))
@@ -355,7 +318,7 @@ class Engine:
         total = losses["perc"]
         if "flow" in losses:
             total = total + tc.w_flow * losses["flow"]
-        total = total + self._mask_total(losses)
+        total = total + mask_total(losses, tc)
         if "latent" in losses:
             total = total + tc.w_latent * losses["latent"]
         if gan:
