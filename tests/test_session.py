@@ -3,9 +3,6 @@ bundled checkpoint and a real mp4 — load the model, open an image, poke, heatm
 through the same requests and change events the window runs in its worker lanes."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import imageio_ffmpeg
 import pytest
 
@@ -16,23 +13,12 @@ from ipoke_core.session import (
     HEATMAP_SETTINGS, HEATMAPS, IMAGE, MODE, MODEL, PLAYBACK, POKES, SLOT, VIDEO, HeatmapSettings, ModelSlot, Workspace,
 )
 
+from test_workspace import recorder
+
 # runs the real model through Poker: `make test` runs it again as on a CPU with bf16 units
 pytestmark = pytest.mark.model
 
 PLANTS = CHECKPOINTS / "plants64.safetensors"
-
-
-def recorder(ws: Workspace) -> list:
-    changes: list = []
-    ws.subscribe(changes.append)
-    return changes
-
-
-def test_the_session_imports_no_qt():
-    code = ("import sys, ipoke_core.session; "
-            "assert not [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'app'))]")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
 
 
 def test_the_controls_are_session_state_with_change_events():

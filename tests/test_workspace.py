@@ -53,7 +53,7 @@ def recorder(ws: Workspace) -> list:
 
 def test_the_workspace_imports_no_qt():
     code = ("import sys, ipoke_core.session, ipoke_core.commands.poke, ipoke_core.commands.heatmap; "
-            "assert not [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]")
+            "assert not [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'app'))]")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
 

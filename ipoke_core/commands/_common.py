@@ -127,6 +127,11 @@ def add_checkpoint_argument(p: argparse.ArgumentParser) -> None:
     add_amp_argument(p)
 
 
+def add_image_argument(p: argparse.ArgumentParser, what: str = "image file", required: bool = True) -> None:
+    """``--image/-i``: the one picture a command reads (any size; every format OpenCV reads)."""
+    p.add_argument("--image", "-i", required=required, type=Path, help=f"{what} (any size; png, jpg, ...)")
+
+
 def add_amp_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--amp", choices=("auto", "off", "bf16"), default="auto",
                    help="autocast: auto = bf16 on a GPU and on CPUs with bf16 units (AMX/AVX512-BF16), else fp32; "

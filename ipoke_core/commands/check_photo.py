@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ipoke_core.commands._common import add_checkpoint_argument, int_in, load_poker, positive_float
+from ipoke_core.commands._common import add_checkpoint_argument, add_image_argument, int_in, load_poker, positive_float
 
 HELP = ("poke a real photo and measure what moved: where the poked point ends, how much the rest of the picture "
         "changes, and what a poke on the background does (a PNG figure, one row per poke)")
@@ -19,7 +19,7 @@ HELP = ("poke a real photo and measure what moved: where the poked point ends, h
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_checkpoint_argument(p)
-    p.add_argument("--image", "-i", required=True, type=Path, help="the photo (any size; png, jpg, ...)")
+    add_image_argument(p, "the photo")
     p.add_argument("--poke", action="append", required=True, metavar="X,Y,DX,DY",
                    help="x, y as fractions of the model's square (0 to 1), dx, dy in model pixels; repeatable")
     p.add_argument("--background", metavar="X,Y",

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from ipoke_core.commands._common import (
-    add_checkpoint_argument, finite_float, int_in, load_poker, positive_int, seed_int,
+    add_checkpoint_argument, add_image_argument, finite_float, int_in, load_poker, positive_int, seed_int,
 )
 
 # the grid PNG holds the source and one overlay per location in a row: refuse one past 100 megapixels
@@ -19,7 +19,7 @@ HELP = "correlation heatmaps (paper Fig. 5): which pixels move with a poke at --
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_checkpoint_argument(p)
-    p.add_argument("--image", "-i", required=True, type=Path, help="image file (any size)")
+    add_image_argument(p)
     p.add_argument("--at", action="append", required=True, metavar="X,Y",
                    help="poke location in image pixels; repeat for several locations (one map each)")
     p.add_argument("--n", type=positive_int, default=64, help="random pokes per location (default 64, at least 2)")

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from ipoke_core.commands._common import (
-    add_checkpoint_argument,
+    add_checkpoint_argument, add_image_argument,
     float_in,
     int_in,
     load_poker,
@@ -19,7 +19,7 @@ HELP = ("the object's moving parts as the model moves them (a grid of pokes, pix
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_checkpoint_argument(p)
-    p.add_argument("--image", "-i", type=Path, help="image file (any size)")
+    add_image_argument(p, required=False)
     p.add_argument("--out", "-o", type=Path, help="coloured parts over the image (PNG)")
     p.add_argument("--npy", type=Path,
                    help="label array (H, W) int64 in the image's pixels (-1 = still or outside the model's square)")

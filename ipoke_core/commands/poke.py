@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ipoke_core.commands._common import add_checkpoint_argument, float_in, int_in, load_poker
+from ipoke_core.commands._common import add_checkpoint_argument, add_image_argument, float_in, int_in, load_poker
 
 # GIF frame times are in 10 ms ticks and viewers hold a frame at least 20 ms: faster GIFs play at 50 fps
 MAX_GIF_FPS = 50
@@ -14,7 +14,7 @@ HELP = "poke an image and write the generated video (mp4, gif, png strip or a fo
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_checkpoint_argument(p)
-    p.add_argument("--image", "-i", required=True, type=Path, help="image file (any size; png, jpg, ...)")
+    add_image_argument(p)
     p.add_argument("--at", action="append", required=True, metavar="X,Y",
                    help="poke location in image pixels; repeat --at/--by for several simultaneous pokes")
     p.add_argument("--by", action="append", required=True, metavar="DX,DY", help="displacement in image pixels")
