@@ -249,3 +249,21 @@ def test_parts_absent_from_a_frame_never_make_the_fit_singular():
     assert torch.isfinite(out).all()
     fit = fit_parts(flow, masks)
     assert torch.isfinite(fit.lin).all() and torch.isfinite(fit.residual).all()
+
+
+def test_part_labels_on_real_videos_are_refused_before_the_run_folder_is_made(tmp_path):
+    """Real videos have no part maps: ``train.w_part_labels`` says so at once, and writes nothing."""
+    from ipoke_core.data.prepare import prepare_videos
+    from ipoke_core.train.options import TrainingError
+
+    from test_data_prepare import write_mp4
+
+    (tmp_path / "videos").mkdir()
+    write_mp4(tmp_path / "videos" / "slide.mp4", n_frames=16)
+    write_mp4(tmp_path / "videos" / "other.mp4", n_frames=16, seed=3)
+    prepare_videos(tmp_path / "videos", tmp_path / "prepared", size=32, spans=(4,))
+    cfg = tiny(stage1_steps=0, stage2_steps=4, parts_steps=4, w_part_labels=1.0, **QUIET)
+    cfg.model.part_masks = 4
+    with pytest.raises(TrainingError, match="w_part_labels needs the true part maps"):
+        train(TrainOptions(cfg, tmp_path / "prepared", tmp_path / "run", progress=False))
+    assert not (tmp_path / "run").exists()

@@ -58,6 +58,13 @@ def open_training_set(data_dir: Path, cfg: Config) -> tuple[dict[str, Any], Poke
             "make one with `ipoke synth` or `ipoke prepare`"
         )
     meta = dataset_info(data_dir)
+    if cfg.train.w_part_labels > 0 and not (meta.get("has_ground_truth") and meta.get("window_starts") == "first"):
+        # the part maps come from the simulator (frame 0 of each clip): refused here, before the run folder
+        raise TrainingError(f"{data_dir}: train.w_part_labels needs the true part maps of synthetic data "
+                            "(`ipoke synth`); this data set has none. Train its masks with train.w_grouping "
+                            "and --set train.w_part_labels=0")
+    if cfg.train.w_part_labels > 0 and not cfg.model.part_masks:
+        raise TrainingError("train.w_part_labels teaches the part masks: set model.part_masks=K too")
     train_set = open_dataset(data_dir, cfg, "train", train=True)
     if len(train_set) == 0:
         raise TrainingError(f"{data_dir}: the training split is empty")
