@@ -91,6 +91,18 @@ def test_applied_pokes_sit_where_the_force_acted_and_carry_its_true_displacement
         PokeDataset(plants, "train", poke_source="flow", applied_fraction=0.5)
 
 
+def test_part_targets_are_the_sources_true_part_map_and_only_served_when_asked(plants):
+    """``part_targets=True`` (the part masks' label loss) serves each source's part map at model resolution,
+    the one ``load_ground_truth`` resamples; without it no item reads it."""
+    ds = PokeDataset(plants, "train", resolution=32, seq_len=10, part_targets=True)
+    for i in (0, len(ds) - 1):
+        item = ds[i]
+        truth = load_ground_truth(plants, item["clip_id"], 32)["parts"]
+        assert item["parts"].dtype == torch.int64 and item["parts"].shape == (32, 32)
+        assert np.array_equal(item["parts"].numpy(), truth) and (truth >= 0).any() and (truth < 0).any()
+    assert "parts" not in PokeDataset(plants, "train", resolution=32, seq_len=10)[0]
+
+
 def test_near_background_pokes_land_beside_the_object_and_keep_still_targets(plants):
     """near_background_fraction=1: every background poke lies on the background within the band of
     the object; object pokes are exactly the usual ones."""

@@ -267,3 +267,7 @@ def test_part_labels_on_real_videos_are_refused_before_the_run_folder_is_made(tm
     with pytest.raises(TrainingError, match="w_part_labels needs the true part maps"):
         train(TrainOptions(cfg, tmp_path / "prepared", tmp_path / "run", progress=False))
     assert not (tmp_path / "run").exists()
+    from ipoke_core.data import DatasetError, PokeDataset
+
+    with pytest.raises(DatasetError, match="part targets need the simulator's part maps"):
+        PokeDataset(tmp_path / "prepared", resolution=32, seq_len=4, part_targets=True)

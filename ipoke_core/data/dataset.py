@@ -23,8 +23,8 @@ Item (a dict; r = resolution, T = seq_len):
 - ``flow`` ``(T, 2, r, r)`` float32, only with ``flow_targets=True``: the backward flow from each
   target frame to the source in model pixels (exact on synthetic data, DIS on real video; zero for
   a background poke), the target of the motion-first decoder (``ipoke_core.data.flow_targets``)
-- ``parts`` ``(r, r)`` int64, with ``flow_targets=True`` on synthetic data whose windows start at frame
-  0: the source's true part map (-1 = background), the target of the part masks' label loss
+- ``parts`` ``(r, r)`` int64, only with ``part_targets=True`` (synthetic data whose windows start at
+  frame 0): the source's true part map (-1 = background), the target of the part masks' label loss
   (``ipoke_core.data.window_truth``, which also serves the ground-truth and applied pokes)
 
 Ground truth of synthetic clips (true motion, part map, kinematic tree) is not in the item: get it
@@ -76,6 +76,7 @@ class PokeDataset(Dataset):
         poke_source: str = "flow",
         window_stride: int | None = None,
         flow_targets: bool = False,
+        part_targets: bool = False,
         applied_fraction: float = 0.0,
         near_background_fraction: float = 0.0,
         near_background_px: int = 12,
@@ -114,6 +115,10 @@ class PokeDataset(Dataset):
         self.poke_mode, self.poke_radius, self.poke_scale = poke_mode, int(poke_radius), float(poke_scale)
         self.seed, self.train, self.poke_source = int(seed), bool(train), poke_source
         self.flow_targets = bool(flow_targets)
+        if part_targets and not (self.has_gt and self.meta.get("window_starts") == "first"):
+            raise DatasetError(f"{self.root}: part targets need the simulator's part maps (synthetic data whose "
+                               "windows start at frame 0)")
+        self.part_targets = bool(part_targets)
         self.epoch = 0
         if poke_source == "flow" and self.span not in [int(s) for s in self.meta["flow_spans"]]:
             raise DatasetError(
@@ -275,7 +280,7 @@ class PokeDataset(Dataset):
                                           exact=self.has_gt)
         p = Poke(float(poke.x), float(poke.y), float(poke.dx), float(poke.dy))
         extra = {} if flow is None else {"flow": flow}
-        if self.flow_targets and self.has_gt and self.meta["window_starts"] == "first":
+        if self.part_targets:
             extra["parts"] = true_part_map(self.root, cid, r)
         return {
             **extra,

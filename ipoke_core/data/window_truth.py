@@ -36,9 +36,8 @@ def true_motion_field(root: str | Path, clip_id: str, resolution: int,
     r, size = int(resolution), parts.shape[0]
     scale = r / size
     force_point = ((x0 + 0.5) * scale - 0.5, (y0 + 0.5) * scale - 0.5, poke_part)
-    coords = (np.arange(r) + 0.5) * size / r - 0.5
+    pr, coords = _part_map_at(parts, r)
     yy, xx = np.meshgrid(coords, coords, indexing="ij")
-    pr = parts[np.clip(np.round(yy).astype(int), 0, size - 1), np.clip(np.round(xx).astype(int), 0, size - 1)]
     field = np.zeros((r, r, 2), np.float32)
     ys, xs = np.nonzero(pr >= 0)
     if len(xs):
@@ -55,9 +54,16 @@ def true_part_map(root: str | Path, clip_id: str, resolution: int) -> torch.Tens
     as ``true_motion_field`` does."""
     with np.load(clip_dir(root, clip_id) / GT) as z:
         parts = z["parts"]
-    size, r = parts.shape[0], int(resolution)
-    at = np.clip(np.round((np.arange(r) + 0.5) * size / r - 0.5).astype(int), 0, size - 1)
-    return torch.from_numpy(parts[np.ix_(at, at)].astype(np.int64))
+    return torch.from_numpy(_part_map_at(parts, int(resolution))[0].astype(np.int64))
+
+
+def _part_map_at(parts: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
+    """The stored ``(S, S)`` part map at model resolution: ``(r, r)``, each model pixel the part of the
+    stored pixel nearest its centre; and those centres ``(r,)`` in stored pixels (the same along x, y)."""
+    size = parts.shape[0]
+    coords = (np.arange(r) + 0.5) * size / r - 0.5
+    at = np.clip(np.round(coords).astype(int), 0, size - 1)
+    return parts[np.ix_(at, at)], coords
 
 
 def applied_poke(field: np.ndarray, parts: np.ndarray, force_point: ForcePoint, radius: int,

@@ -30,6 +30,7 @@ def open_dataset(data_dir: Path, cfg: Config, split: str, train: bool) -> PokeDa
         frame_step=cfg.data.frame_step, background_fraction=cfg.data.background_fraction,
         poke_mode=cfg.model.poke_mode, poke_radius=cfg.model.poke_radius, poke_scale=cfg.model.poke_scale,
         seed=cfg.train.seed, train=train, flow_targets=cfg.model.decoder == "warp", poke_source=source,
+        part_targets=cfg.train.w_part_labels > 0,
         # real videos carry no force point: the option is a no-op there, so one config trains on both
         applied_fraction=cfg.data.applied_fraction if source == "ground_truth" else 0.0,
         near_background_fraction=cfg.data.near_background_fraction, near_background_px=cfg.data.near_background_px,
