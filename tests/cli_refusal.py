@@ -37,13 +37,17 @@ def refused_here(argv: list, capsys, message: str) -> str:
     return refused(argv, capsys, message, unchanged=Path.cwd())
 
 
+def untrained_checkpoint_and_image(folder: Path, *init_args: str) -> Path:
+    """``folder/model`` (``ipoke init-checkpoint`` with ``init_args``) and a 64x48 noise image ``folder/img.png``."""
+    assert main(["init-checkpoint", "--out", str(folder / "model"), *init_args]) == 0
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(folder / "img.png")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     """A tiny untrained checkpoint and an image, made once per test module."""
-    d = tmp_path_factory.mktemp("base")
-    assert main(["init-checkpoint", "--out", str(d / "model"), "--config", "tiny"]) == 0
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(d / "img.png")
-    return d
+    return untrained_checkpoint_and_image(tmp_path_factory.mktemp("base"), "--config", "tiny")
 
 
 @pytest.fixture

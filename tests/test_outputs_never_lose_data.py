@@ -10,10 +10,8 @@ import os
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from ipoke_core.checkpoint import load_checkpoint, previous_weights, read_meta, save_checkpoint
 from ipoke_core.cli import main
@@ -22,7 +20,7 @@ from ipoke_core.model import IPoke
 from ipoke_core.outputs import FolderOutput, check_outputs, same_file
 from ipoke_core.io_utils import OutputError
 
-from cli_refusal import refused, snapshot
+from cli_refusal import refused, snapshot, untrained_checkpoint_and_image
 
 POKE = ["--at", "30,20", "--by", "4,0"]
 HEAT = ["--at", "30,20", "--n", "2", "--batch-size", "2", "--upscale", "1"]
@@ -31,10 +29,7 @@ HEAT = ["--at", "30,20", "--n", "2", "--batch-size", "2", "--upscale", "1"]
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     """A tiny untrained checkpoint and an image, made once."""
-    d = tmp_path_factory.mktemp("base")
-    assert main(["init-checkpoint", "--out", str(d / "model"), "--resolution", "32"]) == 0
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(d / "img.png")
-    return d
+    return untrained_checkpoint_and_image(tmp_path_factory.mktemp("base"), "--resolution", "32")
 
 
 @pytest.fixture
