@@ -82,12 +82,22 @@ class MotionDecoder(Decoder):
     source), so from the first step the poked point follows the poke, and training learns what the
     baseline cannot: which pixels belong to the poked part, how the rest of the object follows,
     what stays still.
+
+    With ``model.poked_part`` the head also reads the poked part (``model.parts.poked_part_map``) and
+    the prior gated by it, and starts from the gated prior: the poked part follows the poke and the
+    parts beside it, inside the prior's disc, start still.
     """
+
+    # input channels of the motion head after the trunk's features: poke map (2), prior (2), and with
+    # model.poked_part the gated prior (2) and the poked part (1)
+    POKE_INPUTS = 4
+    POKED_PART_INPUTS = 3
 
     def __init__(self, cfg: ModelConfig, skip_levels: list[int]):
         super().__init__(cfg, skip_levels)
         c = cfg.channels[0]
-        self.to_motion = nn.Conv2d(c + 4, 3, 3, 1, 1)
+        self.poked_part = cfg.poked_part
+        self.to_motion = nn.Conv2d(c + self.POKE_INPUTS + (self.POKED_PART_INPUTS if cfg.poked_part else 0), 3, 3, 1, 1)
         # flows are a few pixels: one unit of the head is R/16 pixels (4 at 64 px)
         self.flow_unit = cfg.resolution / 16
         self.deadzone = cfg.motion_deadzone_px  # shorter flows are drawn as still (ModelConfig)
@@ -104,10 +114,24 @@ class MotionDecoder(Decoder):
         prior_weight = -cfg.poke_scale / (cfg.poke_gain * self.flow_unit)
         nn.init.normal_(self.to_motion.weight, std=1e-3)
         nn.init.zeros_(self.to_motion.bias)
+        prior_at = c + (4 if cfg.poked_part else 2)  # the gated prior's channels when there is one
         with torch.no_grad():
-            self.to_motion.weight[0, c + 2, 1, 1] = prior_weight  # flow x <- prior x
-            self.to_motion.weight[1, c + 3, 1, 1] = prior_weight  # flow y <- prior y
+            self.to_motion.weight[0, prior_at, 1, 1] = prior_weight  # flow x <- prior x
+            self.to_motion.weight[1, prior_at + 1, 1, 1] = prior_weight  # flow y <- prior y
             self.to_motion.bias[2] = 4.0
+
+    @classmethod
+    def widen_for_poked_part(cls, weight: torch.Tensor) -> torch.Tensor:
+        """A motion head's weight ``(3, C + 4, k, k)`` from a checkpoint without ``model.poked_part`` ->
+        ``(3, C + 7, k, k)`` for one with it, drawing the same flow wherever the poked part is 1: the
+        kernels that read the prior now read the gated prior, the new inputs' other weights are 0
+        (``--init-from`` such a checkpoint)."""
+        c = weight.shape[1] - cls.POKE_INPUTS
+        wide = torch.zeros(weight.shape[0], c + cls.POKE_INPUTS + cls.POKED_PART_INPUTS, *weight.shape[2:],
+                           dtype=weight.dtype, device=weight.device)
+        wide[:, : c + 2] = weight[:, : c + 2]
+        wide[:, c + 4: c + 6] = weight[:, c + 2: c + 4]
+        return wide
 
     def motion_prior(self, poke_map: torch.Tensor) -> torch.Tensor:
         """The poke spread by a Gaussian falloff: ``(N, 2, R, R) -> (N, 2, R, R)``, the poke's value at its
@@ -120,15 +144,23 @@ class MotionDecoder(Decoder):
         return x.reshape(poke_map.shape) / self.prior_area
 
     def render(self, levels: list[torch.Tensor | None], source: torch.Tensor, poke_map: torch.Tensor,
-               times: torch.Tensor, prior: torch.Tensor, parts: torch.Tensor | None = None) -> Rendered:
+               times: torch.Tensor, prior: torch.Tensor, parts: torch.Tensor | None = None,
+               poked: torch.Tensor | None = None) -> Rendered:
         """``source (N, 3, R, R)`` in [-1, 1], the (gained) ``poke_map (N, 2, R, R)``, ``times (N,)``, the
         fraction t/T of the sequence each frame is at, and ``prior = motion_prior(poke_map)`` (the caller
         blurs once per video, not per frame), one per frame to draw -> ``Rendered`` of N frames. With
         ``parts (N, K, R, R)``, the source's part masks, each part moves by one affine motion
-        (``model.parts.project_flow``) instead of the head's dense flow."""
+        (``model.parts.project_flow``) instead of the head's dense flow; ``poked (N, 1, R, R)``, the
+        poked part (``model.parts.poked_part_map``), is read with ``model.poked_part``."""
         feats = self.features(levels)
         rgb = torch.tanh(self.to_rgb(feats)).float()
-        extra = torch.cat([poke_map.float(), prior * times.float().view(-1, 1, 1, 1)], 1).to(feats.dtype)
+        ramp = prior * times.float().view(-1, 1, 1, 1)
+        inputs = [poke_map.float(), ramp]
+        if self.poked_part:
+            if poked is None:
+                raise ValueError("model.poked_part: render needs the poked part map (model.parts.poked_part_map)")
+            inputs += [ramp * poked, poked.float()]
+        extra = torch.cat(inputs, 1).to(feats.dtype)
         if feats.is_contiguous(memory_format=torch.channels_last):  # one layout for the cat: no copies
             extra = extra.contiguous(memory_format=torch.channels_last)
         motion = self.to_motion(torch.cat([feats, extra], 1)).float()
