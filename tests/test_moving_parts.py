@@ -329,7 +329,8 @@ def test_a_head_widened_for_the_poked_part_draws_its_parents_flow_over_the_poked
     the whole foreground is one poked part, the new model draws exactly the old one's flow."""
     parent, child = _parts_model(False), _parts_model(True)
     state = parent.state_dict()
-    state["decoder.to_motion.weight"] = MotionDecoder.widen_for_poked_part(state["decoder.to_motion.weight"])
+    state["decoder.to_motion.weight"], state["decoder.to_motion.bias"] = MotionDecoder.widen_for_poked_part(
+        state["decoder.to_motion.weight"], state["decoder.to_motion.bias"])
     child.load_state_dict(state)
     masks = torch.zeros(1, 3, 32, 32)
     masks[0, 1] = 1  # one part, the whole image
@@ -352,3 +353,20 @@ def test_fine_tuning_adds_the_poked_part_to_a_checkpoint_without_it(data_dir, pr
     assert meta["model"]["poked_part"] is True
     c = tuned.cfg.channels[0]
     assert tuned.decoder.to_motion.weight.shape[1] == c + 7
+
+
+@pytest.mark.model
+def test_with_the_poked_part_the_head_can_move_the_poked_part_alone():
+    """Two flows, blended by the poked part: a head that draws a flow for the poked part and none for
+    the rest moves the poked part and (but for its edge) nothing else."""
+    model = _parts_model(True)
+    with torch.no_grad():
+        model.decoder.to_motion.weight.zero_()
+        model.decoder.to_motion.bias.copy_(torch.tensor([0.5, 0.0, 40.0, 0.0, 0.0]))  # inside: 0.5 units right
+    poke = rasterize([Poke(8, 8, 2, 0)], 32, 2, "shift", 4.0)[None]
+    with torch.inference_mode():
+        flow = model.animate(torch.rand(1, 3, 32, 32) * 2 - 1, poke, parts=_background_and_two_parts()).flow[0, -1]
+    step = 0.5 * model.decoder.flow_unit  # 1 px: the masks are carried along, the edge column mixes
+    assert torch.allclose(flow[0, :16, :15], torch.full((16, 15), step), atol=1e-4)
+    assert flow[:, :16, 16:].norm(dim=0).mean() < 0.1 * step  # the edge column's mix, spread by the fit
+    assert flow[:, 16:].abs().max() == 0  # the still part

@@ -191,9 +191,11 @@ class Engine:
         """Start from given generator weights (``ipoke train --init-from``); the average restarts from them.
         A module the weights lack entirely (part masks added to a checkpoint without them) keeps its fresh start;
         a motion head without the poked part's inputs is widened to read them (``model.poked_part``)."""
-        head = "decoder.to_motion.weight"
-        if self.model.cfg.poked_part and head in state and state[head].shape != self.model.decoder.to_motion.weight.shape:
-            state = {**state, head: MotionDecoder.widen_for_poked_part(state[head])}
+        head = "decoder.to_motion."
+        if self.model.cfg.poked_part and head + "weight" in state and \
+                state[head + "weight"].shape != self.model.decoder.to_motion.weight.shape:
+            weight, bias = MotionDecoder.widen_for_poked_part(state[head + "weight"], state[head + "bias"])
+            state = {**state, head + "weight": weight, head + "bias": bias}
         missing, unexpected = self.model.load_state_dict(state, strict=False)
         has_parts = any(k.startswith("part_masks.") for k in state)
         wrong = unexpected + [k for k in missing if has_parts or not k.startswith("part_masks.")]
