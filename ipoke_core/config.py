@@ -83,10 +83,6 @@ class ModelConfig:
     # with part_masks: part 0 is the still part, which never moves (the background, a rooted pot): what
     # leaks onto it is dropped instead of spread over it by its affine fit
     still_part: bool = False
-    # with part_masks: the motion head also sees the poked part, each pixel's chance of sharing a part
-    # with the poked pixel (model.parts.poked_part_map), and the motion prior gated by it: a poke
-    # moves its own part first instead of a disc across every part near it
-    poked_part: bool = False
 
     def validate(self) -> None:
         """Raise ConfigError unless every field is of its type, finite and in range, and the network
@@ -147,8 +143,6 @@ class ModelConfig:
             raise ConfigError(f"model.part_masks must be 0 (off) or a whole number in [2, 64], got {self.part_masks!r}")
         if self.still_part and not self.part_masks:
             raise ConfigError("model.still_part needs model.part_masks (part 0 of the masks is the still part)")
-        if self.poked_part and not self.part_masks:
-            raise ConfigError("model.poked_part needs model.part_masks (the poked part is read from the masks)")
         if self.part_masks and self.decoder != "warp":
             raise ConfigError("model.part_masks moves the warp decoder's flow by parts; the pixel decoder draws no flow")
         if self.motion_deadzone_px > 0 and self.decoder != "warp":
@@ -195,7 +189,7 @@ class ModelConfig:
 RENDERING_ONLY = ("motion_deadzone_px",)
 # ModelConfig fields that add a module or a behaviour: ``--init-from`` a checkpoint without it (0 or false
 # there) starts a new module from scratch and every other weight from the checkpoint
-ADDED_MODULES = ("part_masks", "still_part", "poked_part")
+ADDED_MODULES = ("part_masks", "still_part")
 
 
 # the clip size, clip length and poke mode of the training data are the model's; a config file's [data]

@@ -12,9 +12,7 @@ import torch
 from ipoke_core.checkpoint import load_checkpoint
 from ipoke_core.config import ConfigError, ModelConfig
 from ipoke_core.model import IPoke
-from ipoke_core.model.decoder import MotionDecoder
-from ipoke_core.model.parts import (PartMasks, affine_fits, fit_parts, grouping_loss, part_label_loss, poked_part_map,
-                                   project_flow)
+from ipoke_core.model.parts import PartMasks, affine_fits, fit_parts, grouping_loss, part_label_loss, project_flow
 from ipoke_core.poke import Poke, rasterize
 from ipoke_core.train import TrainOptions, train
 
@@ -273,100 +271,3 @@ def test_part_labels_on_real_videos_are_refused_before_the_run_folder_is_made(tm
 
     with pytest.raises(DatasetError, match="part targets need the simulator's part maps"):
         PokeDataset(tmp_path / "prepared", resolution=32, seq_len=4, part_targets=True)
-
-
-def _background_and_two_parts(r: int = 32) -> torch.Tensor:
-    """One-hot masks ``(1, 3, r, r)``: part 0 the background (rows below r/2), parts 1 and 2 the left
-    and right halves of the top."""
-    masks = torch.zeros(1, 3, r, r)
-    masks[0, 0, r // 2:] = 1
-    masks[0, 1, : r // 2, : r // 2] = 1
-    masks[0, 2, : r // 2, r // 2:] = 1
-    return masks
-
-
-def test_the_poked_part_map_lights_the_whole_poked_part_and_nothing_for_a_background_poke():
-    masks = _background_and_two_parts()
-    on_left = rasterize([Poke(13, 4, 2, 1)], 32, 1, "shift", 4.0)[None]  # beside the right part's edge
-    lit = poked_part_map(masks, on_left, still=True)[0, 0]
-    assert lit.shape == (32, 32)
-    assert torch.allclose(lit[:16, :16], torch.ones(16, 16))  # the poked part, to its far corner
-    assert lit[:16, 16:].abs().max() == 0 and lit[16:].abs().max() == 0  # its neighbour and the background
-    on_background = rasterize([Poke(20, 28, 2, 1)], 32, 1, "shift", 4.0)[None]
-    assert poked_part_map(masks, on_background, still=True).abs().max() == 0  # the still part is no part
-    assert poked_part_map(masks, on_background, still=False)[0, 0, 16:].min() == 1
-    assert poked_part_map(masks, torch.zeros(1, 2, 32, 32), still=True).abs().max() == 0
-
-
-def _parts_model(poked_part: bool) -> IPoke:
-    cfg = ModelConfig(resolution=32, channels=[8, 16], bottleneck=8, depth=2, seq_len=3, decoder="warp",
-                      poke_every_level=True, poke_gain=8.0, poke_scale=4.0, part_masks=3, still_part=True,
-                      poked_part=poked_part)
-    torch.manual_seed(0)
-    return IPoke(cfg).eval()
-
-
-@pytest.mark.model
-def test_with_the_poked_part_a_poke_moves_its_own_part_and_not_the_part_beside_it():
-    """A fresh model starts from the motion prior's disc; with ``model.poked_part`` the disc is gated by
-    the poked part, so a poke beside a part's edge leaves the neighbouring part still."""
-    masks = _background_and_two_parts()
-    image = torch.rand(1, 3, 32, 32) * 2 - 1
-    poke = rasterize([Poke(13, 8, 3, 0)], 32, 2, "shift", 4.0)[None]
-    moved = {}
-    for gated in (False, True):
-        with torch.inference_mode():
-            flow = _parts_model(gated).animate(image, poke, parts=masks).flow[0, -1]  # (2, 32, 32)
-        moved[gated] = (flow[:, :16, :16].norm(dim=0).mean(), flow[:, :16, 16:].norm(dim=0).mean())
-    assert moved[False][1] > 0.3 * moved[False][0]  # the disc reaches over the edge
-    assert moved[True][0] > 0.8 * moved[False][0]  # the poked part still follows the poke ...
-    assert moved[True][1] < 0.05 * moved[True][0]  # ... and its neighbour stays
-
-
-@pytest.mark.model
-def test_a_head_widened_for_the_poked_part_draws_its_parents_flow_over_the_poked_part():
-    """``--init-from`` a checkpoint without ``model.poked_part``: the head is widened so that wherever
-    the whole foreground is one poked part, the new model draws exactly the old one's flow."""
-    parent, child = _parts_model(False), _parts_model(True)
-    state = parent.state_dict()
-    state["decoder.to_motion.weight"], state["decoder.to_motion.bias"] = MotionDecoder.widen_for_poked_part(
-        state["decoder.to_motion.weight"], state["decoder.to_motion.bias"])
-    child.load_state_dict(state)
-    masks = torch.zeros(1, 3, 32, 32)
-    masks[0, 1] = 1  # one part, the whole image
-    image = torch.rand(1, 3, 32, 32) * 2 - 1
-    poke = rasterize([Poke(13, 8, 3, -2)], 32, 2, "shift", 4.0)[None]
-    with torch.inference_mode():
-        old, new = parent.animate(image, poke, parts=masks), child.animate(image, poke, parts=masks)
-    assert old.flow.abs().max() > 0.5
-    assert torch.allclose(old.flow, new.flow, atol=1e-4) and torch.allclose(old.video, new.video, atol=1e-4)
-    with pytest.raises(ConfigError, match="poked_part needs model.part_masks"):
-        ModelConfig(decoder="warp", poked_part=True).validate()
-
-
-def test_fine_tuning_adds_the_poked_part_to_a_checkpoint_without_it(data_dir, pretrained, tmp_path):  # noqa: F811
-    cfg = tiny(stage1_steps=0, stage2_steps=20, parts_steps=10, lr=3e-3, **QUIET)
-    cfg.model.part_masks, cfg.model.still_part, cfg.model.poked_part = 4, True, True
-    result = train(TrainOptions(cfg, data_dir, tmp_path / "ft", init_from=pretrained, progress=False))
-    assert result.status == "finished"
-    tuned, meta = load_checkpoint(result.last_checkpoint.with_suffix(""))
-    assert meta["model"]["poked_part"] is True
-    c = tuned.cfg.channels[0]
-    assert tuned.decoder.to_motion.weight.shape[1] == c + 7
-
-
-@pytest.mark.model
-def test_with_the_poked_part_the_head_can_move_the_poked_part_alone():
-    """Two flows, blended by the poked part: a head that draws a flow for the poked part and none for
-    the rest moves the poked part and (but for its edge) nothing else."""
-    model = _parts_model(True)
-    with torch.no_grad():
-        model.decoder.to_motion.weight.zero_()
-        model.decoder.to_motion.bias.copy_(torch.tensor([0.5, 0.0, 40.0, 0.0, 0.0]))  # inside: 0.5 units right
-    poke = rasterize([Poke(8, 8, 2, 0)], 32, 2, "shift", 4.0)[None]
-    with torch.inference_mode():
-        flow = model.animate(torch.rand(1, 3, 32, 32) * 2 - 1, poke, parts=_background_and_two_parts()).flow[0, -1]
-    step = 0.5 * model.decoder.flow_unit  # 1 px: the masks are carried along, the edge column mixes
-    assert torch.allclose(flow[0, :16, :15], torch.full((16, 15), step), atol=1e-4)
-    assert flow[:, :16, 16:].norm(dim=0).mean() < 0.1 * step  # the edge column's mix, spread by the fit
-    assert flow[:, 16:].abs().max() == 0  # the still part

@@ -82,27 +82,12 @@ class MotionDecoder(Decoder):
     source), so from the first step the poked point follows the poke, and training learns what the
     baseline cannot: which pixels belong to the poked part, how the rest of the object follows,
     what stays still.
-
-    With ``model.poked_part`` the head also reads the poked part (``model.parts.poked_part_map``) and
-    the prior gated by it, and draws two flows, one for the poked part and one for everything else,
-    blended by the poked part map: a single convolution adds its inputs and cannot switch the
-    features' flow off outside the poked part; two flows and the blend can. It starts from the gated
-    prior: the poked part follows the poke and the parts beside it, inside the prior's disc, start still.
     """
-
-    # input channels of the motion head after the trunk's features: poke map (2), prior (2), and with
-    # model.poked_part the gated prior (2) and the poked part (1)
-    POKE_INPUTS = 4
-    POKED_PART_INPUTS = 3
-    # output channels: flow (2) and mask (1); with model.poked_part also the flow outside the poked part (2)
-    OUTPUTS, POKED_PART_OUTPUTS = 3, 2
 
     def __init__(self, cfg: ModelConfig, skip_levels: list[int]):
         super().__init__(cfg, skip_levels)
         c = cfg.channels[0]
-        self.poked_part = cfg.poked_part
-        extra_in, extra_out = (self.POKED_PART_INPUTS, self.POKED_PART_OUTPUTS) if cfg.poked_part else (0, 0)
-        self.to_motion = nn.Conv2d(c + self.POKE_INPUTS + extra_in, self.OUTPUTS + extra_out, 3, 1, 1)
+        self.to_motion = nn.Conv2d(c + 4, 3, 3, 1, 1)
         # flows are a few pixels: one unit of the head is R/16 pixels (4 at 64 px)
         self.flow_unit = cfg.resolution / 16
         self.deadzone = cfg.motion_deadzone_px  # shorter flows are drawn as still (ModelConfig)
@@ -119,25 +104,10 @@ class MotionDecoder(Decoder):
         prior_weight = -cfg.poke_scale / (cfg.poke_gain * self.flow_unit)
         nn.init.normal_(self.to_motion.weight, std=1e-3)
         nn.init.zeros_(self.to_motion.bias)
-        prior_at = c + (4 if cfg.poked_part else 2)  # the gated prior's channels when there is one
         with torch.no_grad():
-            self.to_motion.weight[0, prior_at, 1, 1] = prior_weight  # flow x <- prior x
-            self.to_motion.weight[1, prior_at + 1, 1, 1] = prior_weight  # flow y <- prior y
+            self.to_motion.weight[0, c + 2, 1, 1] = prior_weight  # flow x <- prior x
+            self.to_motion.weight[1, c + 3, 1, 1] = prior_weight  # flow y <- prior y
             self.to_motion.bias[2] = 4.0
-
-    @classmethod
-    def widen_for_poked_part(cls, weight: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """A motion head ``(weight (3, C + 4, k, k), bias (3,))`` from a checkpoint without ``model.poked_part``
-        -> ``(5, C + 7, k, k), (5,)`` for one with it (``--init-from`` such a checkpoint). Over the poked
-        part it draws the parent's flow, the kernels that read the prior now reading the gated prior;
-        outside it, the parent's flow without the prior. The new inputs' other weights are 0."""
-        c = weight.shape[1] - cls.POKE_INPUTS
-        wide = weight.new_zeros(cls.OUTPUTS + cls.POKED_PART_OUTPUTS, c + cls.POKE_INPUTS + cls.POKED_PART_INPUTS,
-                                *weight.shape[2:])
-        wide[:3, : c + 2] = weight[:, : c + 2]
-        wide[:3, c + 4: c + 6] = weight[:, c + 2: c + 4]  # the prior, gated
-        wide[3:5, : c + 2] = weight[:2, : c + 2]  # outside the poked part: the same flow, no prior
-        return wide, torch.cat([bias, bias[:2]])
 
     def motion_prior(self, poke_map: torch.Tensor) -> torch.Tensor:
         """The poke spread by a Gaussian falloff: ``(N, 2, R, R) -> (N, 2, R, R)``, the poke's value at its
@@ -150,30 +120,19 @@ class MotionDecoder(Decoder):
         return x.reshape(poke_map.shape) / self.prior_area
 
     def render(self, levels: list[torch.Tensor | None], source: torch.Tensor, poke_map: torch.Tensor,
-               times: torch.Tensor, prior: torch.Tensor, parts: torch.Tensor | None = None,
-               poked: torch.Tensor | None = None) -> Rendered:
+               times: torch.Tensor, prior: torch.Tensor, parts: torch.Tensor | None = None) -> Rendered:
         """``source (N, 3, R, R)`` in [-1, 1], the (gained) ``poke_map (N, 2, R, R)``, ``times (N,)``, the
         fraction t/T of the sequence each frame is at, and ``prior = motion_prior(poke_map)`` (the caller
         blurs once per video, not per frame), one per frame to draw -> ``Rendered`` of N frames. With
         ``parts (N, K, R, R)``, the source's part masks, each part moves by one affine motion
-        (``model.parts.project_flow``) instead of the head's dense flow; ``poked (N, 1, R, R)``, the
-        poked part (``model.parts.poked_part_map``), is read with ``model.poked_part``."""
+        (``model.parts.project_flow``) instead of the head's dense flow."""
         feats = self.features(levels)
         rgb = torch.tanh(self.to_rgb(feats)).float()
-        ramp = prior * times.float().view(-1, 1, 1, 1)
-        inputs = [poke_map.float(), ramp]
-        if self.poked_part:
-            if poked is None:
-                raise ValueError("model.poked_part: render needs the poked part map (model.parts.poked_part_map)")
-            inputs += [ramp * poked, poked.float()]
-        extra = torch.cat(inputs, 1).to(feats.dtype)
+        extra = torch.cat([poke_map.float(), prior * times.float().view(-1, 1, 1, 1)], 1).to(feats.dtype)
         if feats.is_contiguous(memory_format=torch.channels_last):  # one layout for the cat: no copies
             extra = extra.contiguous(memory_format=torch.channels_last)
         motion = self.to_motion(torch.cat([feats, extra], 1)).float()
-        flow = motion[:, :2]
-        if self.poked_part:
-            flow = poked * flow + (1 - poked) * motion[:, 3:5]
-        flow = flow * self.flow_unit
+        flow = motion[:, :2] * self.flow_unit
         if parts is not None:
             flow = project_flow(flow, parts, self.still_part)
         flow = shrink_flow(flow, self.deadzone)

@@ -10,7 +10,7 @@ from ipoke_core.config import ModelConfig
 from ipoke_core.model.decoder import Decoder, MotionDecoder
 from ipoke_core.model.dynamics import build_dynamics
 from ipoke_core.model.encoders import ObjectEncoder, PokeEncoder
-from ipoke_core.model.parts import PartMasks, poked_part_map
+from ipoke_core.model.parts import PartMasks
 
 
 @dataclass
@@ -100,10 +100,8 @@ class IPoke(nn.Module):
             parts = None
         elif parts is None:
             parts = self.part_masks(image)
-        poked = poked_part_map(parts, poke_map, self.cfg.still_part) if self.cfg.poked_part else None
         out = self.decoder.render(stacked, image.repeat(t, 1, 1, 1), poke_map.repeat(t, 1, 1, 1), times, prior,
-                                  None if parts is None else parts.repeat(t, 1, 1, 1),
-                                  None if poked is None else poked.repeat(t, 1, 1, 1))
+                                  None if parts is None else parts.repeat(t, 1, 1, 1))
         return Animation(per_video(out.frame), states, per_video(out.flow), per_video(out.mask), parts)
 
     def forward(

@@ -171,24 +171,6 @@ def project_flow(flow: torch.Tensor, masks: torch.Tensor, still: bool = False) -
     return out.transpose(1, 2).reshape(n, 2, h, w)
 
 
-def poked_part_map(masks: torch.Tensor, poke_map: torch.Tensor, still: bool = False) -> torch.Tensor:
-    """Each pixel's chance of sharing a part with the poked pixels: ``(N, 1, R, R)`` in [0, 1].
-
-    ``masks (N, K, R, R)`` of the sources, ``poke_map (N, 2, R, R)``: the poked part is the pokes'
-    membership ``m_k`` (mean over the poke map's nonzero square, weighted by its length), and the
-    map is ``sum_k m_k * masks_k``, the dot product of every pixel's membership with it. With
-    ``still``, part 0 is left out: a poke on the still part (the background) pokes no part, and the
-    map is 0 everywhere. An empty poke map gives 0 too. This is non-local (a poke on a leaf's tip
-    lights the leaf's base) and the motion head's convolutions cannot compute it from the poke alone.
-    """
-    weight = poke_map.float().abs().sum(1, keepdim=True)  # (N, 1, R, R)
-    weight = weight / weight.sum((-2, -1), keepdim=True).clamp_min(EPS)
-    poked = (masks.float() * weight).sum((-2, -1))  # (N, K)
-    if still:
-        poked = torch.cat([torch.zeros_like(poked[:, :1]), poked[:, 1:]], 1)
-    return torch.einsum("nk,nkhw->nhw", poked, masks.float()).unsqueeze(1)
-
-
 def grouping_loss(masks: torch.Tensor, flow: torch.Tensor, eps_px: float = 0.1, still: bool = False,
                   still_bias: float = 0.0) -> torch.Tensor:
     """How badly one affine motion per mask explains the true flow of each frame (Guess What Moves).

@@ -33,7 +33,6 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from ipoke_core.config import Config, ModelConfig
 from ipoke_core.device import resolve_amp
 from ipoke_core.model import IPoke, PatchDiscriminator, TemporalDiscriminator
-from ipoke_core.model.decoder import MotionDecoder
 from ipoke_core.train import losses as L
 from ipoke_core.train.distributed import DistInfo, any_rank
 from ipoke_core.train.mask_losses import mask_losses, mask_total
@@ -189,13 +188,7 @@ class Engine:
 
     def load_weights(self, state: dict[str, torch.Tensor]) -> None:
         """Start from given generator weights (``ipoke train --init-from``); the average restarts from them.
-        A module the weights lack entirely (part masks added to a checkpoint without them) keeps its fresh start;
-        a motion head without the poked part's inputs is widened to read them (``model.poked_part``)."""
-        head = "decoder.to_motion."
-        if self.model.cfg.poked_part and head + "weight" in state and \
-                state[head + "weight"].shape != self.model.decoder.to_motion.weight.shape:
-            weight, bias = MotionDecoder.widen_for_poked_part(state[head + "weight"], state[head + "bias"])
-            state = {**state, head + "weight": weight, head + "bias": bias}
+        A module the weights lack entirely (part masks added to a checkpoint without them) keeps its fresh start."""
         missing, unexpected = self.model.load_state_dict(state, strict=False)
         has_parts = any(k.startswith("part_masks.") for k in state)
         wrong = unexpected + [k for k in missing if has_parts or not k.startswith("part_masks.")]
