@@ -187,6 +187,11 @@ class ModelConfig:
 # ModelConfig fields that change how frames are drawn but no weight: a checkpoint may be fine-tuned
 # (``--init-from``) with other values of these
 RENDERING_ONLY = ("motion_deadzone_px",)
+# ModelConfig fields no weight's shape depends on: ``--init-from`` may fine-tune a checkpoint with other
+# values of these (the run inherits the checkpoint's unless ``--set`` gives them). The motion prior's
+# falloff is an input of the motion head, so it changes what the weights mean and needs the fine-tune
+# (``ipoke derive`` changes only the rendering-only ones)
+FINE_TUNABLE = (*RENDERING_ONLY, "motion_prior_sigma")
 # ModelConfig fields that add a module or a behaviour: ``--init-from`` a checkpoint without it (0 or false
 # there) starts a new module from scratch and every other weight from the checkpoint
 ADDED_MODULES = ("part_masks", "still_part")

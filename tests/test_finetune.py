@@ -138,14 +138,17 @@ def test_ema_follows_its_warm_up_formula_across_a_resume():
     assert got == pytest.approx(expected, abs=1e-6)
 
 
-def test_init_from_may_change_the_dead_zone(data_dir, pretrained, tmp_path):
-    """The motion dead zone changes how frames are drawn, not the weights: a checkpoint can be
-    fine-tuned with another one, and the new checkpoint records it."""
+@pytest.mark.parametrize("key, value", [("motion_deadzone_px", 0.2), ("motion_prior_sigma", 0.0625)])
+def test_init_from_may_change_the_settings_no_weight_depends_on(data_dir, pretrained, tmp_path, key, value):
+    """The motion dead zone (how frames are drawn) and the motion prior's falloff (an input of the motion
+    head) shape no weight: a checkpoint can be fine-tuned with other values, and the new checkpoint
+    records them."""
     cfg = tiny(stage1_steps=0, stage2_steps=1, lr=1e-12, **QUIET)
-    cfg.model.motion_deadzone_px = 0.2
+    assert getattr(cfg.model, key) != value
+    setattr(cfg.model, key, value)
     tuned = train(TrainOptions(cfg, data_dir, tmp_path / "ft", init_from=pretrained, progress=False))
     model, meta = load_checkpoint(tuned.last_checkpoint.with_suffix(""))
-    assert model.cfg.motion_deadzone_px == 0.2 and meta["model"]["motion_deadzone_px"] == 0.2
+    assert getattr(model.cfg, key) == value and meta["model"][key] == value
 
 
 def test_fine_tuning_from_the_command_line_keeps_the_checkpoints_dead_zone(data_dir, pretrained, tmp_path, capsys):
@@ -163,3 +166,20 @@ def test_fine_tuning_from_the_command_line_keeps_the_checkpoints_dead_zone(data_
         model, _ = load_checkpoint(run / "checkpoints" / "last")
         assert model.cfg.motion_deadzone_px == expected
     assert "model.motion_deadzone_px = 0.3 from" in capsys.readouterr().out
+
+
+def test_fine_tuning_from_the_command_line_keeps_the_checkpoints_motion_prior(data_dir, pretrained, tmp_path, capsys):
+    """A checkpoint fine-tuned to a narrower motion prior keeps it when fine-tuned again from a config
+    file that says otherwise (the head was trained on that prior); ``--set`` still decides when given."""
+    quiet = ["--config", "tiny", "--data", str(data_dir), "--set", "train.stage1_steps=0", "--set",
+             "train.stage2_steps=1", "--set", "train.val_every=1000", "--set", "train.sample_every=1000", "--set",
+             "train.num_workers=0", "--quiet", "--device", "cpu"]
+    narrow = tmp_path / "narrow"
+    assert cli_main(["train", "--out", str(narrow), "--init-from", str(pretrained), "--set",
+                     "model.motion_prior_sigma=0.0625"] + quiet) == 0, capsys.readouterr().err
+    for extra, expected in (([], 0.0625), (["--set", "model.motion_prior_sigma=0.1"], 0.1)):
+        run = tmp_path / f"again{expected}"
+        code = cli_main(["train", "--out", str(run), "--init-from", str(narrow / "checkpoints" / "last")] + quiet + extra)
+        assert code == 0, capsys.readouterr().err
+        assert load_checkpoint(run / "checkpoints" / "last")[0].cfg.motion_prior_sigma == expected
+    assert "model.motion_prior_sigma = 0.0625 from" in capsys.readouterr().out

@@ -98,15 +98,16 @@ def _saved_path(info: dict, key: str) -> Path | None:
     return Path(value) if isinstance(value, str) and value else None
 
 
-def _inherit_rendering(data: dict, init_from: Path, overrides: list[str]) -> None:
-    """A fine-tuning run draws like the checkpoint it starts from: the rendering-only model settings
-    (the motion dead zone) come from ``--init-from`` unless ``--set`` gives them, so fine-tuning the
-    bundled model does not silently turn its dead zone off."""
+def _inherit_fine_tunable(data: dict, init_from: Path, overrides: list[str]) -> None:
+    """A fine-tuning run draws like the checkpoint it starts from: the model settings no weight's shape
+    depends on (the motion dead zone, the motion prior's falloff) come from ``--init-from`` unless
+    ``--set`` gives them, so fine-tuning the bundled model does not silently change them to the
+    config file's."""
     from ipoke_core.checkpoint import read_meta
-    from ipoke_core.config import RENDERING_ONLY
+    from ipoke_core.config import FINE_TUNABLE
 
     model = read_meta(init_from)["model"]
-    for key in RENDERING_ONLY:
+    for key in FINE_TUNABLE:
         given = any(item.split("=", 1)[0].strip() == f"model.{key}" for item in overrides)
         if not given and key in model and model[key] != data["model"].get(key):
             data["model"][key] = model[key]
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     data = cfg.to_dict()
     apply_overrides(data, args.overrides)
     if args.init_from is not None:
-        _inherit_rendering(data, args.init_from, args.overrides)
+        _inherit_fine_tunable(data, args.init_from, args.overrides)
     if args.steps is not None:
         scale_steps(data, args.steps)
     new = config_from_dict(data)

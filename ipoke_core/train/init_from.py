@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from ipoke_core.config import ADDED_MODULES, RENDERING_ONLY, Config
+from ipoke_core.config import ADDED_MODULES, FINE_TUNABLE, Config
 from ipoke_core.train.options import TrainingError
 
 # what a fine-tuning run copies from its parent's training record (``init_from`` nests the chain)
@@ -21,12 +21,12 @@ PARENT_RECORD = ("command", "resumed_with", "data_command", "wall_time_s", "devi
 
 def load_init_checkpoint(path: Path, cfg: Config) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """``(generator state dict, sidecar)`` of the checkpoint at ``path``; a TrainingError when its
-    architecture differs from ``cfg.model`` (rendering-only settings and modules the parent lacks aside)."""
+    architecture differs from ``cfg.model`` (``FINE_TUNABLE`` settings and modules the parent lacks aside)."""
     from ipoke_core.checkpoint import load_checkpoint
 
     model, meta = load_checkpoint(path)
     mine, theirs = asdict(cfg.model), asdict(model.cfg)
-    differ = [k for k in sorted(set(mine) | set(theirs)) if k not in RENDERING_ONLY and mine.get(k) != theirs.get(k)
+    differ = [k for k in sorted(set(mine) | set(theirs)) if k not in FINE_TUNABLE and mine.get(k) != theirs.get(k)
               and not (k in ADDED_MODULES and not theirs.get(k))]
     if differ:
         diff = ", ".join(f"model.{k}: {theirs.get(k)!r} there, {mine.get(k)!r} here" for k in differ)

@@ -1,0 +1,146 @@
+"""What do the simulator's Fig.-5 maps reward? Model-free reference maps scored like `ipoke eval`'s truth columns.
+
+Team script (not part of the product), for docs/experiments/2026-12-07-poked-part.md. On the structure
+clips of a synthetic test set (the clips and pokes `ipoke eval --structure-clips N` uses), each
+reference answers every truth poke with ``motion(x) = g(x) * poke``, a pixel following a fixed fraction
+g(x) of the poke, so its Fig.-5 map is exactly g; then its correlation with the simulator's map over
+the object, as the eval's `truth corr.` column:
+
+- ``blob s``: g = exp(-d^2 / 2 s^2), d the distance from the poke (s = 8 px at 64 px is flow warping);
+- ``blob s, part`` / ``subtree`` / ``chain``: the blob on the TRUE poked part only / its subtree / its
+  subtree and ancestors (what a model with perfect part masks could gate it to);
+- ``cone r``: g = max(0, 1 - d / r), the map of a part turning rigidly about a pivot r px from the poke;
+  ``cone, best r per clip``: the best of several radii for each clip (an upper bound for maps whose
+  shape is right and whose size a model would have to infer).
+
+With ``--checkpoint`` (repeatable) it also reports, for each model and for the simulator, how wide the
+maps are (heat-weighted mean distance from the poke over the object) and, for each model, how much of
+the poke the poked pixel follows at poke lengths 1, 2 and 4 px (the simulator: exactly 1).
+
+    python docs/experiments/truth_references.py data/figures64_seed7 --clips 48 \\
+        --checkpoint resources/checkpoints/figures64
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from ipoke_core.analysis.heatmap import correlation_heatmap  # noqa: E402
+from ipoke_core.analysis.structure import poked_part, subtree  # noqa: E402
+from ipoke_core.analysis.true_dynamics import Simulator, agreement, true_heatmap  # noqa: E402
+from ipoke_core.config import ModelConfig  # noqa: E402
+from ipoke_core.data import read_dataset_meta  # noqa: E402
+from ipoke_core.evaluation.clips import load_eval_clips  # noqa: E402
+from ipoke_core.evaluation.plan import EvalSettings, Ticker, make_plan  # noqa: E402
+from ipoke_core.evaluation.truth import TruthCase, simulator_answers  # noqa: E402
+from ipoke_core.poke import Poke  # noqa: E402
+
+BLOB_SIGMAS = (2.0, 4.0, 8.0)  # px at 64 px
+CONE_RADII = (3.0, 6.0, 10.0, 16.0)
+BEST_RADII = (2.0, 3.0, 4.0, 6.0, 8.0, 11.0, 16.0, 24.0, 32.0)
+FOLLOW_LENGTHS = (1.0, 2.0, 4.0)
+
+
+def simulator_cases(root: Path, resolution: int, seq_len: int, clips: int) -> list[TruthCase]:
+    """The simulator's maps at the first ``clips`` structure clips, with the eval's pokes."""
+    cfg = ModelConfig(resolution=resolution, seq_len=seq_len)
+    loaded, _ = load_eval_clips(root, cfg, 100, 0)
+    settings = EvalSettings(structure_clips=clips)
+    simulator = Simulator.from_dataset(root, resolution, seq_len)
+    plan = make_plan(1, loaded, settings, {}, simulator)
+    return simulator_answers(simulator, plan, settings, Ticker(None, plan.total), None).cases
+
+
+def fraction_map_corr(g: np.ndarray, case: TruthCase) -> float:
+    """Correlation with the simulator's map of the map of ``motion = g * poke`` for the case's pokes."""
+    motions = np.stack([np.stack([g * p.dx, g * p.dy], -1) for p in case.pokes]).astype(np.float32)
+    return agreement(true_heatmap(case.pokes, motions), case.heat, case.clip.parts)[0]
+
+
+def reference_scores(cases: list[TruthCase], scale: float) -> dict[str, float]:
+    """Mean correlation with the simulator's maps of every reference (see the module doc)."""
+    scores: dict[str, list[float]] = {}
+    for case in cases:
+        c = case.clip
+        loc = (c.poke.x, c.poke.y)
+        r = c.parts.shape[0]
+        ys, xs = np.mgrid[0:r, 0:r].astype(np.float32)
+        d = np.hypot(xs - loc[0], ys - loc[1])
+        part = poked_part(c.parts, loc)
+        below = np.isin(c.parts, subtree(c.parents, part))
+        above, p = [], part
+        while p >= 0:
+            above.append(p)
+            p = int(c.parents[p])
+        gates = {"": None, ", part": c.parts == part, ", subtree": below, ", chain": below | np.isin(c.parts, above)}
+        for s in BLOB_SIGMAS:
+            blob = np.exp(-d**2 / (2 * (s * scale) ** 2))
+            for name, gate in gates.items():
+                scores.setdefault(f"blob {s:g} px{name}", []).append(
+                    fraction_map_corr(blob if gate is None else blob * gate, case))
+        for rad in CONE_RADII:
+            scores.setdefault(f"cone {rad:g} px", []).append(fraction_map_corr(np.clip(1 - d / (rad * scale), 0, 1), case))
+        best = max(fraction_map_corr(np.clip(1 - d / (rad * scale), 0, 1), case) for rad in BEST_RADII)
+        scores.setdefault("cone, best r per clip", []).append(best)
+    return {k: float(np.nanmean(v)) for k, v in scores.items()}
+
+
+def spread(heat: np.ndarray, case: TruthCase) -> float:
+    """Heat-weighted mean distance (px) from the poke over the object."""
+    c = case.clip
+    r = heat.shape[0]
+    ys, xs = np.mgrid[0:r, 0:r].astype(np.float32)
+    on = c.parts >= 0
+    d = np.hypot(xs - c.poke.x, ys - c.poke.y)[on]
+    h = heat[on]
+    return float((h * d).sum() / max(h.sum(), 1e-6))
+
+
+def model_scores(checkpoint: str, cases: list[TruthCase]) -> tuple[float, float, np.ndarray]:
+    """(truth corr., map spread, the share of the poke the poked pixel follows at FOLLOW_LENGTHS)."""
+    from ipoke_core.inference import Poker
+
+    poker = Poker.from_checkpoint(checkpoint, device="cpu")
+    corr, width, follow = [], [], []
+    for case in cases:
+        c = case.clip
+        source, loc = c.source, (c.poke.x, c.poke.y)
+        res = correlation_heatmap(None, source, loc, pokes=case.pokes,
+                                  motion=lambda pk: poker.last_motion(source, pk, 16))
+        corr.append(agreement(res.heatmap, case.heat, c.parts)[0])
+        width.append(spread(res.heatmap, case))
+        angles = np.linspace(0, 2 * np.pi, 4, endpoint=False)
+        pokes = [Poke(loc[0], loc[1], n * np.cos(a), n * np.sin(a)) for n in FOLLOW_LENGTHS for a in angles]
+        at = poker.last_motion(source, pokes, 16)[:, int(round(loc[1])), int(round(loc[0]))]
+        along = [float(at[i] @ np.array([p.dx, p.dy])) / p.magnitude**2 for i, p in enumerate(pokes)]
+        follow.append(np.reshape(along, (len(FOLLOW_LENGTHS), -1)).mean(1))
+    return float(np.nanmean(corr)), float(np.mean(width)), np.mean(follow, 0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("data", type=Path, help="a synthetic test set (ipoke synth)")
+    ap.add_argument("--clips", type=int, default=48, help="structure clips (the eval's --structure-clips)")
+    ap.add_argument("--seq-len", type=int, default=10, help="frames the models predict (the simulator's window)")
+    ap.add_argument("--checkpoint", action="append", default=[], help="also score this model (repeatable)")
+    args = ap.parse_args()
+    resolution = int(read_dataset_meta(args.data)["resolution"])
+    cases = simulator_cases(args.data, resolution, args.seq_len, args.clips)
+    print(f"{args.data}: {len(cases)} structure clips at {resolution} px")
+    for name, value in reference_scores(cases, resolution / 64.0).items():
+        print(f"  {name:28s} truth corr. {value:.3f}")
+    print(f"  {'simulator':28s} spread {np.mean([spread(k.heat, k) for k in cases]):5.2f} px")
+    for ck in args.checkpoint:
+        corr, width, follow = model_scores(ck, cases)
+        print(f"  {ck:28s} truth corr. {corr:.3f}  spread {width:5.2f} px  poked pixel follows "
+              + " / ".join(f"{v:.2f}" for v in follow) + f" of {' / '.join(f'{n:g}' for n in FOLLOW_LENGTHS)} px pokes")
+
+
+if __name__ == "__main__":
+    main()
