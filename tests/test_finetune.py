@@ -163,8 +163,10 @@ def test_fine_tuning_from_the_command_line_keeps_the_checkpoints_dead_zone(data_
         code = cli_main(["train", "--config", "tiny", "--data", str(data_dir), "--out", str(run),
                          "--init-from", str(still)] + quiet + extra)
         assert code == 0, capsys.readouterr().err
-        model, _ = load_checkpoint(run / "checkpoints" / "last")
+        model, meta = load_checkpoint(run / "checkpoints" / "last")
         assert model.cfg.motion_deadzone_px == expected
+        # how the parent got its dead zone travels along with the rest of its record
+        assert meta["training"]["init_from"]["derived"]["command"].startswith(f"ipoke derive {pretrained}")
     assert "model.motion_deadzone_px = 0.3 from" in capsys.readouterr().out
 
 

@@ -45,6 +45,9 @@ def init_from_record(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
 
     training = parent_training(meta)
     total, _ = trained_steps(meta)
-    return {"checkpoint": str(Path(path).resolve()), "steps": training.get("steps"),
-            "total_steps": total, "weights_sha256": meta.get("weights_sha256"),
-            **{k: training[k] for k in PARENT_RECORD if k in training}}
+    record = {"checkpoint": str(Path(path).resolve()), "steps": training.get("steps"),
+              "total_steps": total, "weights_sha256": meta.get("weights_sha256"),
+              **{k: training[k] for k in PARENT_RECORD if k in training}}
+    if isinstance(meta.get("derived"), dict):  # the parent's settings changed by `ipoke derive` (its dead zone)
+        record["derived"] = meta["derived"]
+    return record
