@@ -184,8 +184,8 @@ class ModelConfig:
         return sizes
 
 
-# ModelConfig fields that change how frames are drawn but no weight: a checkpoint may be fine-tuned
-# (``--init-from``) with other values of these
+# ModelConfig fields that change how frames are drawn but no weight: ``ipoke derive`` sets them on
+# trained weights
 RENDERING_ONLY = ("motion_deadzone_px",)
 # ModelConfig fields no weight's shape depends on: ``--init-from`` may fine-tune a checkpoint with other
 # values of these (the run inherits the checkpoint's unless ``--set`` gives them). The motion prior's
