@@ -63,16 +63,21 @@ def fraction_map_corr(g: np.ndarray, case: TruthCase) -> float:
     return agreement(true_heatmap(case.pokes, motions), case.heat, case.clip.parts)[0]
 
 
+def distance_to_poke(case: TruthCase) -> np.ndarray:
+    """``(R, R)`` float32: each pixel's distance (px) from the case's poke."""
+    c = case.clip
+    r = c.parts.shape[0]
+    ys, xs = np.mgrid[0:r, 0:r].astype(np.float32)
+    return np.hypot(xs - c.poke.x, ys - c.poke.y)
+
+
 def reference_scores(cases: list[TruthCase], scale: float) -> dict[str, float]:
     """Mean correlation with the simulator's maps of every reference (see the module doc)."""
     scores: dict[str, list[float]] = {}
     for case in cases:
         c = case.clip
-        loc = (c.poke.x, c.poke.y)
-        r = c.parts.shape[0]
-        ys, xs = np.mgrid[0:r, 0:r].astype(np.float32)
-        d = np.hypot(xs - loc[0], ys - loc[1])
-        part = poked_part(c.parts, loc)
+        d = distance_to_poke(case)
+        part = poked_part(c.parts, (c.poke.x, c.poke.y))
         below = np.isin(c.parts, subtree(c.parents, part))
         above, p = [], part
         while p >= 0:
@@ -93,12 +98,8 @@ def reference_scores(cases: list[TruthCase], scale: float) -> dict[str, float]:
 
 def spread(heat: np.ndarray, case: TruthCase) -> float:
     """Heat-weighted mean distance (px) from the poke over the object."""
-    c = case.clip
-    r = heat.shape[0]
-    ys, xs = np.mgrid[0:r, 0:r].astype(np.float32)
-    on = c.parts >= 0
-    d = np.hypot(xs - c.poke.x, ys - c.poke.y)[on]
-    h = heat[on]
+    on = case.clip.parts >= 0
+    d, h = distance_to_poke(case)[on], heat[on]
     return float((h * d).sum() / max(h.sum(), 1e-6))
 
 
