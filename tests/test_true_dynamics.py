@@ -47,6 +47,23 @@ def test_the_clips_own_push_gives_back_the_clips_own_motion(tmp_path, pushes):
         assert all(0.9 <= p.magnitude <= 4.4 for p in pokes)
 
 
+def test_unseen_physics_drawn_anew_moves_the_same_object_otherwise_and_the_clip_keeps_its_own():
+    """``unseen``: the same object (its part map, the pushed point) with other springs and another push
+    duration; the clip's own physics is untouched by it (pushed again without, the same motion)."""
+    parts = make_clip("plant", 5, 0, 64, 12).parts
+    obj = posed_object("plant", 5, 0, 64)
+    loc, duration = obj.point, obj.poke.duration
+    ask = dict(kind="plant", seed=5, index=0, parts=parts, location=loc, span=10, fps=15.0, duration=duration,
+               force_scale=float(np.hypot(*obj.poke.force)), n=4)
+    own = td.true_responses(**ask, rng=np.random.default_rng(0))[1]
+    other = td.true_responses(**ask, rng=np.random.default_rng(0), unseen=np.random.default_rng(1))[1]
+    again = td.true_responses(**ask, rng=np.random.default_rng(0))[1]
+    assert np.array_equal(own, again)
+    on = parts >= 0
+    assert np.abs(other - own)[:, on].max() > 0.05  # other springs move it otherwise ...
+    assert np.all(other[:, ~on] == 0)  # ... the same object: nothing off its part map moves
+
+
 class _Along:
     """A stand-in generator: every push along one angle, at exactly the clip's force."""
 

@@ -13,6 +13,12 @@ the object, as the eval's `truth corr.` column:
   ``cone, best r per clip``: the best of several radii for each clip (an upper bound for maps whose
   shape is right and whose size a model would have to infer).
 
+With ``--unseen K`` it also asks what an image alone can tell: the frames do not show the joints'
+springs nor how long the push is held, so each clip's physics is drawn K more times from the
+generator's own distributions (same object, same pokes' directions and lengths) and the mean of those
+K simulator maps is scored against the clip's own (``simulator, mean of K other draws``: about the
+best any model of the image can do), beside a single other draw.
+
 With ``--checkpoint`` (repeatable) it also reports, for each model and for the simulator, how wide the
 maps are (heat-weighted mean distance from the poke over the object) and, for each model, how much of
 the poke the poked pixel follows at poke lengths 1, 2 and 4 px (the simulator: exactly 1).
@@ -33,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from ipoke_core.analysis.heatmap import correlation_heatmap  # noqa: E402
 from ipoke_core.analysis.structure import poked_part, subtree  # noqa: E402
-from ipoke_core.analysis.true_dynamics import Simulator, agreement, true_heatmap  # noqa: E402
+from ipoke_core.analysis.true_dynamics import Simulator, agreement, at_resolution, true_heatmap  # noqa: E402
 from ipoke_core.config import ModelConfig  # noqa: E402
 from ipoke_core.data import read_dataset_meta  # noqa: E402
 from ipoke_core.evaluation.clips import load_eval_clips  # noqa: E402
@@ -96,6 +102,29 @@ def reference_scores(cases: list[TruthCase], scale: float) -> dict[str, float]:
     return {k: float(np.nanmean(v)) for k, v in scores.items()}
 
 
+def unseen_scores(simulator: Simulator, cases: list[TruthCase], draws: int, lengths: tuple[float, float],
+                  heatmap_n: int, seed: int) -> dict[str, float]:
+    """Correlation with each clip's own map of the simulator's maps with the unseen physics drawn anew:
+    the mean of ``draws`` other draws, and one other draw (see the module doc)."""
+    mean_corr, one_corr = [], []
+    for case in cases:
+        c = case.clip
+        maps = []
+        for k in range(draws):
+            try:
+                pokes, motions = simulator.responses(c.clip_id, (c.poke.x, c.poke.y), heatmap_n, lengths,
+                                                     np.random.default_rng(seed + c.index),
+                                                     np.random.default_rng([seed, c.index, k]))
+            except ValueError:  # pushes that cannot make the lengths with these springs: leave the draw out
+                continue
+            maps.append(true_heatmap(pokes, motions))
+        if maps:
+            mean_corr.append(agreement(np.mean(maps, 0), case.heat, c.parts)[0])
+            one_corr.append(agreement(maps[0], case.heat, c.parts)[0])
+    return {f"simulator, mean of {draws} other draws": float(np.nanmean(mean_corr)),
+            "simulator, one other draw": float(np.nanmean(one_corr))}
+
+
 def spread(heat: np.ndarray, case: TruthCase) -> float:
     """Heat-weighted mean distance (px) from the poke over the object."""
     on = case.clip.parts >= 0
@@ -129,6 +158,8 @@ def main() -> None:
     ap.add_argument("data", type=Path, help="a synthetic test set (ipoke synth)")
     ap.add_argument("--clips", type=int, default=48, help="structure clips (the eval's --structure-clips)")
     ap.add_argument("--seq-len", type=int, default=10, help="frames the models predict (the simulator's window)")
+    ap.add_argument("--unseen", type=int, default=0, metavar="K",
+                    help="also score the mean of K simulator maps with the unseen physics drawn anew")
     ap.add_argument("--checkpoint", action="append", default=[], help="also score this model (repeatable)")
     args = ap.parse_args()
     resolution = int(read_dataset_meta(args.data)["resolution"])
@@ -136,6 +167,13 @@ def main() -> None:
     print(f"{args.data}: {len(cases)} structure clips at {resolution} px")
     for name, value in reference_scores(cases, resolution / 64.0).items():
         print(f"  {name:28s} truth corr. {value:.3f}")
+    if args.unseen:
+        settings = EvalSettings(structure_clips=args.clips)
+        simulator = Simulator.from_dataset(args.data, resolution, args.seq_len)
+        lengths = at_resolution(settings.truth_magnitude, resolution)
+        for name, value in unseen_scores(simulator, cases, args.unseen, lengths, settings.heatmap_n,
+                                         settings.seed).items():
+            print(f"  {name:28s} truth corr. {value:.3f}")
     print(f"  {'simulator':28s} spread {np.mean([spread(k.heat, k) for k in cases]):5.2f} px")
     for ck in args.checkpoint:
         corr, width, follow = model_scores(ck, cases)

@@ -55,7 +55,7 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
                    fps: float, duration: float, force_scale: float, n: int = 16,
                    rng: np.random.Generator | None = None,
                    lengths: tuple[float, float] | None = None, pushes: int = 1,
-                   props: int = 0) -> tuple[list[Poke], np.ndarray]:
+                   props: int = 0, unseen: np.random.Generator | None = None) -> tuple[list[Poke], np.ndarray]:
     """N random pushes at ``location`` of clip ``index``: the pokes they make and ``(N, S, S, 2) float32`` motions.
 
     ``parts (S, S)`` is the clip's stored part map (S = stored size; ``location`` is in its pixels);
@@ -65,7 +65,9 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
     ``lengths (lo, hi)``: scale each push (keeping its direction) so that its poke is about a length
     drawn uniformly from the range; a push that cannot make a length within 10 % of the range is
     replaced by another. ``pushes``, ``props``: the data set's clips per object and props per
-    backdrop (``dataset.json``). Raises ValueError when the clip does not rebuild to ``parts``,
+    backdrop (``dataset.json``). ``unseen``: draw what the frames do not show (the joints' springs and
+    how long the push is held) anew from the generator's distributions, for the same posed object:
+    the clip as another draw of its physics would have made it. Raises ValueError when the clip does not rebuild to ``parts``,
     ``location`` is off the object, or too few pushes make the asked lengths.
     """
     from ipoke_core.data.synthetic.clip import object_motion, posed_object
@@ -80,6 +82,8 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
     if part < 0:
         raise ValueError(f"location {location} is not on the object")
     body = obj.body
+    if unseen is not None:
+        body, duration = redraw_unseen(kind, body, unseen)
     x, y = location
     a, (sx, sy) = obj.angles0[part], obj.starts0[part]
     uv = np.array([(x - sx) * np.cos(a) + (y - sy) * np.sin(a), -(x - sx) * np.sin(a) + (y - sy) * np.cos(a)])
@@ -116,6 +120,19 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
     if len(pokes) < n:
         raise ValueError(f"only {len(pokes)} of {n} pushes at {location} made pokes of {lengths[0]:g}-{lengths[1]:g} px")
     return pokes, motions
+
+
+def redraw_unseen(kind: str, body: Any, rng: np.random.Generator) -> tuple[Any, float]:
+    """A copy of ``body`` with its joints' springs drawn anew, and a push duration (s), both from the
+    generator's own distributions: the physics that an image of the object does not show."""
+    import copy
+
+    from ipoke_core.data.synthetic import figure, plant
+    from ipoke_core.data.synthetic.clip import PUSH_SECONDS
+
+    body = copy.deepcopy(body)
+    (plant if kind == "plant" else figure).draw_dynamics(rng, body)
+    return body, float(rng.uniform(*PUSH_SECONDS))
 
 
 def true_heatmap(pokes: list[Poke], motions: np.ndarray) -> np.ndarray:
@@ -159,9 +176,11 @@ class Simulator:
         return cls(root, meta, span)
 
     def responses(self, clip_id: str, location: tuple[float, float], n: int, lengths: tuple[float, float],
-                  rng: np.random.Generator) -> tuple[list[Poke], np.ndarray]:
+                  rng: np.random.Generator,
+                  unseen: np.random.Generator | None = None) -> tuple[list[Poke], np.ndarray]:
         """:func:`true_responses` at ``location`` of the stored clip ``clip_id``, its push held as long as the
-        clip's and as strong as the clip's: ``(pokes, motions (N, R, R, 2) float32)``."""
+        clip's (or, with ``unseen``, another draw of the physics the frames do not show) and as strong as
+        the clip's: ``(pokes, motions (N, R, R, 2) float32)``."""
         from ipoke_core.data.layout import GT, clip_dir
 
         with np.load(clip_dir(self.root, clip_id) / GT) as z:
@@ -169,7 +188,7 @@ class Simulator:
         m = self.meta
         return true_responses(m["kind"], int(m["seed"]), int(clip_id), parts, location, self.span, float(m["fps"]),
                               duration, float(np.hypot(*force)), n, rng, lengths, int(m.get("pushes", 1)),
-                              int(m.get("props", 0)))
+                              int(m.get("props", 0)), unseen)
 
 
 def drag_pokes(location: tuple[float, float], resolution: int) -> list[Poke]:

@@ -52,6 +52,8 @@ class SyntheticClip:
     def mask(self) -> np.ndarray:
         return self.parts >= 0
 
+PUSH_SECONDS = (0.6, 1.2)  # how long a clip's push is held, drawn uniformly (not visible in its frames)
+
 
 def dense_motion(parts: np.ndarray, starts: np.ndarray, angles: np.ndarray) -> np.ndarray:
     """Forward motion of every frame-0 object pixel to every frame: ``(T, S, S, 2) float32``.
@@ -118,10 +120,10 @@ def _choose_poke(rng: np.random.Generator, body: Body, labels: np.ndarray, start
         if bend > 0.5:
             magnitude *= 0.5 / bend
         force = direction * magnitude
-        # held 0.6-1.2 s, like a hand pushing a plant: over the 10-frame training window (0.67 s at
-        # 15 fps) the poked point moves towards where the push takes it, so a clip's first-to-last
+        # held PUSH_SECONDS (0.6-1.2 s), like a hand pushing a plant: over the 10-frame training window
+        # (0.67 s at 15 fps) the poked point moves towards where the push takes it, so a clip's first-to-last
         # displacement (the training poke) says where the part went, not where a rebound left it
-        duration = float(rng.uniform(0.6, 1.2))
+        duration = float(rng.uniform(*PUSH_SECONDS))
         return PokeForce(part, float(u), float(v), (float(force[0]), float(force[1])), duration), (x, y)
     return None, None
 

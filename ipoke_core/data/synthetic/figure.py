@@ -82,11 +82,17 @@ def make_figure(rng: np.random.Generator, size: int) -> tuple[Body, dict]:
              "foot_side": side})
 
     body = Body.from_lists(parent, attach, rest, length, width, kind, np.array([cx, hip_y]), style)
+    draw_dynamics(rng, body)
+    body.level = np.array([0, 1, 2, 2, 3, 2, 3, 1, 2, 1, 2], np.float64)[:body.n_parts]  # type: ignore[attr-defined]
+    scene = {"floor_y": ground, "shadow": (cx, ground, hip_w * 2.2)}
+    return body, scene
+
+
+def draw_dynamics(rng: np.random.Generator, body: Body) -> None:
+    """Draw the joints' springs (``body.set_dynamics``): a stiff hip, a soft waist, limbs in between.
+    Nothing in the image shows these draws."""
     k = body.kind
     p = body.n_parts
     freq = np.where(k == PELVIS, 3.0, np.where(k == TORSO, rng.uniform(0.9, 1.4), rng.uniform(1.2, 2.4, p)))
     zeta = np.where(k == PELVIS, 0.6, rng.uniform(0.2, 0.45, p))
     body.set_dynamics(freq, zeta)
-    body.level = np.array([0, 1, 2, 2, 3, 2, 3, 1, 2, 1, 2], np.float64)[:p]  # type: ignore[attr-defined]
-    scene = {"floor_y": ground, "shadow": (cx, ground, hip_w * 2.2)}
-    return body, scene

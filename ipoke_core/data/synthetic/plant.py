@@ -135,13 +135,8 @@ def make_plant(rng: np.random.Generator, size: int, max_parts: int = 40) -> tupl
     body = Body.from_lists(parent, attach, rest, length, width, kind, root, style)
     _fit(body, size, margin=0.06 * s, floor=root[1])
 
-    # dynamics: heavier joints lower in the tree are slower; leaves flutter faster
-    lvl = np.array(level_of, np.float64)
-    is_leaf = body.kind == LEAF
-    freq = np.where(is_leaf, rng.uniform(3.5, 5.5, len(lvl)), rng.uniform(1.0, 1.8) + 0.35 * lvl + rng.uniform(-0.1, 0.1, len(lvl)))
-    zeta = np.where(is_leaf, rng.uniform(0.12, 0.3, len(lvl)), rng.uniform(0.06, 0.2) + rng.uniform(0, 0.05, len(lvl)))
-    body.set_dynamics(freq, zeta)
-    body.level = lvl  # type: ignore[attr-defined]
+    body.level = np.array(level_of, np.float64)  # type: ignore[attr-defined]
+    draw_dynamics(rng, body)
 
     scene = {
         "pot": (cx, base_y, pot_w, pot_h),
@@ -150,6 +145,16 @@ def make_plant(rng: np.random.Generator, size: int, max_parts: int = 40) -> tupl
         "floor_y": base_y,
     }
     return body, scene
+
+
+def draw_dynamics(rng: np.random.Generator, body: Body) -> None:
+    """Draw the joints' springs (``body.set_dynamics``): heavier joints lower in the tree (``body.level``)
+    are slower, leaves flutter faster. Nothing in the image shows these draws."""
+    lvl = body.level
+    is_leaf = body.kind == LEAF
+    freq = np.where(is_leaf, rng.uniform(3.5, 5.5, len(lvl)), rng.uniform(1.0, 1.8) + 0.35 * lvl + rng.uniform(-0.1, 0.1, len(lvl)))
+    zeta = np.where(is_leaf, rng.uniform(0.12, 0.3, len(lvl)), rng.uniform(0.06, 0.2) + rng.uniform(0, 0.05, len(lvl)))
+    body.set_dynamics(freq, zeta)
 
 
 def _fit(body: Body, size: int, margin: float, floor: float) -> None:
