@@ -273,6 +273,10 @@ class TrainConfig:
     # background and still parts right beside what moves, which a model drags along (losses.flow_loss)
     flow_border_weight: float = 0.0
     flow_border_px: int = 3
+    # on data that knows its parts (synthetic), with the warp decoder: weight of the rigidity loss
+    # (losses.rigidity_loss), the predicted flow's distance from its best affine fit over each true part:
+    # a charge for bending, shearing or leaking across a part's edge, none for how far the part moves
+    w_rigid: float = 0.0
     # with model.part_masks: weight of the grouping loss (model.parts.grouping_loss), one affine motion per
     # part mask must explain each clip's true flow; and the first parts_steps stage-2 steps train the
     # masks alone on it (until they have learnt parts, moving by them would move everything as one)
@@ -329,7 +333,7 @@ class TrainConfig:
             raise ConfigError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
         for name in ("weight_decay", "grad_clip", "w_latent", "w_gan_spatial", "w_gan_temporal", "w_feature_matching",
                      "w_l1", "w_flow", "flow_still_weight", "flow_border_weight", "gp_weight", "w_grouping", "still_bias",
-                     "w_part_labels"):
+                     "w_part_labels", "w_rigid"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 hint = " (0 = no clipping)" if name == "grad_clip" else ""
@@ -364,8 +368,9 @@ class Config:
         self.model.validate()
         self.data.validate()
         self.train.validate()
-        if self.train.w_flow > 0 and self.model.decoder != "warp":
-            raise ConfigError("train.w_flow > 0 needs model.decoder = 'warp' (the pixel decoder predicts no flow)")
+        for name in ("w_flow", "w_rigid"):
+            if getattr(self.train, name) > 0 and self.model.decoder != "warp":
+                raise ConfigError(f"train.{name} > 0 needs model.decoder = 'warp' (the pixel decoder predicts no flow)")
 
     def to_dict(self) -> dict[str, Any]:
         """The TOML layout: [data] repeats the model's resolution, seq_len and poke_mode, in the order

@@ -14,7 +14,8 @@ Optimisers (Adam, ``train.lr``, ``train.betas``; built in ``optimizers.py``):
 Stage 2 loss (Eq. 8): ``perceptual(video, frames) + w_latent * L_latent``
 ``+ w_gan_spatial * L_hinge(D_s) + w_gan_temporal * L_hinge(D_t) + w_feature_matching * FM(D_t)``,
 the adversarial terms after ``gan_warmup_steps`` stage-2 steps. With the motion-first decoder,
-``+ w_flow * L_flow`` (``losses.flow_loss``: predicted against true backward flow); with part masks
+``+ w_flow * L_flow`` (``losses.flow_loss``: predicted against true backward flow) ``+ w_rigid * L_rigid``
+(``losses.rigidity_loss``: the predicted flow off its affine fit over each true part); with part masks
 ``+ w_grouping * L_grouping`` (``model.parts.grouping_loss``) ``+ w_part_labels * L_part_labels``
 (``model.parts.part_label_loss``, on data that knows its parts; both via ``mask_losses.py``), and the
 first ``parts_steps`` stage-2 steps train the masks alone on these (``parts_step``). The discriminators take the hinge
@@ -296,6 +297,11 @@ class Engine:
                 losses["flow"] = L.flow_loss(flow, batch.flow if decode is None else batch.flow[:, decode],
                                              still_weight=tc.flow_still_weight, border_px=tc.flow_border_px,
                                              border_weight=tc.flow_border_weight)
+            if tc.w_rigid > 0:
+                if flow is None or batch.flow is None or batch.parts is None:
+                    raise ValueError("train.w_rigid > 0 needs the warp decoder, flow targets and part maps in the batch")
+                losses["rigid"] = L.rigidity_loss(flow, batch.flow if decode is None else batch.flow[:, decode],
+                                                  batch.parts)
             losses.update(mask_losses(parts, batch.flow, batch.parts, decode, tc, self.cfg.model.still_part))
             if tc.use_latent_loss:
                 with torch.no_grad():
@@ -318,6 +324,8 @@ class Engine:
         total = losses["perc"]
         if "flow" in losses:
             total = total + tc.w_flow * losses["flow"]
+        if "rigid" in losses:
+            total = total + tc.w_rigid * losses["rigid"]
         total = total + mask_total(losses, tc)
         if "latent" in losses:
             total = total + tc.w_latent * losses["latent"]

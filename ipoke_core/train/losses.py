@@ -211,6 +211,65 @@ def flow_loss(pred: torch.Tensor, target: torch.Tensor, moving_px: float = 0.5, 
     return loss
 
 
+RIGID_MIN_PIXELS = 6  # parts smaller than this in a frame have no meaningful affine fit: left out
+RIGID_TARGET_PX = 0.25  # pixels where the TRUE flow is farther than this from its part's fit are left out
+
+
+def rigidity_loss(pred: torch.Tensor, target: torch.Tensor, parts: torch.Tensor, eps: float = 0.01) -> torch.Tensor:
+    """How far the predicted flow is from moving each true part as one piece: per frame, the least-squares
+    affine fit of the predicted flow over each part's pixels, and the Charbonnier distance of the flow
+    from its fit, averaged over the counted pixels.
+
+    The simulator's parts are rigid, and the inverse of a rigid motion is rigid, so the true backward
+    flow is affine over each part of the frame it draws (and the still background is one more region):
+    what this charges for is a flow that bends, shears or fades inside a part or leaks across its edge,
+    never for how far a part moves (that is the flow loss's). Each frame's part map is the source's
+    read where the true flow points (nearest pixel); where that reading is wrong (a part's rasterised
+    edge, a pixel the part uncovers) the true flow itself is off its part's fit, so only the pixels
+    where the true flow is within ``RIGID_TARGET_PX`` of its own fit (fitted without the others) are
+    fitted and count, in parts of at least ``RIGID_MIN_PIXELS`` such pixels.
+
+    ``pred``, ``target``: ``(B, T, 2, H, W)`` backward flow in model pixels; ``parts``: ``(B, H, W)``
+    int64 true part map of the source, -1 = background. Returns a scalar in pixels.
+    """
+    b, t, _, h, w = pred.shape
+    flat_target = target.float().flatten(0, 1)  # (BT, 2, H, W)
+    ys, xs = torch.meshgrid(torch.arange(h, device=pred.device), torch.arange(w, device=pred.device), indexing="ij")
+    src_x = (xs + flat_target[:, 0]).round().long().clamp(0, w - 1)
+    src_y = (ys + flat_target[:, 1]).round().long().clamp(0, h - 1)
+    source_parts = parts.repeat_interleave(t, 0).flatten(1)  # (BT, H*W)
+    labels = source_parts.gather(1, (src_y * w + src_x).flatten(1)) + 1  # (BT, P), 0 = background
+    k = int(parts.max()) + 2
+
+    def per_part(values: torch.Tensor) -> torch.Tensor:  # (BT, P, C) -> sums over each part's pixels (BT, K, C)
+        index = labels[..., None].expand(-1, -1, values.shape[-1])
+        return values.new_zeros(values.shape[0], k, values.shape[-1]).scatter_add(1, index, values)
+
+    # coordinates in [-1, 1] keep the 3x3 normal equations well conditioned
+    coords = torch.stack([xs.flatten() * (2.0 / max(w - 1, 1)) - 1, ys.flatten() * (2.0 / max(h - 1, 1)) - 1,
+                          torch.ones(h * w, device=pred.device)], 1).float()  # (P, 3)
+    outer = (coords[:, :, None] * coords[:, None, :]).flatten(1)  # (P, 9)
+    eye = torch.eye(3, device=pred.device)
+
+    def off_fit(flow: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """(BT, P, 2) flow minus its least-squares affine fit over each part's pixels of ``weight`` 1 (BT, P)."""
+        size = per_part(weight[..., None])[..., None]  # (BT, K, 1, 1)
+        gram = per_part(outer * weight[..., None]).view(-1, k, 3, 3) + 1e-4 * size.clamp_min(1.0) * eye
+        moments = per_part((coords[None, :, :, None] * flow[:, :, None, :]).flatten(2) * weight[..., None])
+        affine = torch.linalg.solve(gram, moments.view(-1, k, 3, 2))  # (BT, K, 3, 2)
+        at_pixel = affine.gather(1, labels[..., None, None].expand(-1, -1, 3, 2))  # (BT, P, 3, 2)
+        return flow - (coords[None, :, :, None] * at_pixel).sum(2)
+
+    with torch.no_grad():  # which pixels the true flow says are read right: fitted twice, outliers left out
+        truth = flat_target.flatten(2).transpose(1, 2)  # (BT, P, 2)
+        counted = torch.ones_like(labels, dtype=torch.float32)
+        for _ in range(2):
+            counted = (off_fit(truth, counted).norm(dim=-1) < RIGID_TARGET_PX).float()
+        counted = counted * (per_part(counted[..., None])[..., 0].gather(1, labels) >= RIGID_MIN_PIXELS)
+    err = torch.sqrt(off_fit(pred.float().flatten(0, 1).flatten(2).transpose(1, 2), counted).pow(2).sum(-1) + eps**2)
+    return (err * counted).sum() / counted.sum().clamp_min(1.0)
+
+
 def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """Discriminator hinge loss (Lim & Ye 2017; Miyato et al. 2018)."""
     return F.relu(1 - real_logits.float()).mean() + F.relu(1 + fake_logits.float()).mean()

@@ -30,11 +30,16 @@ def open_dataset(data_dir: Path, cfg: Config, split: str, train: bool) -> PokeDa
         frame_step=cfg.data.frame_step, background_fraction=cfg.data.background_fraction,
         poke_mode=cfg.model.poke_mode, poke_radius=cfg.model.poke_radius, poke_scale=cfg.model.poke_scale,
         seed=cfg.train.seed, train=train, flow_targets=cfg.model.decoder == "warp", poke_source=source,
-        part_targets=cfg.train.w_part_labels > 0,
+        part_targets=needs_part_maps(cfg),
         # real videos carry no force point: the option is a no-op there, so one config trains on both
         applied_fraction=cfg.data.applied_fraction if source == "ground_truth" else 0.0,
         near_background_fraction=cfg.data.near_background_fraction, near_background_px=cfg.data.near_background_px,
     )
+
+
+def needs_part_maps(cfg: Config) -> bool:
+    """Whether a loss of ``cfg`` reads the true part maps (the part-label and rigidity losses)."""
+    return cfg.train.w_part_labels > 0 or cfg.train.w_rigid > 0
 
 
 def dataset_info(data_dir: Path) -> dict[str, Any]:
@@ -59,11 +64,13 @@ def open_training_set(data_dir: Path, cfg: Config) -> tuple[dict[str, Any], Poke
             "make one with `ipoke synth` or `ipoke prepare`"
         )
     meta = dataset_info(data_dir)
-    if cfg.train.w_part_labels > 0 and not (meta.get("has_ground_truth") and meta.get("window_starts") == "first"):
+    if needs_part_maps(cfg) and not (meta.get("has_ground_truth") and meta.get("window_starts") == "first"):
         # the part maps come from the simulator (frame 0 of each clip): refused here, before the run folder
-        raise TrainingError(f"{data_dir}: train.w_part_labels needs the true part maps of synthetic data "
-                            "(`ipoke synth`); this data set has none. Train its masks with train.w_grouping "
-                            "and --set train.w_part_labels=0")
+        asks = [f"train.{n}" for n in ("w_part_labels", "w_rigid") if getattr(cfg.train, n) > 0]
+        raise TrainingError(f"{data_dir}: {' and '.join(asks)} need{'s' if len(asks) == 1 else ''} the true part "
+                            "maps of synthetic data (`ipoke synth`); this data set has none. "
+                            + ("Train its masks with train.w_grouping and " if cfg.train.w_part_labels > 0 else "")
+                            + " ".join(f"--set {a}=0" for a in asks))
     if cfg.train.w_part_labels > 0 and not cfg.model.part_masks:
         raise TrainingError("train.w_part_labels teaches the part masks: set model.part_masks=K too")
     train_set = open_dataset(data_dir, cfg, "train", train=True)
