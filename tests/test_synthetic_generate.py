@@ -93,6 +93,33 @@ def test_pushes_show_each_object_pushed_at_several_points(tmp_path):
         generate_dataset(tmp_path / "y", "plant", n=2, size=32, frames=12, pushes=3)
 
 
+def test_pushes_any_way_point_every_way_and_are_recorded(tmp_path):
+    """``--push-directions any``: the same objects, pushed any way (the default pushes across the poked
+    part, within about 50 degrees of square to it); the data set says so and refuses the other kind."""
+    from ipoke_core.data.synthetic.clip import posed_object
+
+    out = tmp_path / "any"
+    assert main(["synth", "--kind", "plant", "--n", "2", "--size", "64", "--frames", "12", "--seed", "3",
+                 "--push-directions", "any", "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    meta = read_dataset_meta(out)
+    assert meta["push_directions"] == "any" and meta["source"].endswith("--push-directions any")
+
+    def off_square(directions: str) -> list[float]:  # degrees between each push and square to its part
+        angles = []
+        for index in range(40):
+            obj = posed_object("plant", 3, index, 64, directions=directions)
+            push = np.arctan2(obj.poke.force[1], obj.poke.force[0]) - obj.angles0[obj.poke.part]
+            angles.append(abs(abs(np.degrees(np.angle(np.exp(1j * push)))) - 90))
+        return angles
+
+    assert max(off_square("across")) < 75 and np.mean(off_square("across")) < 30
+    assert np.mean(off_square("any")) > 35  # uniform directions: 45 on average
+    assert np.array_equal(posed_object("plant", 3, 5, 64, directions="any").labels,
+                          posed_object("plant", 3, 5, 64).labels)  # the same object
+    with pytest.raises(SynthError, match="different data set.*push_directions"):
+        generate_dataset(out, "plant", n=2, size=64, frames=12, seed=3, workers=1)
+
+
 @pytest.mark.parametrize("kind", ["plant", "figure"])
 def test_props_are_static_scenery_behind_the_same_motion(kind):
     """``props``: the same object moving the same way (parts, poses, poke), in front of props that never

@@ -55,7 +55,8 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
                    fps: float, duration: float, force_scale: float, n: int = 16,
                    rng: np.random.Generator | None = None,
                    lengths: tuple[float, float] | None = None, pushes: int = 1,
-                   props: int = 0, unseen: np.random.Generator | None = None) -> tuple[list[Poke], np.ndarray]:
+                   props: int = 0, unseen: np.random.Generator | None = None,
+                   directions: str = "across") -> tuple[list[Poke], np.ndarray]:
     """N random pushes at ``location`` of clip ``index``: the pokes they make and ``(N, S, S, 2) float32`` motions.
 
     ``parts (S, S)`` is the clip's stored part map (S = stored size; ``location`` is in its pixels);
@@ -64,8 +65,8 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
     With ``force_scale`` the clip's own force and a push along it, this is the clip's own motion.
     ``lengths (lo, hi)``: scale each push (keeping its direction) so that its poke is about a length
     drawn uniformly from the range; a push that cannot make a length within 10 % of the range is
-    replaced by another. ``pushes``, ``props``: the data set's clips per object and props per
-    backdrop (``dataset.json``). ``unseen``: draw what the frames do not show (the joints' springs and
+    replaced by another. ``pushes``, ``props``, ``directions``: the data set's clips per object, props per
+    backdrop and push directions (``dataset.json``). ``unseen``: draw what the frames do not show (the joints' springs and
     how long the push is held) anew from the generator's distributions, for the same posed object:
     the clip as another draw of its physics would have made it. Raises ValueError when the clip does not rebuild to ``parts``,
     ``location`` is off the object, or too few pushes make the asked lengths.
@@ -74,7 +75,7 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
     from ipoke_core.data.synthetic.physics import PokeForce, simulate
 
     size = parts.shape[0]
-    obj = posed_object(kind, seed, index, size, pushes, props)
+    obj = posed_object(kind, seed, index, size, pushes, props, directions)
     if not np.array_equal(obj.labels.astype(np.int32) - 1, np.asarray(parts, np.int32)):
         raise ValueError(f"clip {index} of {kind} seed {seed} does not rebuild to its stored part map "
                          "(made by another generator version?)")
@@ -188,7 +189,7 @@ class Simulator:
         m = self.meta
         return true_responses(m["kind"], int(m["seed"]), int(clip_id), parts, location, self.span, float(m["fps"]),
                               duration, float(np.hypot(*force)), n, rng, lengths, int(m.get("pushes", 1)),
-                              int(m.get("props", 0)), unseen)
+                              int(m.get("props", 0)), unseen, m.get("push_directions", "across"))
 
 
 def drag_pokes(location: tuple[float, float], resolution: int) -> list[Poke]:

@@ -29,6 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="clips per object, each pushed at its own point (default 1: every clip a new object)")
     p.add_argument("--props", type=non_negative_int, default=0,
                    help="up to this many static props (boxes, pictures, balls, bottles) behind each object (default 0)")
+    p.add_argument("--push-directions", choices=("across", "any"), default="across",
+                   help="which way each clip's push points: across the poked part, as a hand pushes a stem "
+                        "(default), or any way alike, as a user pokes")
     p.add_argument("--wind", type=finite_float, default=0.0, help="light breeze, angular acceleration in rad/s^2 (0: off)")
     p.add_argument("--sheet", type=Path, help="also write a contact sheet PNG of the first training clips")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --sheet image")
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     meta = generate_dataset(args.out, args.kind, args.n, args.size, args.frames, args.seed, args.workers,
                             progress=progress, fps=args.fps, flow_spans=spans, wind=args.wind,
-                            pushes=args.pushes, props=args.props)
+                            pushes=args.pushes, props=args.props, push_directions=args.push_directions)
     if bar is not None:
         bar.close()
     dt = time.perf_counter() - t0

@@ -53,6 +53,8 @@ class SyntheticClip:
         return self.parts >= 0
 
 PUSH_SECONDS = (0.6, 1.2)  # how long a clip's push is held, drawn uniformly (not visible in its frames)
+# which way a clip's push points: across the poked part (as a hand pushes a stem, the default) or any way
+PUSH_DIRECTIONS = ("across", "any")
 
 
 def dense_motion(parts: np.ndarray, starts: np.ndarray, angles: np.ndarray) -> np.ndarray:
@@ -83,8 +85,10 @@ def object_motion(pid: np.ndarray, xs: np.ndarray, ys: np.ndarray, starts: np.nd
     return np.stack([x - xs, y - ys], -1).astype(np.float32)
 
 
-def _choose_poke(rng: np.random.Generator, body: Body, labels: np.ndarray, starts0, angles0, size: int):
-    """A visible point on the object and a force on it that moves it by a few percent of the image."""
+def _choose_poke(rng: np.random.Generator, body: Body, labels: np.ndarray, starts0, angles0, size: int,
+                 directions: str = "across"):
+    """A visible point on the object and a force on it that moves it by a few percent of the image, pointing
+    across the part (``directions='across'``: 90 degrees from its axis, give or take 26) or any way."""
     kinds = body.kind
     weights = body.length * np.maximum(body.width, 1.0)
     weights = weights * np.where(kinds == LEAF, 1.5, 1.0) * np.where(kinds == PELVIS, 0.1, 1.0)
@@ -107,7 +111,10 @@ def _choose_poke(rng: np.random.Generator, body: Body, labels: np.ndarray, start
         a, (sx, sy) = angles0[part], starts0[part]
         u = (x - sx) * np.cos(a) + (y - sy) * np.sin(a)
         v = -(x - sx) * np.sin(a) + (y - sy) * np.cos(a)
-        theta = angles0[part] + rng.choice([-1, 1]) * np.pi / 2 + rng.normal(0, 0.45)
+        if directions == "any":
+            theta = rng.uniform(0, 2 * np.pi)
+        else:
+            theta = angles0[part] + rng.choice([-1, 1]) * np.pi / 2 + rng.normal(0, 0.45)
         direction = np.array([np.cos(theta), np.sin(theta)])
         gain, q_unit = static_gain(body, part, u, v, direction)
         if gain < 1e-9:
@@ -145,7 +152,8 @@ class PosedObject:
     point: tuple[float, float]
 
 
-def posed_object(kind: str, seed: int, index: int, size: int = 128, pushes: int = 1, props: int = 0) -> PosedObject:
+def posed_object(kind: str, seed: int, index: int, size: int = 128, pushes: int = 1, props: int = 0,
+                 directions: str = "across") -> PosedObject:
     """The object of clip ``index`` of the data set with ``seed`` (``pushes`` clips per object, see the
     module docstring; up to ``props`` static props in its backdrop), posed and poked but not yet simulated."""
     if kind not in KINDS:
@@ -154,18 +162,21 @@ def posed_object(kind: str, seed: int, index: int, size: int = 128, pushes: int 
         raise ValueError(f"pushes must be >= 1, got {pushes}")
     if props < 0:
         raise ValueError(f"props must be >= 0, got {props}")
-    obj = _posed_object(kind, seed, index // pushes, size, props)
+    if directions not in PUSH_DIRECTIONS:
+        raise ValueError(f"push directions must be one of {', '.join(PUSH_DIRECTIONS)}, got {directions!r}")
+    obj = _posed_object(kind, seed, index // pushes, size, props, directions)
     if index % pushes == 0:
         return obj
     rng = np.random.default_rng([int(seed), int(index), KINDS.index(kind), 1])
     for _attempt in range(10):
-        poke, point = _choose_poke(rng, obj.body, obj.labels, obj.starts0, obj.angles0, size)
+        poke, point = _choose_poke(rng, obj.body, obj.labels, obj.starts0, obj.angles0, size, directions)
         if poke is not None:
             return replace(obj, rng=rng, poke=poke, point=point)
     return replace(obj, rng=rng)  # no other pokeable point found (rare): the object's own poke
 
 
-def _posed_object(kind: str, seed: int, index: int, size: int, props: int = 0) -> PosedObject:
+def _posed_object(kind: str, seed: int, index: int, size: int, props: int = 0,
+                  directions: str = "across") -> PosedObject:
     rng = np.random.default_rng([int(seed), int(index), KINDS.index(kind)])
     # props from a stream of their own: with props = 0 every clip is what it was before they existed
     prop_rng = np.random.default_rng([int(seed), int(index), KINDS.index(kind), 2])
@@ -185,17 +196,17 @@ def _posed_object(kind: str, seed: int, index: int, size: int, props: int = 0) -
         starts0, angles0 = body.kinematics()
         labels = np.zeros((size, size), np.uint16)
         drawing.draw_labels(labels, drawing.pose(starts0, angles0))
-        poke, point = _choose_poke(rng, body, labels, starts0, angles0, size)
+        poke, point = _choose_poke(rng, body, labels, starts0, angles0, size, directions)
         if poke is not None:
             return PosedObject(rng, body, drawing, background, labels, starts0, angles0, poke, point)
     raise RuntimeError(f"no pokeable {kind} found for clip {index} at size {size}")
 
 
 def make_clip(kind: str, seed: int, index: int, size: int = 128, n_frames: int = 30, fps: float = DEFAULT_FPS,
-              wind: float = 0.0, pushes: int = 1, props: int = 0) -> SyntheticClip:
-    """Generate clip ``index`` of the data set with ``seed``, ``pushes`` clips per object and up to ``props``
-    static props behind it (see module docstring)."""
-    obj = posed_object(kind, seed, index, size, pushes, props)
+              wind: float = 0.0, pushes: int = 1, props: int = 0, directions: str = "across") -> SyntheticClip:
+    """Generate clip ``index`` of the data set with ``seed``, ``pushes`` clips per object, up to ``props``
+    static props behind it and pushes pointing ``directions`` (see module docstring)."""
+    obj = posed_object(kind, seed, index, size, pushes, props, directions)
     body, poke, point = obj.body, obj.poke, obj.point
     phase = obj.rng.uniform(0, 2 * np.pi, body.n_parts)
     q, _ = simulate(body, poke, n_frames, fps, wind=wind, wind_phase=phase)

@@ -27,15 +27,16 @@ from ipoke_core.data.layout import (
     FRAMES, GT, INFO, STEP_MOTION, DatasetError, clip_dir, flow_name, foreground_magnitudes, poke_stats,
     write_dataset_meta, write_split,
 )
-from ipoke_core.data.synthetic.clip import DEFAULT_FPS, KINDS, make_clip, object_motion
+from ipoke_core.data.synthetic.clip import DEFAULT_FPS, KINDS, PUSH_DIRECTIONS, make_clip, object_motion
 from ipoke_core.errors import UserError
 from ipoke_core.flow import make_dis
 from ipoke_core.io_utils import ensure_writable_dir, is_no_space, no_space_error
 from ipoke_core.progress import CancelToken, ProgressFn, check, report
 
 # dataset.json fields that must match for a run to resume into an existing folder
-_IDENTITY = ("kind", "resolution", "n_frames", "seed", "fps", "wind", "generator_version", "pushes", "props")
-_IDENTITY_DEFAULTS = {"pushes": 1, "props": 0}  # data sets written before the fields existed
+_IDENTITY = ("kind", "resolution", "n_frames", "seed", "fps", "wind", "generator_version", "pushes", "props",
+             "push_directions")
+_IDENTITY_DEFAULTS = {"pushes": 1, "props": 0, "push_directions": "across"}  # data sets written before the fields existed
 MAX_PROPS = 8  # more would cover most of a 64 px backdrop
 GENERATOR_VERSION = 2  # 2: pokes held 0.6-1.2 s (was 0.25-0.9 s), pushing 8-20 % of the size with at most 0.5 rad of summed joint bend (was 6-20 %, 0.6 rad per joint)
 
@@ -67,12 +68,13 @@ def step_motion_from_gt(clip) -> np.ndarray:
 
 
 def _write_clip(root: Path, index: int, kind: str, seed: int, size: int, n_frames: int, fps: float,
-                wind: float, spans: tuple[int, ...], pushes: int = 1, props: int = 0) -> list[float]:
+                wind: float, spans: tuple[int, ...], pushes: int = 1, props: int = 0,
+                directions: str = "across") -> list[float]:
     """Make clip ``index`` and write its folder atomically; returns its foreground magnitude sample."""
     final = clip_dir(root, clip_id(index))
     if (final / INFO).is_file():
         return json.loads((final / INFO).read_text()).get("fg_magnitudes", [])
-    clip = make_clip(kind, seed, index, size, n_frames, fps, wind, pushes, props)
+    clip = make_clip(kind, seed, index, size, n_frames, fps, wind, pushes, props, directions)
     tmp = final.parent / f".{final.name}.tmp{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -142,7 +144,7 @@ def _init_worker(job: dict[str, Any]) -> None:
 def _work(index: int) -> tuple[int, list[float]]:
     j = _JOB
     return index, _write_clip(j["root"], index, j["kind"], j["seed"], j["size"], j["frames"], j["fps"], j["wind"],
-                              j["spans"], j["pushes"], j["props"])
+                              j["spans"], j["pushes"], j["props"], j["push_directions"])
 
 
 def generate_dataset(
@@ -160,11 +162,12 @@ def generate_dataset(
     wind: float = 0.0,
     pushes: int = 1,
     props: int = 0,
+    push_directions: str = "across",
 ) -> dict[str, Any]:
     """Generate (or finish) a synthetic data set of ``n`` clips in ``out``; returns its ``dataset.json``.
 
     ``pushes``: clips per object, each pushed at its own point; ``props``: up to this many static
-    props behind each object (see ``clip.py``).
+    props behind each object; ``push_directions``: ``across`` the poked part or ``any`` way (see ``clip.py``).
 
     ``progress(done, total, message)`` is called after every clip.
     """
@@ -189,6 +192,8 @@ def generate_dataset(
         raise SynthError(f"--pushes must be in [1, --n = {n}], got {pushes}")
     if props < 0 or props > MAX_PROPS:
         raise SynthError(f"--props must be in [0, {MAX_PROPS}], got {props}")
+    if push_directions not in PUSH_DIRECTIONS:
+        raise SynthError(f"--push-directions must be one of {', '.join(PUSH_DIRECTIONS)}, got {push_directions!r}")
     if not math.isfinite(wind):  # NaN wind would write NaN ground truth without a word
         raise SynthError(f"--wind must be a finite number, got {wind}")
     root = Path(out)
@@ -197,8 +202,9 @@ def generate_dataset(
         "kind": kind, "resolution": size, "n_frames": frames, "fps": fps, "seed": seed, "wind": wind,
         "generator_version": GENERATOR_VERSION, "has_ground_truth": True,
         "source": f"ipoke synth --kind {kind} --n {n} --size {size} --frames {frames} --seed {seed}"
-                  + (f" --pushes {pushes}" if pushes > 1 else "") + (f" --props {props}" if props else ""),
-        "pushes": pushes, "props": props,
+                  + (f" --pushes {pushes}" if pushes > 1 else "") + (f" --props {props}" if props else "")
+                  + (f" --push-directions {push_directions}" if push_directions != "across" else ""),
+        "pushes": pushes, "props": props, "push_directions": push_directions,
         "window_starts": "first", "flow_spans": list(spans), "flow_method": "OpenCV DIS (medium preset" + (", tuned for small images)" if size <= 64 else ")"),
         "step_motion_source": "ground truth", "n_clips": n, "complete": False,
     }
@@ -222,7 +228,7 @@ def generate_dataset(
     (root / "clips").mkdir(exist_ok=True)
 
     job = {"root": root, "kind": kind, "seed": seed, "size": size, "frames": frames, "fps": fps, "wind": wind,
-           "spans": spans, "pushes": pushes, "props": props}
+           "spans": spans, "pushes": pushes, "props": props, "push_directions": push_directions}
     samples: dict[int, list[float]] = {}
     report(progress, 0, n, "clips")
     if workers == 1 or n < 4:
