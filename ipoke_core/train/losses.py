@@ -215,7 +215,8 @@ RIGID_MIN_PIXELS = 6  # parts smaller than this in a frame have no meaningful af
 RIGID_TARGET_PX = 0.25  # pixels where the TRUE flow is farther than this from its part's fit are left out
 
 
-def rigidity_loss(pred: torch.Tensor, target: torch.Tensor, parts: torch.Tensor, eps: float = 0.01) -> torch.Tensor:
+def rigidity_loss(pred: torch.Tensor, target: torch.Tensor, parts: torch.Tensor, eps: float = 0.01,
+                  background: bool = True) -> torch.Tensor:
     """How far the predicted flow is from moving each true part as one piece: per frame, the least-squares
     affine fit of the predicted flow over each part's pixels, and the Charbonnier distance of the flow
     from its fit, averaged over the counted pixels.
@@ -266,6 +267,8 @@ def rigidity_loss(pred: torch.Tensor, target: torch.Tensor, parts: torch.Tensor,
         for _ in range(2):
             counted = (off_fit(truth, counted).norm(dim=-1) < RIGID_TARGET_PX).float()
         counted = counted * (per_part(counted[..., None])[..., 0].gather(1, labels) >= RIGID_MIN_PIXELS)
+        if not background:
+            counted = counted * (labels > 0)
     err = torch.sqrt(off_fit(pred.float().flatten(0, 1).flatten(2).transpose(1, 2), counted).pow(2).sum(-1) + eps**2)
     return (err * counted).sum() / counted.sum().clamp_min(1.0)
 
