@@ -277,7 +277,9 @@ class TrainConfig:
     # (losses.rigidity_loss), the predicted flow's distance from its best affine fit over each true part:
     # a charge for bending, shearing or leaking across a part's edge, none for how far the part moves
     w_rigid: float = 0.0
-    rigid_background: bool = True  # the still background counts as one more part (it then charges for drag)
+    # the still background as one more part of the rigidity loss (it then charges for drag too); off by
+    # default: measured on figures64, with it the model answers by moving less everywhere
+    rigid_background: bool = False
     # with model.part_masks: weight of the grouping loss (model.parts.grouping_loss), one affine motion per
     # part mask must explain each clip's true flow; and the first parts_steps stage-2 steps train the
     # masks alone on it (until they have learnt parts, moving by them would move everything as one)

@@ -42,15 +42,15 @@ def test_flow_that_leaks_across_a_parts_edge_or_bends_inside_it_costs_more():
 
 
 def test_the_background_counts_as_a_part_only_when_asked():
-    """Motion on a still background (drag) is a non-rigid background with ``background=True`` and no
-    business of the loss without it, which charges the parts alone."""
+    """Motion on a still background (drag) is a non-rigid background with ``background=True``, and no
+    business of the loss by default, which charges the parts alone."""
     flow, parts = _scene()
     parts = parts.clone()
     parts[0, :, 24:] = -1  # the right quarter is background now
     dragged = flow.clone()
     dragged[0, 0, 0, 8:24, 24:] += 0.8 * torch.exp(-torch.arange(8.0) ** 2 / 8)  # dragged beside the part
-    assert rigidity_loss(dragged, flow, parts).item() > EPS + 0.02
-    assert rigidity_loss(dragged, flow, parts, background=False).item() == pytest.approx(EPS, abs=1e-3)
+    assert rigidity_loss(dragged, flow, parts, background=True).item() > EPS + 0.02
+    assert rigidity_loss(dragged, flow, parts).item() == pytest.approx(EPS, abs=1e-3)
 
 
 def test_its_gradient_straightens_a_bent_flow():

@@ -216,16 +216,17 @@ RIGID_TARGET_PX = 0.25  # pixels where the TRUE flow is farther than this from i
 
 
 def rigidity_loss(pred: torch.Tensor, target: torch.Tensor, parts: torch.Tensor, eps: float = 0.01,
-                  background: bool = True) -> torch.Tensor:
+                  background: bool = False) -> torch.Tensor:
     """How far the predicted flow is from moving each true part as one piece: per frame, the least-squares
     affine fit of the predicted flow over each part's pixels, and the Charbonnier distance of the flow
     from its fit, averaged over the counted pixels.
 
     The simulator's parts are rigid, and the inverse of a rigid motion is rigid, so the true backward
-    flow is affine over each part of the frame it draws (and the still background is one more region):
-    what this charges for is a flow that bends, shears or fades inside a part or leaks across its edge,
-    never for how far a part moves (that is the flow loss's). Each frame's part map is the source's
-    read where the true flow points (nearest pixel); where that reading is wrong (a part's rasterised
+    flow is affine over each part of the frame it draws: what this charges for is a flow that bends,
+    shears or fades inside a part or leaks across its edge, never for how far a part moves (that is the
+    flow loss's). With ``background`` the still background counts as one more part, so that drag beside
+    a part is charged too. Each frame's part map is the source's read where the true flow points
+    (nearest pixel); where that reading is wrong (a part's rasterised
     edge, a pixel the part uncovers) the true flow itself is off its part's fit, so only the pixels
     where the true flow is within ``RIGID_TARGET_PX`` of its own fit (fitted without the others) are
     fitted and count, in parts of at least ``RIGID_MIN_PIXELS`` such pixels.
