@@ -226,10 +226,10 @@ def rigidity_loss(pred: torch.Tensor, target: torch.Tensor, parts: torch.Tensor,
     shears or fades inside a part or leaks across its edge, never for how far a part moves (that is the
     flow loss's). With ``background`` the still background counts as one more part, so that drag beside
     a part is charged too. Each frame's part map is the source's read where the true flow points
-    (nearest pixel); where that reading is wrong (a part's rasterised
-    edge, a pixel the part uncovers) the true flow itself is off its part's fit, so only the pixels
-    where the true flow is within ``RIGID_TARGET_PX`` of its own fit (fitted without the others) are
-    fitted and count, in parts of at least ``RIGID_MIN_PIXELS`` such pixels.
+    (nearest pixel); where that reading is wrong (a part's rasterised edge, a pixel the part uncovers)
+    the true flow itself is off its part's fit, so only the pixels where the true flow is within
+    ``RIGID_TARGET_PX`` of its own fit (fitted without the others) are fitted and count, in parts of at
+    least ``RIGID_MIN_PIXELS`` such pixels.
 
     ``pred``, ``target``: ``(B, T, 2, H, W)`` backward flow in model pixels; ``parts``: ``(B, H, W)``
     int64 true part map of the source, -1 = background. Returns a scalar in pixels.
