@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -30,6 +30,9 @@ from ipoke_core.analysis.heatmap import HeatmapError, distance_variance, normali
 from ipoke_core.analysis.render import caption, colorize
 from ipoke_core.analysis.structure import poked_part, subtree
 from ipoke_core.poke import Poke
+
+if TYPE_CHECKING:
+    from ipoke_core.data.synthetic.body import Body
 
 FORCE_RANGE = (0.25, 1.5)  # push strengths, as multiples of the clip's own
 LENGTH_STEPS = 10  # rescalings of a push towards a wanted poke length
@@ -65,11 +68,12 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
     With ``force_scale`` the clip's own force and a push along it, this is the clip's own motion.
     ``lengths (lo, hi)``: scale each push (keeping its direction) so that its poke is about a length
     drawn uniformly from the range; a push that cannot make a length within 10 % of the range is
-    replaced by another. ``pushes``, ``props``, ``directions``: the data set's clips per object, props per
-    backdrop and push directions (``dataset.json``). ``unseen``: draw what the frames do not show (the joints' springs and
-    how long the push is held) anew from the generator's distributions, for the same posed object:
-    the clip as another draw of its physics would have made it. Raises ValueError when the clip does not rebuild to ``parts``,
-    ``location`` is off the object, or too few pushes make the asked lengths.
+    replaced by another. ``pushes``, ``props``, ``directions``: the data set's clips per object, props
+    per backdrop and push directions (``dataset.json``). ``unseen``: draw what the frames do not show
+    (the joints' springs, how long the push is held) anew from the generator's distributions, for the
+    same posed object: the clip as another draw of its physics would have made it. Raises ValueError
+    when the clip does not rebuild to ``parts``, ``location`` is off the object, or too few pushes make
+    the asked lengths.
     """
     from ipoke_core.data.synthetic.clip import object_motion, posed_object
     from ipoke_core.data.synthetic.physics import PokeForce, simulate
@@ -123,7 +127,7 @@ def true_responses(kind: str, seed: int, index: int, parts: np.ndarray, location
     return pokes, motions
 
 
-def redraw_unseen(kind: str, body: Any, rng: np.random.Generator) -> tuple[Any, float]:
+def redraw_unseen(kind: str, body: Body, rng: np.random.Generator) -> tuple[Body, float]:
     """A copy of ``body`` with its joints' springs drawn anew, and a push duration (s), both from the
     generator's own distributions: the physics that an image of the object does not show."""
     import copy

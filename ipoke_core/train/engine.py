@@ -299,7 +299,8 @@ class Engine:
                                              border_weight=tc.flow_border_weight)
             if tc.w_rigid > 0:
                 if flow is None or batch.flow is None or batch.parts is None:
-                    raise ValueError("train.w_rigid > 0 needs the warp decoder, flow targets and part maps in the batch")
+                    raise ValueError("train.w_rigid > 0 needs the warp decoder, flow targets and part maps "
+                                     "in the batch")
                 losses["rigid"] = L.rigidity_loss(flow, batch.flow if decode is None else batch.flow[:, decode],
                                                   batch.parts, background=tc.rigid_background)
             losses.update(mask_losses(parts, batch.flow, batch.parts, decode, tc, self.cfg.model.still_part))

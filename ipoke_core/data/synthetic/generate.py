@@ -36,7 +36,8 @@ from ipoke_core.progress import CancelToken, ProgressFn, check, report
 # dataset.json fields that must match for a run to resume into an existing folder
 _IDENTITY = ("kind", "resolution", "n_frames", "seed", "fps", "wind", "generator_version", "pushes", "props",
              "push_directions")
-_IDENTITY_DEFAULTS = {"pushes": 1, "props": 0, "push_directions": "across"}  # data sets written before the fields existed
+# what a data set written before these fields existed holds
+_IDENTITY_DEFAULTS = {"pushes": 1, "props": 0, "push_directions": "across"}
 MAX_PROPS = 8  # more would cover most of a 64 px backdrop
 GENERATOR_VERSION = 2  # 2: pokes held 0.6-1.2 s (was 0.25-0.9 s), pushing 8-20 % of the size with at most 0.5 rad of summed joint bend (was 6-20 %, 0.6 rad per joint)
 
