@@ -291,18 +291,18 @@ class Engine:
             video, states, flow, parts = self.gen_step("animate", batch.source, batch.poke_map, decode)
             flat = video.reshape(-1, *video.shape[2:])
             losses["perc"] = self.perceptual(flat.float(), target)
+            # the true flow of the frames drawn this step
+            true_flow = batch.flow if batch.flow is None or decode is None else batch.flow[:, decode]
             if tc.w_flow > 0:
-                if flow is None or batch.flow is None:
+                if flow is None or true_flow is None:
                     raise ValueError("train.w_flow > 0 needs the warp decoder and flow targets in the batch")
-                losses["flow"] = L.flow_loss(flow, batch.flow if decode is None else batch.flow[:, decode],
-                                             still_weight=tc.flow_still_weight, border_px=tc.flow_border_px,
-                                             border_weight=tc.flow_border_weight)
+                losses["flow"] = L.flow_loss(flow, true_flow, still_weight=tc.flow_still_weight,
+                                             border_px=tc.flow_border_px, border_weight=tc.flow_border_weight)
             if tc.w_rigid > 0:
-                if flow is None or batch.flow is None or batch.parts is None:
+                if flow is None or true_flow is None or batch.parts is None:
                     raise ValueError("train.w_rigid > 0 needs the warp decoder, flow targets and part maps "
                                      "in the batch")
-                losses["rigid"] = L.rigidity_loss(flow, batch.flow if decode is None else batch.flow[:, decode],
-                                                  batch.parts, background=tc.rigid_background)
+                losses["rigid"] = L.rigidity_loss(flow, true_flow, batch.parts, background=tc.rigid_background)
             losses.update(mask_losses(parts, batch.flow, batch.parts, decode, tc, self.cfg.model.still_part))
             if tc.use_latent_loss:
                 with torch.no_grad():
