@@ -99,3 +99,20 @@ def test_temporal_discriminator_is_torchvision_r3d18():
     td = TemporalDiscriminator(width=64)
     ref = r3d_18(weights=None, num_classes=1)
     assert sum(p.numel() for p in td.parameters()) == sum(p.numel() for p in ref.parameters())
+
+
+def test_norm_layer_computes_instance_norm_and_loads_its_weights():
+    """The blocks' norm (a GroupNorm per channel, faster on the CPU) is the InstanceNorm2d that the bundled
+    checkpoints were trained with: same parameter names, same output on channels-last inputs."""
+    from torch import nn
+
+    from ipoke_core.model.blocks import instance_norm
+
+    torch.manual_seed(0)
+    reference = nn.InstanceNorm2d(8, affine=True)
+    nn.init.normal_(reference.weight)
+    nn.init.normal_(reference.bias)
+    norm = instance_norm(8)
+    norm.load_state_dict(reference.state_dict(), strict=True)
+    x = (torch.randn(3, 8, 16, 16) * 4 + 2).contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(norm(x), reference(x), atol=1e-5, rtol=1e-5)

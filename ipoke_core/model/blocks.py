@@ -5,13 +5,24 @@ import torch
 from torch import nn
 
 
+def instance_norm(channels: int) -> nn.GroupNorm:
+    """Affine instance norm of ``(B, C, H, W)``: per sample and channel, zero mean and unit variance over H, W.
+
+    Written as a GroupNorm with one group per channel: the same function with the same parameters
+    (``weight``, ``bias``; checkpoints saved with ``nn.InstanceNorm2d`` load unchanged), but GroupNorm has a
+    CPU kernel that reads channels-last tensors as they are, where InstanceNorm2d reshapes into a batch
+    norm and copies the tensor twice (plants64, one poke, 1 thread: 50 -> 43 ms; 64 pokes 3.4 -> 2.6 s).
+    """
+    return nn.GroupNorm(channels, channels, eps=1e-5, affine=True)
+
+
 class ConvNormAct(nn.Sequential):
     """3x3 convolution -> instance norm -> ELU. ``(B, C_in, H, W) -> (B, C_out, H/stride, W/stride)``."""
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1, norm: bool = True):
         super().__init__(
             nn.Conv2d(c_in, c_out, 3, stride, 1, bias=not norm),
-            nn.InstanceNorm2d(c_out, affine=True) if norm else nn.Identity(),
+            instance_norm(c_out) if norm else nn.Identity(),
             nn.ELU(inplace=True),
         )
 
@@ -30,7 +41,7 @@ class ResBlock(nn.Module):
             first = nn.Conv2d(c_in, c_out, 3, 1, 1, bias=not norm)
         else:
             raise ValueError(f"up must be 1 or 2, got {up}")
-        norm_layer = (lambda c: nn.InstanceNorm2d(c, affine=True)) if norm else (lambda c: nn.Identity())
+        norm_layer = instance_norm if norm else (lambda c: nn.Identity())
         self.body = nn.Sequential(
             first, norm_layer(c_out), nn.ELU(inplace=True),
             nn.Conv2d(c_out, c_out, 3, 1, 1, bias=not norm), norm_layer(c_out),
