@@ -106,13 +106,17 @@ def test_norm_layer_computes_instance_norm_and_loads_its_weights():
     checkpoints were trained with: same parameter names, same output on channels-last inputs."""
     from torch import nn
 
-    from ipoke_core.model.blocks import instance_norm
+    from ipoke_core.model.blocks import InstanceNorm
 
     torch.manual_seed(0)
     reference = nn.InstanceNorm2d(8, affine=True)
     nn.init.normal_(reference.weight)
     nn.init.normal_(reference.bias)
-    norm = instance_norm(8)
+    norm = InstanceNorm(8)
     norm.load_state_dict(reference.state_dict(), strict=True)
-    x = (torch.randn(3, 8, 16, 16) * 4 + 2).contiguous(memory_format=torch.channels_last)
-    torch.testing.assert_close(norm(x), reference(x), atol=1e-5, rtol=1e-5)
+    for size in (8, 40):  # both routes: small maps in the contiguous layout, larger ones as they come
+        for layout in (torch.channels_last, torch.contiguous_format):
+            x = (torch.randn(3, 8, size, size) * 4 + 2).contiguous(memory_format=layout)
+            out = norm(x)
+            torch.testing.assert_close(out, reference(x), atol=1e-5, rtol=1e-5)
+            assert out.is_contiguous(memory_format=layout)

@@ -5,16 +5,31 @@ import torch
 from torch import nn
 
 
-def instance_norm(channels: int) -> nn.GroupNorm:
+# PyTorch's channels-last GroupNorm on the CPU works per (sample, group) below this many pixels per map,
+# reading one value per pixel at a stride of C when each group is one channel (aten group_norm_kernel.cpp)
+_CHANNELS_LAST_SMALL_MAP = 1024
+
+
+class InstanceNorm(nn.GroupNorm):
     """Affine instance norm of ``(B, C, H, W)``: per sample and channel, zero mean and unit variance over H, W.
 
     Written as a GroupNorm with one group per channel: the same function with the same parameters
     (``weight``, ``bias``; checkpoints saved with ``nn.InstanceNorm2d`` load unchanged), but GroupNorm has a
     CPU kernel that reads channels-last tensors as they are, where InstanceNorm2d reshapes into a batch
     norm and copies the tensor (plants64 in fp32, 2 threads: one poke 44 -> 37 ms, 64 pokes 2.0 -> 1.5 s;
-    docs/performance.md).
+    docs/performance.md). Maps under 1,024 pixels (the 8 and 16 px levels) are normalised in the
+    contiguous layout instead: there the channels-last kernel strides over channels one value at a time,
+    2x slower in fp32 and 10-25x in bf16 than converting there and back.
     """
-    return nn.GroupNorm(channels, channels, eps=1e-5, affine=True)
+
+    def __init__(self, channels: int):
+        super().__init__(channels, channels, eps=1e-5, affine=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (x.device.type == "cpu" and x.shape[-2] * x.shape[-1] < _CHANNELS_LAST_SMALL_MAP
+                and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)):
+            return super().forward(x.contiguous()).contiguous(memory_format=torch.channels_last)
+        return super().forward(x)
 
 
 class ConvNormAct(nn.Sequential):
@@ -23,7 +38,7 @@ class ConvNormAct(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, stride: int = 1, norm: bool = True):
         super().__init__(
             nn.Conv2d(c_in, c_out, 3, stride, 1, bias=not norm),
-            instance_norm(c_out) if norm else nn.Identity(),
+            InstanceNorm(c_out) if norm else nn.Identity(),
             nn.ELU(inplace=True),
         )
 
@@ -42,7 +57,7 @@ class ResBlock(nn.Module):
             first = nn.Conv2d(c_in, c_out, 3, 1, 1, bias=not norm)
         else:
             raise ValueError(f"up must be 1 or 2, got {up}")
-        norm_layer = instance_norm if norm else (lambda c: nn.Identity())
+        norm_layer = InstanceNorm if norm else (lambda c: nn.Identity())
         self.body = nn.Sequential(
             first, norm_layer(c_out), nn.ELU(inplace=True),
             nn.Conv2d(c_out, c_out, 3, 1, 1, bias=not norm), norm_layer(c_out),
