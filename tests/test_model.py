@@ -103,7 +103,7 @@ def test_temporal_discriminator_is_torchvision_r3d18():
 
 def test_norm_layer_computes_instance_norm_and_loads_its_weights():
     """The blocks' norm (a GroupNorm per channel, faster on the CPU) is the InstanceNorm2d that the bundled
-    checkpoints were trained with: same parameter names, same output on channels-last inputs."""
+    checkpoints were trained with: same parameter names, same output in either memory layout."""
     from torch import nn
 
     from ipoke_core.model.blocks import InstanceNorm
