@@ -83,6 +83,10 @@ class ModelConfig:
     # with part_masks: part 0 is the still part, which never moves (the background, a rooted pot): what
     # leaks onto it is dropped instead of spread over it by its affine fit
     still_part: bool = False
+    # warp decoder: gate the flow by a mask of what can move, read off the source image (model.object_mask):
+    # the background beside a poke stays still while the poked part moves (off: every checkpoint before
+    # this field)
+    object_mask: bool = False
 
     def validate(self) -> None:
         """Raise ConfigError unless every field is of its type, finite and in range, and the network
@@ -145,6 +149,10 @@ class ModelConfig:
             raise ConfigError("model.still_part needs model.part_masks (part 0 of the masks is the still part)")
         if self.part_masks and self.decoder != "warp":
             raise ConfigError("model.part_masks moves the warp decoder's flow by parts; the pixel decoder draws no flow")
+        if not isinstance(self.object_mask, bool):
+            raise ConfigError(f"model.object_mask must be true or false, got {self.object_mask!r}")
+        if self.object_mask and self.decoder != "warp":
+            raise ConfigError("model.object_mask gates the warp decoder's flow; the pixel decoder draws no flow")
         if self.motion_deadzone_px > 0 and self.decoder != "warp":
             raise ConfigError("model.motion_deadzone_px applies to the warp decoder's flow; the pixel decoder draws no flow")
         need = self.memory_estimate()
@@ -194,7 +202,7 @@ RENDERING_ONLY = ("motion_deadzone_px",)
 FINE_TUNABLE = (*RENDERING_ONLY, "motion_prior_sigma")
 # ModelConfig fields that add a module or a behaviour: ``--init-from`` a checkpoint without it (0 or false
 # there) starts a new module from scratch and every other weight from the checkpoint
-ADDED_MODULES = ("part_masks", "still_part")
+ADDED_MODULES = ("part_masks", "still_part", "object_mask")
 
 
 # the clip size, clip length and poke mode of the training data are the model's; a config file's [data]
@@ -292,6 +300,9 @@ class TrainConfig:
     # with model.part_masks, on data that knows its parts (synthetic): weight of the part-label loss
     # (model.parts.part_label_loss), the masks learn the true parts at the grain the physics moves them
     w_part_labels: float = 0.0
+    # with model.object_mask, on data that knows its parts (synthetic): weight of the object-mask label
+    # loss (model.object_mask.object_mask_loss); 0 on real video, where the mask learns through the gate
+    w_object: float = 1.0
     # stage 2 decodes only this many of the T frames per step for the frame and flow losses (the last
     # frame always, the others drawn at random; 0 = all): decoding is most of a step's cost, and the
     # dynamics still run, and the latent loss still sees, every step
@@ -336,7 +347,7 @@ class TrainConfig:
             raise ConfigError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
         for name in ("weight_decay", "grad_clip", "w_latent", "w_gan_spatial", "w_gan_temporal", "w_feature_matching",
                      "w_l1", "w_flow", "flow_still_weight", "flow_border_weight", "gp_weight", "w_grouping", "still_bias",
-                     "w_part_labels", "w_rigid"):
+                     "w_part_labels", "w_rigid", "w_object"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 hint = " (0 = no clipping)" if name == "grad_clip" else ""

@@ -250,6 +250,7 @@ class Poker:
         src = to_tensor(source)[None].to(self.device)
         amp_dtype = self.amp_dtype
         parts = self._part_masks(src)  # once per image, not once per video
+        movable = self._object_mask(src)
         for start in range(0, n, batch_size):
             check(cancel)
             chunk = pokes_per_video[start:start + batch_size]
@@ -258,7 +259,8 @@ class Poker:
             poke_map = poke_map.contiguous(memory_format=torch.channels_last)
             with torch.autocast(self.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 anim = self.model.animate(img, poke_map, last_only=last_only,
-                                          parts=None if parts is None else parts.expand(len(chunk), -1, -1, -1))
+                                          parts=None if parts is None else parts.expand(len(chunk), -1, -1, -1),
+                                          movable=None if movable is None else movable.expand(len(chunk), -1, -1, -1))
             self._check_finite(anim)
             consume(start, anim)
             report(progress, min(start + batch_size, n), n, "generating videos")
@@ -311,6 +313,14 @@ class Poker:
             return None
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
             return self.model.part_masks(src)
+
+    @torch.inference_mode()
+    def _object_mask(self, src: torch.Tensor) -> torch.Tensor | None:
+        """``(1, 1, R, R)`` object mask of ``src (1, 3, R, R)``, or None for a checkpoint without one."""
+        if self.model.object_mask is None:
+            return None
+        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+            return self.model.object_mask(src)
 
     @property
     def has_part_masks(self) -> bool:

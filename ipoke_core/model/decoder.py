@@ -16,6 +16,7 @@ from torch import nn
 
 from ipoke_core.config import ModelConfig
 from ipoke_core.model.blocks import ResBlock
+from ipoke_core.model.object_mask import gate_flow
 from ipoke_core.model.parts import project_flow
 from ipoke_core.model.warp import shrink_flow, warp, warp_bicubic
 
@@ -120,12 +121,14 @@ class MotionDecoder(Decoder):
         return x.reshape(poke_map.shape) / self.prior_area
 
     def render(self, levels: list[torch.Tensor | None], source: torch.Tensor, poke_map: torch.Tensor,
-               times: torch.Tensor, prior: torch.Tensor, parts: torch.Tensor | None = None) -> Rendered:
+               times: torch.Tensor, prior: torch.Tensor, parts: torch.Tensor | None = None,
+               movable: torch.Tensor | None = None) -> Rendered:
         """``source (N, 3, R, R)`` in [-1, 1], the (gained) ``poke_map (N, 2, R, R)``, ``times (N,)``, the
         fraction t/T of the sequence each frame is at, and ``prior = motion_prior(poke_map)`` (the caller
         blurs once per video, not per frame), one per frame to draw -> ``Rendered`` of N frames. With
         ``parts (N, K, R, R)``, the source's part masks, each part moves by one affine motion
-        (``model.parts.project_flow``) instead of the head's dense flow."""
+        (``model.parts.project_flow``) instead of the head's dense flow. With ``movable (N, 1, R, R)``, the
+        source's object mask, the flow is gated by it (``model.object_mask.gate_flow``)."""
         feats = self.features(levels)
         rgb = torch.tanh(self.to_rgb(feats).float())  # fp32 first: PyTorch's bf16 tanh is 3-5x slower on the CPU
         extra = torch.cat([poke_map.float(), prior * times.float().view(-1, 1, 1, 1)], 1).to(feats.dtype)
@@ -135,6 +138,8 @@ class MotionDecoder(Decoder):
         flow = motion[:, :2] * self.flow_unit
         if parts is not None:
             flow = project_flow(flow, parts, self.still_part)
+        if movable is not None:
+            flow = gate_flow(flow, movable)
         flow = shrink_flow(flow, self.deadzone)
         mask = torch.sigmoid(motion[:, 2:3])
         warped = warp_bicubic(source, flow) if self.resample == "bicubic" else warp(source, flow)

@@ -10,6 +10,7 @@ from ipoke_core.config import ModelConfig
 from ipoke_core.model.decoder import Decoder, MotionDecoder
 from ipoke_core.model.dynamics import build_dynamics
 from ipoke_core.model.encoders import ObjectEncoder, PokeEncoder
+from ipoke_core.model.object_mask import ObjectMask
 from ipoke_core.model.parts import PartMasks
 
 
@@ -19,13 +20,15 @@ class Animation:
     encoder level ``dynamic_levels[k]`` for frame t+1; with the motion-first decoder also
     ``flow (B, T, 2, R, R)``, backward displacement in model pixels (``frame_t(p) ~ source(p + flow_t(p))``),
     and ``mask (B, T, 1, R, R)``, the weight of the warped source (None for the pixel decoder); with
-    ``model.part_masks`` also ``parts (B, K, R, R)``, the source's soft part masks (summing to 1 over K)."""
+    ``model.part_masks`` also ``parts (B, K, R, R)``, the source's soft part masks (summing to 1 over K);
+    with ``model.object_mask`` also ``movable (B, 1, R, R)`` in (0, 1), the source's object mask."""
 
     video: torch.Tensor
     states: list[list[torch.Tensor]]
     flow: torch.Tensor | None = None
     mask: torch.Tensor | None = None
     parts: torch.Tensor | None = None
+    movable: torch.Tensor | None = None
 
 
 class IPoke(nn.Module):
@@ -48,6 +51,7 @@ class IPoke(nn.Module):
         decoder = MotionDecoder if cfg.decoder == "warp" else Decoder
         self.decoder = decoder(cfg, self.dynamic_levels)
         self.part_masks = PartMasks(cfg.part_masks) if cfg.part_masks else None
+        self.object_mask = ObjectMask() if cfg.object_mask else None
 
     @property
     def predicts_motion(self) -> bool:
@@ -67,12 +71,13 @@ class IPoke(nn.Module):
 
     def animate(self, image: torch.Tensor, poke_map: torch.Tensor, seq_len: int | None = None,
                 last_only: bool = False, decode: list[int] | None = None,
-                parts: torch.Tensor | None = None) -> Animation:
+                parts: torch.Tensor | None = None, movable: torch.Tensor | None = None) -> Animation:
         """``last_only``: decode only the final state, ``video (B, 1, 3, R, R)`` (heatmaps need
         nothing else, and decoding is most of the cost of a forward pass). ``decode``: the frame
         indices (0 = frame 1) to decode, ``video (B, len(decode), 3, R, R)``; all when None.
         ``parts``: the image's part masks ``(B, K, R, R)`` when already known (many pokes of one
-        image need them once); computed from ``image`` otherwise."""
+        image need them once); computed from ``image`` otherwise. ``movable``: the same for the object
+        mask ``(B, 1, R, R)``."""
         steps = seq_len or self.cfg.seq_len
         poke_map = poke_map * self.cfg.poke_gain
         sigma = self.encode(image)
@@ -100,9 +105,14 @@ class IPoke(nn.Module):
             parts = None
         elif parts is None:
             parts = self.part_masks(image)
+        if self.object_mask is None:
+            movable = None
+        elif movable is None:
+            movable = self.object_mask(image)
         out = self.decoder.render(stacked, image.repeat(t, 1, 1, 1), poke_map.repeat(t, 1, 1, 1), times, prior,
-                                  None if parts is None else parts.repeat(t, 1, 1, 1))
-        return Animation(per_video(out.frame), states, per_video(out.flow), per_video(out.mask), parts)
+                                  None if parts is None else parts.repeat(t, 1, 1, 1),
+                                  None if movable is None else movable.repeat(t, 1, 1, 1))
+        return Animation(per_video(out.frame), states, per_video(out.flow), per_video(out.mask), parts, movable)
 
     def forward(
         self, image: torch.Tensor, poke_map: torch.Tensor, seq_len: int | None = None, last_only: bool = False

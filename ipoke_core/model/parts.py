@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from ipoke_core.model.mask_net import MaskUNet
+from ipoke_core.model.mask_net import unit_grid as _unit_grid
 from ipoke_core.model.warp import warp
 
 # ridge on a part's linear term, relative to its mass: parts narrower than ~sqrt(RIDGE) (in units of
@@ -37,47 +38,18 @@ RIDGE_FLOOR = 1e-3  # ... and at least this much (a 20 px part 0.05 wide loses 2
 EPS = 1e-6
 
 
-def _conv(c_in: int, c_out: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, dilation, dilation=dilation),
-                         nn.GroupNorm(8, c_out), nn.SiLU(inplace=True))
-
-
-class PartMasks(nn.Module):
-    """Source image -> soft part masks, a small U-Net that also sees the pixel coordinates (two parts
-    that look alike are told apart by where they are).
+class PartMasks(MaskUNet):
+    """Source image -> soft part masks (``MaskUNet``'s K logits, softmax over K).
 
     ``forward(image (B, 3, R, R) in [-1, 1]) -> (B, K, R, R)``, non-negative, summing to 1 over K.
     """
 
     def __init__(self, n_parts: int, width: int = 32):
-        super().__init__()
-        w = width
+        super().__init__(n_parts, width)
         self.n_parts = n_parts
-        self.at_full = nn.Sequential(_conv(5, w), _conv(w, w))
-        self.at_half = nn.Sequential(_conv(w, 2 * w, stride=2), _conv(2 * w, 2 * w))
-        self.at_quarter = nn.Sequential(_conv(2 * w, 2 * w, stride=2), _conv(2 * w, 2 * w, dilation=2),
-                                     _conv(2 * w, 2 * w, dilation=4))
-        self.up_half = _conv(4 * w, 2 * w)
-        self.up_full = _conv(3 * w, w)
-        self.to_logits = nn.Conv2d(w, n_parts, 1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        b, _, h, w = image.shape
-        coords = _unit_grid(h, w, image.device).to(image.dtype).reshape(1, 2, h, w).expand(b, -1, -1, -1)
-        f1 = self.at_full(torch.cat([image, coords], 1))
-        f2 = self.at_half(f1)
-        f4 = self.at_quarter(f2)
-        x = self.up_half(torch.cat([F.interpolate(f4, size=f2.shape[-2:], mode="bilinear", align_corners=False), f2], 1))
-        x = self.up_full(torch.cat([F.interpolate(x, size=f1.shape[-2:], mode="bilinear", align_corners=False), f1], 1))
-        return torch.softmax(self.to_logits(x).float(), 1)
-
-
-def _unit_grid(h: int, w: int, device: torch.device) -> torch.Tensor:
-    """Pixel centres scaled to [-1, 1]: ``(2, H*W)``, x then y."""
-    ys = torch.linspace(-1, 1, h, device=device)
-    xs = torch.linspace(-1, 1, w, device=device)
-    yy, xx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([xx.reshape(-1), yy.reshape(-1)])
+        return torch.softmax(self.logits(image).float(), 1)
 
 
 @dataclass

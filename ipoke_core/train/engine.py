@@ -17,7 +17,8 @@ the adversarial terms after ``gan_warmup_steps`` stage-2 steps. With the motion-
 ``+ w_flow * L_flow`` (``losses.flow_loss``: predicted against true backward flow) ``+ w_rigid * L_rigid``
 (``losses.rigidity_loss``: the predicted flow off its affine fit over each true part); with part masks
 ``+ w_grouping * L_grouping`` (``model.parts.grouping_loss``) ``+ w_part_labels * L_part_labels``
-(``model.parts.part_label_loss``, on data that knows its parts; both via ``mask_losses.py``), and the
+(``model.parts.part_label_loss``, on data that knows its parts); with an object mask ``+ w_object *
+L_object`` (``model.object_mask.object_mask_loss``, likewise; all via ``mask_losses.py``), and the
 first ``parts_steps`` stage-2 steps train the masks alone on these (``parts_step``). The discriminators take the hinge
 loss, the temporal one an R1 gradient penalty ``gp_weight / 2 * E||grad D_t(real)||^2``.
 """
@@ -120,7 +121,7 @@ class _GeneratorStep(nn.Module):
         if mode == "autoencode":
             return self.model.autoencode(image)
         out = self.model.animate(image, poke_map, decode=decode)
-        return out.video, out.states, out.flow, out.parts
+        return out.video, out.states, out.flow, out.parts, out.movable
 
 
 def loss_frame_indices(t: int, k: int, gen: torch.Generator) -> list[int] | None:
@@ -189,10 +190,11 @@ class Engine:
 
     def load_weights(self, state: dict[str, torch.Tensor]) -> None:
         """Start from given generator weights (``ipoke train --init-from``); the average restarts from them.
-        A module the weights lack entirely (part masks added to a checkpoint without them) keeps its fresh start."""
+        A module the weights lack entirely (part masks or an object mask added to a checkpoint without them)
+        keeps its fresh start."""
         missing, unexpected = self.model.load_state_dict(state, strict=False)
-        has_parts = any(k.startswith("part_masks.") for k in state)
-        wrong = unexpected + [k for k in missing if has_parts or not k.startswith("part_masks.")]
+        added = [name for name in ("part_masks.", "object_mask.") if not any(k.startswith(name) for k in state)]
+        wrong = unexpected + [k for k in missing if not k.startswith(tuple(added))]
         if wrong:
             raise RuntimeError(f"weights do not fit the model: {', '.join(wrong[:5])}")
         if self.ema is not None:
@@ -257,15 +259,18 @@ class Engine:
 
     # ------------------------------------------------------------------ stage 2
     def parts_step(self, batch: Batch, gen: torch.Generator) -> dict[str, torch.Tensor]:
-        """The part masks alone learn from the true flow and parts (the first ``parts_steps`` of stage 2):
-        nothing else runs, so a step costs a small U-Net, not a video."""
+        """The mask nets alone (part masks, object mask) learn from the true flow and parts (the first
+        ``parts_steps`` of stage 2): nothing else runs, so a step costs a small U-Net, not a video."""
         decode = loss_frame_indices(batch.frames.shape[1], self.cfg.train.loss_frames, gen)
+        m = self.model
         with self.autocast():
-            parts = self.model.part_masks(batch.source)
-        losses = mask_losses(parts, batch.flow, batch.parts, decode, self.cfg.train, self.cfg.model.still_part)
+            parts = None if m.part_masks is None else m.part_masks(batch.source)
+            movable = None if m.object_mask is None else m.object_mask(batch.source)
+        losses = mask_losses(parts, batch.flow, batch.parts, decode, self.cfg.train, self.cfg.model.still_part,
+                             movable)
         if not losses:
-            raise ValueError("train.parts_steps trains the masks on train.w_grouping or train.w_part_labels; "
-                             "both are 0")
+            raise ValueError("train.parts_steps trains the masks on train.w_grouping, train.w_part_labels or "
+                             "train.w_object; all are 0")
         self._check_finite(losses)
         total = mask_total(losses, self.cfg.train)
         losses["loss"] = total.detach()
@@ -277,7 +282,7 @@ class Engine:
         """Generator step (Eq. 8), then, after the GAN warm-up, one discriminator step."""
         tc = self.cfg.train
         self._schedule_lr(("dyn", "disc"), stage2_step, tc.stage2_steps)
-        if self.model.part_masks is not None and stage2_step < tc.parts_steps:
+        if "parts" in self.opt and stage2_step < tc.parts_steps:
             return self.parts_step(batch, gen)  # at its own constant rate, train.parts_lr
         b, t = batch.frames.shape[:2]
         gan = stage2_step >= tc.gan_warmup_steps and (tc.w_gan_spatial > 0 or tc.w_gan_temporal > 0)
@@ -288,7 +293,7 @@ class Engine:
         target = frames.reshape(-1, *frames.shape[2:])
         losses: dict[str, torch.Tensor] = {}
         with self.autocast():
-            video, states, flow, parts = self.gen_step("animate", batch.source, batch.poke_map, decode)
+            video, states, flow, parts, movable = self.gen_step("animate", batch.source, batch.poke_map, decode)
             flat = video.reshape(-1, *video.shape[2:])
             losses["perc"] = self.perceptual(flat.float(), target)
             # the true flow of the frames drawn this step
@@ -303,7 +308,7 @@ class Engine:
                     raise ValueError("train.w_rigid > 0 needs the warp decoder, flow targets and part maps "
                                      "in the batch")
                 losses["rigid"] = L.rigidity_loss(flow, true_flow, batch.parts, background=tc.rigid_background)
-            losses.update(mask_losses(parts, batch.flow, batch.parts, decode, tc, self.cfg.model.still_part))
+            losses.update(mask_losses(parts, batch.flow, batch.parts, decode, tc, self.cfg.model.still_part, movable))
             if tc.use_latent_loss:
                 with torch.no_grad():
                     enc = self.model.encode(batch.frames.reshape(b * t, *batch.frames.shape[2:]))

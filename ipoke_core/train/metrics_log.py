@@ -19,7 +19,7 @@ METRIC_COLUMNS = [
     "loss", "perc", "latent", "g_spatial", "g_temporal", "fm", "grad_norm",
     "d_spatial", "d_temporal", "gp", "d_grad_norm",
     "val_metric", "val_l1", "val_psnr", "val_ssim", "val_ae_l1", "val_bg_motion",
-    "flow", "val_flow", "rigid", "grouping", "part_labels",
+    "flow", "val_flow", "rigid", "grouping", "part_labels", "object",
 ]
 
 

@@ -26,8 +26,8 @@ def build_optimizers(model: IPoke, discs: nn.Module, tc: TrainConfig, fused: boo
     m = model
     enc_dec = list(m.object_encoder.parameters()) + list(m.decoder.parameters())
     dyn = list(m.poke_encoder.parameters()) + list(m.dynamics.parameters()) + list(m.decoder.parameters())
-    if m.part_masks is not None:
-        dyn += list(m.part_masks.parameters())
+    masks = [p for net in (m.part_masks, m.object_mask) if net is not None for p in net.parameters()]
+    dyn += masks
     if tc.schedule == "single_stage":
         dyn += list(m.object_encoder.parameters())
     adam = dict(lr=tc.lr, betas=tuple(tc.betas), weight_decay=tc.weight_decay)
@@ -35,8 +35,8 @@ def build_optimizers(model: IPoke, discs: nn.Module, tc: TrainConfig, fused: boo
         adam["fused"] = True
     params = {"ae": enc_dec, "dyn": dyn, "disc": list(discs.parameters())}
     opt = {name: torch.optim.Adam(p, **adam) for name, p in params.items()}
-    if m.part_masks is not None:  # the parts stage: the masks alone, from scratch, at their own rate
-        params["parts"] = list(m.part_masks.parameters())
+    if masks:  # the parts stage: the masks alone, from scratch, at their own rate
+        params["parts"] = masks
         opt["parts"] = torch.optim.Adam(params["parts"], **{**adam, "lr": tc.parts_lr})
     scaler = {name: torch.amp.GradScaler("cuda", enabled=fp16) for name in opt}
     return params, opt, scaler

@@ -1,0 +1,72 @@
+"""What can move: a mask of the object, read off the source image, that gates the motion.
+
+The motion head answers a poke with a smooth field, and off the object that field shrinks only by a
+factor of ~0.7 (docs/experiments/2026-12-07-drag.md): the background beside a poke is dragged along.
+Every loss tried against the drag made the model move less everywhere, because one smooth field
+cannot be 1 on the poked part and 0 a pixel away. A product of two fields can: the head keeps its
+smooth answer to the poke, and an image-only mask of what can move at all (the object, not the
+background, the table or a rooted pot) is 1 on the object and 0 beside it, with an edge as sharp as
+the image's. Deciding what is object is segmentation, which a small U-Net learns well; deciding how
+the object moves stays with the head.
+
+The flow is backward (``frame(p) = source(p + flow(p))``), so the gate is read where the flow points:
+a pixel keeps its flow in proportion to how movable the source pixel it shows is. The background
+beside a part that moves onto it still shows the part (its flow points into the object), while
+background the flow only drags shows itself, still.
+
+On synthetic data the mask learns the true object (``object_mask_loss``: every pixel of the source
+labelled by the simulator's part map); with no labels (real video) it learns from the video losses
+alone, through the gate.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ipoke_core.model.mask_net import MaskUNet
+from ipoke_core.model.warp import warp
+
+# the mask starts at sigmoid(6) = 0.9975 everywhere: a checkpoint fine-tuned with a new mask starts
+# from its own motion, and the label loss's gradient (p - y per logit) does not saturate there
+START_LOGIT = 6.0
+
+
+class ObjectMask(MaskUNet):
+    """Source image -> how movable each pixel is.
+
+    ``forward(image (B, 3, R, R) in [-1, 1]) -> (B, 1, R, R)`` in (0, 1): ~1 on the object, ~0 on what
+    no poke moves.
+    """
+
+    def __init__(self, width: int = 16):
+        super().__init__(1, width)
+        nn.init.zeros_(self.to_logits.weight)
+        nn.init.constant_(self.to_logits.bias, START_LOGIT)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(image).float())
+
+
+def gate_flow(flow: torch.Tensor, movable: torch.Tensor) -> torch.Tensor:
+    """``flow (N, 2, H, W)`` backward, in pixels, scaled at each pixel by the movability of the source
+    pixel it draws (``movable (N, 1, H, W)`` of the source, read at ``p + flow(p)``): ``(N, 2, H, W)``."""
+    return flow * warp(movable.float(), flow.float())
+
+
+def object_mask_loss(movable: torch.Tensor, parts: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of the mask against the true object, the mean over object pixels and the
+    mean over background pixels averaged, so that a thin plant counts as much as the wall behind it.
+
+    ``movable (B, 1, R, R)`` in (0, 1); ``parts (B, R, R)`` int true part map, -1 = background.
+    Returns a scalar; an image with no object (or no background) counts its one class.
+    """
+    target = (parts >= 0).float()[:, None]
+    bce = F.binary_cross_entropy(movable.float().clamp(1e-6, 1 - 1e-6), target, reduction="none")
+    per_class = []
+    for weight in (target, 1 - target):
+        count = weight.sum((1, 2, 3))
+        per_class.append(((bce * weight).sum((1, 2, 3)) / count.clamp_min(1), count > 0))
+    (obj, has_obj), (bg, has_bg) = per_class
+    total = obj * has_obj + bg * has_bg
+    return (total / (has_obj.float() + has_bg.float()).clamp_min(1)).mean()

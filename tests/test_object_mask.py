@@ -1,0 +1,126 @@
+"""The object mask (``model.object_mask``): motion is gated by what can move, so the background beside
+a poke stays still while the part moves; a new mask starts from its checkpoint's motion and learns the
+object from the simulator's part map."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ipoke_core.checkpoint import load_checkpoint, save_checkpoint
+from ipoke_core.config import ConfigError, ModelConfig
+from ipoke_core.model import IPoke
+from ipoke_core.model.object_mask import gate_flow, object_mask_loss
+from ipoke_core.poke import Poke, rasterize
+from ipoke_core.train import TrainOptions, train
+
+from test_finetune import QUIET, pretrained  # noqa: F401 - a short tiny run without the mask
+from test_train_loop import column, data_dir, tiny  # noqa: F401
+
+
+def _config(**kw) -> ModelConfig:
+    return ModelConfig(resolution=32, channels=[8, 16], bottleneck=8, depth=2, seq_len=3, decoder="warp",
+                       poke_every_level=True, poke_gain=8.0, poke_scale=4.0, **kw)
+
+
+def test_the_gate_stills_what_the_flow_only_drags_and_keeps_the_object_that_covers_the_background():
+    r = 16
+    movable = torch.zeros(1, 1, r, r)
+    movable[..., : r // 2] = 1  # the object: the left half
+    flow = torch.zeros(1, 2, r, r)
+    flow[:, 0] = -1.0  # every pixel shows the source one pixel to its left: the object moves right by 1
+    gated = gate_flow(flow, movable)
+    assert torch.equal(gated[:, :, :, : r // 2], flow[:, :, :, : r // 2])  # the object moves
+    assert torch.equal(gated[:, 0, :, r // 2], flow[:, 0, :, r // 2])  # ... over the first background column
+    assert gated[:, :, :, r // 2 + 1:].abs().max() == 0  # the rest of the background stays still
+
+
+def test_the_object_mask_loss_is_least_for_the_true_object_and_counts_a_thin_object_as_much_as_the_wall():
+    parts = torch.full((1, 16, 16), -1)
+    parts[0, :, 7] = 0  # a one-pixel stem
+    right = torch.where(parts[:, None] >= 0, 0.99, 0.01).float()
+    everything_still = torch.full((1, 1, 16, 16), 0.01)
+    assert object_mask_loss(right, parts) < 0.02
+    # the stem is 6 % of the pixels, yet calling it background costs half the loss's scale
+    assert object_mask_loss(everything_still, parts) > 2.0
+    assert torch.isfinite(object_mask_loss(right, torch.full((1, 16, 16), -1)))  # no object at all
+
+
+def test_the_object_mask_needs_the_warp_decoder():
+    with pytest.raises(ConfigError, match="object_mask"):
+        ModelConfig(decoder="pixel", object_mask=True).validate()
+
+
+@pytest.mark.model
+def test_a_new_object_mask_starts_from_the_checkpoints_own_motion():
+    torch.manual_seed(0)
+    plain = IPoke(_config()).eval()
+    gated = IPoke(_config(object_mask=True)).eval()
+    missing, unexpected = gated.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("object_mask.") for k in missing)
+    image = torch.rand(1, 3, 32, 32) * 2 - 1
+    poke = rasterize([Poke(10, 12, 3, 0)], 32, 2, "shift", 4.0)[None]
+    with torch.inference_mode():
+        a, b = plain.animate(image, poke), gated.animate(image, poke)
+    assert b.movable.shape == (1, 1, 32, 32) and b.movable.min() > 0.99
+    assert (b.flow - a.flow).abs().max() <= 0.01 * a.flow.abs().max()
+
+
+@pytest.mark.model
+def test_a_checkpoint_whose_mask_says_nothing_can_move_shows_nothing_moving(tmp_path):
+    """Poker reads the mask once per image and every video it draws is gated by it."""
+    from ipoke_core.inference import load_poker
+
+    torch.manual_seed(0)
+    model = IPoke(_config(object_mask=True))
+    with torch.no_grad():
+        model.object_mask.to_logits.bias.fill_(-30.0)
+    save_checkpoint(tmp_path / "ck", model)
+    poker = load_poker(tmp_path / "ck", device="cpu")
+    image = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
+    _, flow = poker.generate(image, [[Poke(10, 12, 3, 0)], [Poke(20, 20, 0, -3)]], with_flow=True)
+    assert np.abs(flow).max() < 1e-6
+
+
+def test_fine_tuning_adds_an_object_mask_that_learns_the_object_of_synthetic_data(data_dir, pretrained, tmp_path):  # noqa: F811
+    """``--init-from`` a checkpoint without the mask: every old weight carries over, the mask starts
+    fresh, learns alone for ``parts_steps`` from the true part maps, and its label loss falls."""
+    start, _ = load_checkpoint(pretrained)
+    cfg = tiny(stage1_steps=0, stage2_steps=60, parts_steps=60, parts_lr=1e-2, **QUIET)
+    cfg.model.object_mask = True
+    result = train(TrainOptions(cfg, data_dir, tmp_path / "ft", init_from=pretrained, progress=False))
+    assert result.status == "finished"
+    tuned, meta = load_checkpoint(result.last_checkpoint.with_suffix(""))
+    assert meta["model"]["object_mask"] is True
+    old = start.state_dict()
+    for name, value in tuned.state_dict().items():
+        if not name.startswith("object_mask."):
+            assert torch.equal(value, old[name]), name  # only the mask trained
+    loss = column(tmp_path / "ft", "object")
+    assert len(loss) == 60
+    assert sum(loss[-10:]) < 0.5 * sum(loss[:10])
+
+
+def test_on_real_videos_the_mask_labels_are_refused_and_the_mask_learns_through_the_gate(tmp_path, pretrained):  # noqa: F811
+    """Real videos have no part maps: ``train.w_object`` says so before anything is written, and with
+    ``train.w_object=0`` the mask trains from the video losses alone."""
+    from ipoke_core.data.prepare import prepare_videos
+    from ipoke_core.train.options import TrainingError
+
+    from test_data_prepare import write_mp4
+
+    (tmp_path / "videos").mkdir()
+    write_mp4(tmp_path / "videos" / "slide.mp4", n_frames=16)
+    write_mp4(tmp_path / "videos" / "other.mp4", n_frames=16, seed=3)
+    prepare_videos(tmp_path / "videos", tmp_path / "prepared", size=32, spans=(4,))
+    cfg = tiny(stage1_steps=0, stage2_steps=4, **QUIET)
+    cfg.model.object_mask = True
+    with pytest.raises(TrainingError, match="w_object needs the true part maps.*--set train.w_object=0"):
+        train(TrainOptions(cfg, tmp_path / "prepared", tmp_path / "run", init_from=pretrained, progress=False))
+    assert not (tmp_path / "run").exists()
+    cfg.train.w_object = 0.0
+    result = train(TrainOptions(cfg, tmp_path / "prepared", tmp_path / "run", init_from=pretrained, progress=False))
+    assert result.status == "finished"
+    tuned, _ = load_checkpoint(result.last_checkpoint.with_suffix(""))
+    assert not column(tmp_path / "run", "object")
+    assert tuned.object_mask.to_logits.weight.abs().max() > 0  # it left its fresh start, through the gate
