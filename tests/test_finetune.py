@@ -47,6 +47,7 @@ def test_init_from_starts_at_the_checkpoint(data_dir, pretrained, tmp_path):
     assert _max_diff(other, start) > 1e-2
     init = meta["training"]["init_from"]
     assert init["steps"] == 4 and init["total_steps"] == 4 and init["weights_sha256"] == read_meta(pretrained)["weights_sha256"]
+    assert init["checkpoint"] == str(pretrained)  # as given, like the data folder: no machine's absolute path
     parent = read_meta(pretrained)["training"]  # how the parent was made travels along
     assert init["wall_time_s"] == parent["wall_time_s"] and init["device"] == parent["device"]
     assert all(init[k] == parent[k] for k in ("command", "data_command") if k in parent)

@@ -45,7 +45,9 @@ def init_from_record(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
 
     training = parent_training(meta)
     total, _ = trained_steps(meta)
-    record = {"checkpoint": str(Path(path).resolve()), "steps": training.get("steps"),
+    # as given on the command line, like the data folder: a sidecar shipped with the code must not name
+    # the folder of the machine that trained it
+    record = {"checkpoint": str(path), "steps": training.get("steps"),
               "total_steps": total, "weights_sha256": meta.get("weights_sha256"),
               **{k: training[k] for k in PARENT_RECORD if k in training}}
     if isinstance(meta.get("derived"), dict):  # the parent's settings changed by `ipoke derive` (its dead zone)
