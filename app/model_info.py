@@ -60,6 +60,8 @@ def model_summary(poker: Poker) -> str:
         parts.append(training_line(meta))  # "trained 4733 steps (2224 fine-tuning) on synthetic plants"
     if cfg.part_masks:
         parts.append(f"moves the object by parts (up to {cfg.part_masks})")
+    if cfg.object_mask:  # says why a poke on the background moves nothing
+        parts.append("moves only what it sees as the object")
     if cfg.motion_deadzone_px > 0:  # says why a very short poke moves nothing
         parts.append(f"motion under {cfg.motion_deadzone_px:g} px is shown still")
     text = " · ".join(html.escape(part) for part in parts)

@@ -80,6 +80,9 @@ def test_a_checkpoint_whose_mask_says_nothing_can_move_shows_nothing_moving(tmp_
     image = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
     _, flow = poker.generate(image, [[Poke(10, 12, 3, 0)], [Poke(20, 20, 0, -3)]], with_flow=True)
     assert np.abs(flow).max() < 1e-6
+    from app.model_info import model_summary
+
+    assert "moves only what it sees as the object" in model_summary(poker)  # the side panel says why
 
 
 def test_fine_tuning_adds_an_object_mask_that_learns_the_object_of_synthetic_data(data_dir, pretrained, tmp_path):  # noqa: F811
