@@ -328,6 +328,21 @@ class Poker:
         model's own decomposition of its input."""
         return self.model.part_masks is not None
 
+    @property
+    def has_object_mask(self) -> bool:
+        """True for checkpoints that move only what they see as the object (``model.object_mask``)."""
+        return self.model.object_mask is not None
+
+    @torch.inference_mode()
+    def object_mask(self, source: np.ndarray) -> np.ndarray:
+        """How movable each pixel of ``source (R, R, 3) uint8`` is: ``(R, R) float32`` in (0, 1)."""
+        r = self.resolution
+        if not self.has_object_mask:
+            raise ValueError("this checkpoint has no object mask (model.object_mask = false)")
+        if source.shape != (r, r, 3):
+            raise ValueError(f"source must be ({r}, {r}, 3), got {source.shape}")
+        return self._object_mask(to_tensor(source)[None].to(self.device))[0, 0].float().cpu().numpy()
+
     @torch.inference_mode()
     def part_masks(self, source: np.ndarray) -> np.ndarray:
         """The model's soft part masks of ``source (R, R, 3) uint8``: ``(K, R, R) float32``, summing to 1 over K."""

@@ -80,6 +80,7 @@ def test_a_checkpoint_whose_mask_says_nothing_can_move_shows_nothing_moving(tmp_
     image = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
     _, flow = poker.generate(image, [[Poke(10, 12, 3, 0)], [Poke(20, 20, 0, -3)]], with_flow=True)
     assert np.abs(flow).max() < 1e-6
+    assert poker.has_object_mask and poker.object_mask(image).max() < 1e-6
     from app.model_info import model_summary
 
     assert "moves only what it sees as the object" in model_summary(poker)  # the side panel says why
