@@ -67,6 +67,23 @@ def test_a_new_object_mask_starts_from_the_checkpoints_own_motion():
 
 
 @pytest.mark.model
+def test_a_poke_on_what_the_mask_calls_background_is_no_poke_at_all():
+    torch.manual_seed(0)
+    model = IPoke(_config(object_mask=True)).eval()
+    image = torch.rand(1, 3, 32, 32) * 2 - 1
+    movable = torch.zeros(1, 1, 32, 32)
+    movable[..., 16:] = 1  # the object: the right half
+    on_background = rasterize([Poke(6, 12, 3, 0)], 32, 2, "shift", 4.0)[None]
+    on_object = rasterize([Poke(24, 12, 3, 0)], 32, 2, "shift", 4.0)[None]
+    with torch.inference_mode():
+        none = model.animate(image, torch.zeros_like(on_object), movable=movable)
+        background = model.animate(image, on_background, movable=movable)
+        obj = model.animate(image, on_object, movable=movable)
+    assert torch.equal(background.video, none.video) and torch.equal(background.flow, none.flow)
+    assert not torch.equal(obj.flow, none.flow)
+
+
+@pytest.mark.model
 def test_a_checkpoint_whose_mask_says_nothing_can_move_shows_nothing_moving(tmp_path):
     """Poker reads the mask once per image and every video it draws is gated by it."""
     from ipoke_core.inference import load_poker

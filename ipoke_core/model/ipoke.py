@@ -80,6 +80,10 @@ class IPoke(nn.Module):
         mask ``(B, 1, R, R)``."""
         steps = seq_len or self.cfg.seq_len
         poke_map = poke_map * self.cfg.poke_gain
+        if self.object_mask is not None:
+            if movable is None:
+                movable = self.object_mask(image)
+            poke_map = poke_map * movable.to(poke_map.dtype)  # a poke pushes only what can move
         sigma = self.encode(image)
         phi = self.poke_encoder(poke_map)
         states = self.dynamics([sigma[i] for i in self.dynamic_levels], phi, steps, poke_map)
@@ -105,10 +109,6 @@ class IPoke(nn.Module):
             parts = None
         elif parts is None:
             parts = self.part_masks(image)
-        if self.object_mask is None:
-            movable = None
-        elif movable is None:
-            movable = self.object_mask(image)
         out = self.decoder.render(stacked, image.repeat(t, 1, 1, 1), poke_map.repeat(t, 1, 1, 1), times, prior,
                                   None if parts is None else parts.repeat(t, 1, 1, 1),
                                   None if movable is None else movable.repeat(t, 1, 1, 1))

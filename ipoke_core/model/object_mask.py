@@ -14,6 +14,9 @@ a pixel keeps its flow in proportion to how movable the source pixel it shows is
 beside a part that moves onto it still shows the part (its flow points into the object), while
 background the flow only drags shows itself, still.
 
+The poke is gated too: a poke pushes only what can move, so a poke on the background or on a rooted
+pot is no poke at all (the model sees its poke map times the mask), and nothing moves.
+
 On synthetic data the mask learns the true object (``object_mask_loss``: every pixel of the source
 labelled by the simulator's part map); with no labels (real video) it learns from the video losses
 alone, through the gate.
