@@ -240,8 +240,9 @@ class Poker:
     # ---- generation ----------------------------------------------------------------------
     def _animate(self, source: np.ndarray, pokes_per_video: Sequence[Sequence[Poke]], batch_size: int,
                  progress: ProgressFn | None, cancel: CancelToken | None, last_only: bool,
-                 consume: Any) -> None:
-        """Run the model in chunks of ``batch_size`` videos; ``consume(start, Animation)`` per chunk."""
+                 consume: Any, motion_only: bool = False) -> None:
+        """Run the model in chunks of ``batch_size`` videos; ``consume(start, Animation)`` per chunk.
+        ``motion_only``: the motion without the frames (``Animation.video`` None)."""
         r = self.resolution
         if source.shape != (r, r, 3):
             raise ValueError(f"source must be ({r}, {r}, 3), got {source.shape}")
@@ -260,7 +261,8 @@ class Poker:
             with torch.autocast(self.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 anim = self.model.animate(img, poke_map, last_only=last_only,
                                           parts=None if parts is None else parts.expand(len(chunk), -1, -1, -1),
-                                          movable=None if movable is None else movable.expand(len(chunk), -1, -1, -1))
+                                          movable=None if movable is None else movable.expand(len(chunk), -1, -1, -1),
+                                          motion_only=motion_only)
             self._check_finite(anim)
             consume(start, anim)
             report(progress, min(start + batch_size, n), n, "generating videos")
@@ -371,7 +373,7 @@ class Poker:
             fwd = invert_backward_flow(anim.flow[:, -1])
             out[start:start + fwd.shape[0]] = fwd.movedim(1, -1).cpu().numpy()
 
-        self._animate(source, [[p] for p in pokes], batch_size, None, None, True, consume)
+        self._animate(source, [[p] for p in pokes], batch_size, None, None, True, consume, motion_only=True)
         return out
 
     def _check_finite(self, anim: Any) -> None:

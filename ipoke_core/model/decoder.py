@@ -60,11 +60,11 @@ class Decoder(nn.Module):
 class Rendered:
     """What ``MotionDecoder.render`` draws for N frames.
 
-    ``frame (N, 3, R, R)`` in [-1, 1]; ``flow (N, 2, R, R)`` backward displacement in pixels
+    ``frame (N, 3, R, R)`` in [-1, 1] (None when only the motion was asked for); ``flow (N, 2, R, R)`` backward displacement in pixels
     (``frame(p) ~ source(p + flow(p))``); ``mask (N, 1, R, R)`` in (0, 1), the weight of the warped source.
     """
 
-    frame: torch.Tensor
+    frame: torch.Tensor | None
     flow: torch.Tensor
     mask: torch.Tensor
 
@@ -122,15 +122,15 @@ class MotionDecoder(Decoder):
 
     def render(self, levels: list[torch.Tensor | None], source: torch.Tensor, poke_map: torch.Tensor,
                times: torch.Tensor, prior: torch.Tensor, parts: torch.Tensor | None = None,
-               movable: torch.Tensor | None = None) -> Rendered:
+               movable: torch.Tensor | None = None, draw: bool = True) -> Rendered:
         """``source (N, 3, R, R)`` in [-1, 1], the (gained) ``poke_map (N, 2, R, R)``, ``times (N,)``, the
         fraction t/T of the sequence each frame is at, and ``prior = motion_prior(poke_map)`` (the caller
         blurs once per video, not per frame), one per frame to draw -> ``Rendered`` of N frames. With
         ``parts (N, K, R, R)``, the source's part masks, each part moves by one affine motion
         (``model.parts.project_flow``) instead of the head's dense flow. With ``movable (N, 1, R, R)``, the
-        source's object mask, the flow is gated by it (``model.object_mask.gate_flow``)."""
+        source's object mask, the flow is gated by it (``model.object_mask.gate_flow``). ``draw=False``
+        computes the motion alone (``frame`` None): what heatmaps read."""
         feats = self.features(levels)
-        rgb = torch.tanh(self.to_rgb(feats).float())  # fp32 first: PyTorch's bf16 tanh is 3-5x slower on the CPU
         extra = torch.cat([poke_map.float(), prior * times.float().view(-1, 1, 1, 1)], 1).to(feats.dtype)
         if feats.is_contiguous(memory_format=torch.channels_last):  # one layout for the cat: no copies
             extra = extra.contiguous(memory_format=torch.channels_last)
@@ -142,6 +142,9 @@ class MotionDecoder(Decoder):
             flow = gate_flow(flow, movable)
         flow = shrink_flow(flow, self.deadzone)
         mask = torch.sigmoid(motion[:, 2:3])
+        if not draw:
+            return Rendered(None, flow, mask)
+        rgb = torch.tanh(self.to_rgb(feats).float())  # fp32 first: PyTorch's bf16 tanh is 3-5x slower on the CPU
         warped = warp_bicubic(source, flow) if self.resample == "bicubic" else warp(source, flow)
         frame = (mask * warped + (1 - mask) * rgb).clamp(-1, 1)
         return Rendered(frame, flow, mask)

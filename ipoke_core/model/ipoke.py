@@ -23,7 +23,7 @@ class Animation:
     ``model.part_masks`` also ``parts (B, K, R, R)``, the source's soft part masks (summing to 1 over K);
     with ``model.object_mask`` also ``movable (B, 1, R, R)`` in (0, 1), the source's object mask."""
 
-    video: torch.Tensor
+    video: torch.Tensor | None  # None when only the motion was asked for (``motion_only``)
     states: list[list[torch.Tensor]]
     flow: torch.Tensor | None = None
     mask: torch.Tensor | None = None
@@ -71,13 +71,15 @@ class IPoke(nn.Module):
 
     def animate(self, image: torch.Tensor, poke_map: torch.Tensor, seq_len: int | None = None,
                 last_only: bool = False, decode: list[int] | None = None,
-                parts: torch.Tensor | None = None, movable: torch.Tensor | None = None) -> Animation:
+                parts: torch.Tensor | None = None, movable: torch.Tensor | None = None,
+                motion_only: bool = False) -> Animation:
         """``last_only``: decode only the final state, ``video (B, 1, 3, R, R)`` (heatmaps need
         nothing else, and decoding is most of the cost of a forward pass). ``decode``: the frame
         indices (0 = frame 1) to decode, ``video (B, len(decode), 3, R, R)``; all when None.
         ``parts``: the image's part masks ``(B, K, R, R)`` when already known (many pokes of one
         image need them once); computed from ``image`` otherwise. ``movable``: the same for the object
-        mask ``(B, 1, R, R)``."""
+        mask ``(B, 1, R, R)``. ``motion_only`` (motion-first decoder): the flow and mask without drawing
+        the frames, ``video`` None (heatmaps read the motion alone)."""
         steps = seq_len or self.cfg.seq_len
         poke_map = poke_map * self.cfg.poke_gain
         if self.object_mask is not None:
@@ -111,8 +113,9 @@ class IPoke(nn.Module):
             parts = self.part_masks(image)
         out = self.decoder.render(stacked, image.repeat(t, 1, 1, 1), poke_map.repeat(t, 1, 1, 1), times, prior,
                                   None if parts is None else parts.repeat(t, 1, 1, 1),
-                                  None if movable is None else movable.repeat(t, 1, 1, 1))
-        return Animation(per_video(out.frame), states, per_video(out.flow), per_video(out.mask), parts, movable)
+                                  None if movable is None else movable.repeat(t, 1, 1, 1), draw=not motion_only)
+        video = None if out.frame is None else per_video(out.frame)
+        return Animation(video, states, per_video(out.flow), per_video(out.mask), parts, movable)
 
     def forward(
         self, image: torch.Tensor, poke_map: torch.Tensor, seq_len: int | None = None, last_only: bool = False
