@@ -85,7 +85,9 @@ class IPoke(nn.Module):
         if self.object_mask is not None:
             if movable is None:
                 movable = self.object_mask(image)
-            poke_map = poke_map * movable.to(poke_map.dtype)  # a poke pushes only what can move
+            # a poke pushes only what can move: a hard decision, since a weak poke on the pot still
+            # swayed the plant (the model reads a poke's presence more than its size)
+            poke_map = poke_map * (movable > 0.5).to(poke_map.dtype)
         sigma = self.encode(image)
         phi = self.poke_encoder(poke_map)
         states = self.dynamics([sigma[i] for i in self.dynamic_levels], phi, steps, poke_map)
