@@ -360,8 +360,12 @@ class Poker:
         """Where every source pixel has moved by the last frame, one poke per video, read from the
         model's own motion (no frames drawn, no optical flow): ``(N, R, R, 2) float32`` model pixels.
 
-        Motion-first checkpoints only; what heatmaps need.
+        Motion-first checkpoints only; what heatmaps need. With an object mask
+        (``model.object_mask``), what the mask calls background does not move: the model draws it
+        covered by a part that moves over it, never moving itself (inverting the backward flow alone
+        would give a covered pixel the motion of the part that covers it).
         """
+        from ipoke_core.model.object_mask import movable_where
         from ipoke_core.model.warp import invert_backward_flow
 
         if not self.predicts_motion:
@@ -371,6 +375,8 @@ class Poker:
 
         def consume(start: int, anim: Any) -> None:
             fwd = invert_backward_flow(anim.flow[:, -1])
+            if anim.movable is not None:
+                fwd = fwd * movable_where(anim.movable)
             out[start:start + fwd.shape[0]] = fwd.movedim(1, -1).cpu().numpy()
 
         self._animate(source, [[p] for p in pokes], batch_size, None, None, True, consume, motion_only=True)

@@ -145,3 +145,28 @@ def test_on_real_videos_the_mask_labels_are_refused_and_the_mask_learns_through_
     tuned, _ = load_checkpoint(result.last_checkpoint.with_suffix(""))
     assert not column(tmp_path / "run", "object")
     assert tuned.object_mask.to_logits.weight.abs().max() > 0  # it left its fresh start, through the gate
+
+
+@pytest.mark.model
+def test_what_the_mask_calls_background_never_moves_in_the_motion_heatmaps_read():
+    """A background pixel that a moving part covers is drawn covered, not moving: the forward motion
+    (heatmaps, drag, rigidity) is zero there, and the inverted flow elsewhere."""
+    from ipoke_core.inference import Poker
+    from ipoke_core.model.warp import invert_backward_flow
+
+    torch.manual_seed(0)
+    model = IPoke(_config(object_mask=True)).eval()
+    with torch.no_grad():
+        model.decoder.to_motion.weight.normal_(std=0.05)  # an untrained model that moves things
+    object_left = torch.zeros(1, 1, 32, 32)
+    object_left[..., :16] = 1
+    model.object_mask.forward = lambda image: object_left.expand(image.shape[0], -1, -1, -1)
+    poker = Poker(model, {}, "cpu")
+    image = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
+    pokes = [Poke(10, 12, 3, 1), Poke(12, 20, -2, 2)]
+    moved = poker.last_motion(image, pokes)
+    assert np.abs(moved[:, :, 16:]).max() == 0
+    _, flow = poker.generate(image, [[p] for p in pokes], with_flow=True)
+    assert np.abs(flow[:, -1, :, 16:]).max() > 0  # ... though the drawn frames' flow reaches into it
+    inverted = invert_backward_flow(torch.from_numpy(flow[:, -1]).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    assert np.allclose(moved[:, :, :16], inverted[:, :, :16], atol=1e-5)
