@@ -170,3 +170,22 @@ def test_what_the_mask_calls_background_never_moves_in_the_motion_heatmaps_read(
     assert np.abs(flow[:, -1, :, 16:]).max() > 0  # ... though the drawn frames' flow reaches into it
     inverted = invert_backward_flow(torch.from_numpy(flow[:, -1]).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
     assert np.allclose(moved[:, :, :16], inverted[:, :, :16], atol=1e-5)
+
+
+def test_a_poke_acts_whole_when_its_point_can_move_and_not_at_all_when_it_cannot():
+    """One decision per poke, at its point: a poke on a one-pixel stem keeps all of its square, a poke
+    beside the stem none of it, though its square reaches the stem too."""
+    from ipoke_core.model.object_mask import poke_where_movable
+
+    movable = torch.zeros(1, 1, 32, 32)
+    movable[..., 10] = 0.9  # a stem one pixel wide
+    on_stem = rasterize([Poke(10, 12, 3, 0)], 32, 2, "shift", 4.0)[None]
+    beside = rasterize([Poke(12, 20, 3, 0)], 32, 2, "shift", 4.0)[None]
+    at_border = rasterize([Poke(0, 5, 3, 0)], 32, 2, "shift", 4.0)[None]  # a square cut by the image's edge
+    assert torch.equal(poke_where_movable(on_stem, movable, 2), on_stem)
+    assert poke_where_movable(beside, movable, 2).abs().max() == 0
+    assert poke_where_movable(at_border, movable, 2).abs().max() == 0
+    movable[..., 0] = 0.9
+    assert torch.equal(poke_where_movable(at_border, movable, 2), at_border)
+    both = on_stem + beside
+    assert torch.equal(poke_where_movable(both, movable, 2), on_stem)

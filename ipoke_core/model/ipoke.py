@@ -10,7 +10,7 @@ from ipoke_core.config import ModelConfig
 from ipoke_core.model.decoder import Decoder, MotionDecoder
 from ipoke_core.model.dynamics import build_dynamics
 from ipoke_core.model.encoders import ObjectEncoder, PokeEncoder
-from ipoke_core.model.object_mask import ObjectMask, movable_where
+from ipoke_core.model.object_mask import ObjectMask, poke_where_movable
 from ipoke_core.model.parts import PartMasks
 
 
@@ -85,9 +85,7 @@ class IPoke(nn.Module):
         if self.object_mask is not None:
             if movable is None:
                 movable = self.object_mask(image)
-            # a poke pushes only what can move: a hard decision, since a weak poke on the pot still
-            # swayed the plant (the model reads a poke's presence more than its size)
-            poke_map = poke_map * movable_where(movable).to(poke_map.dtype)
+            poke_map = poke_where_movable(poke_map, movable, self.cfg.poke_radius)  # a poke pushes only what can move
         sigma = self.encode(image)
         phi = self.poke_encoder(poke_map)
         states = self.dynamics([sigma[i] for i in self.dynamic_levels], phi, steps, poke_map)

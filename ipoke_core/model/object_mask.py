@@ -15,9 +15,9 @@ beside a part that moves onto it still shows the part (its flow points into the 
 background the flow only drags shows itself, still.
 
 The poke is gated too: a poke pushes only what can move, so a poke on the background or on a rooted
-pot is no poke at all (the model sees its poke map where the mask is above one half), and nothing
-moves. The decision is hard: with the poke map times the soft mask, a poke on plant_2's pot whose
-square held mask values up to 0.16 (mean 0.02) still swayed the crown 1.3 px.
+pot is no poke at all, and nothing moves. The decision is hard and made once per poke, at its point
+(``poke_where_movable``): with the poke map times the soft mask, a poke on plant_2's pot whose square
+held mask values up to 0.16 (mean 0.02) still swayed the crown 1.3 px.
 
 On synthetic data the mask learns the true object (``object_mask_loss``: every pixel of the source
 labelled by the simulator's part map); with no labels (real video) it learns from the video losses
@@ -63,6 +63,23 @@ def movable_where(movable: torch.Tensor) -> torch.Tensor:
     """
     soft = movable.float()
     return (soft > 0.5).float() + (soft - soft.detach())  # exactly 0 or 1 forward
+
+
+def poke_where_movable(poke_map: torch.Tensor, movable: torch.Tensor, radius: int) -> torch.Tensor:
+    """``poke_map (N, 2, H, W)`` with each poke kept whole where the mask calls its centre movable, and
+    dropped whole where it does not: ``(N, 2, H, W)``.
+
+    One decision per poke, at its point: gating the poke square pixel by pixel left a poke on a stem
+    one or two pixels wide with a few of its 25 pixels, and the plant barely moved. A poke is the
+    ``(2 radius + 1)``-wide square of ``ipoke_core.poke.rasterize``; its centre is the pixel whose whole
+    neighbourhood of that size (inside the image) is poked.
+    """
+    k = 2 * radius + 1
+    poked = (poke_map.detach().abs().sum(1, keepdim=True) > 0).float()
+    full = F.avg_pool2d(poked, k, stride=1, padding=radius, count_include_pad=False) > 1 - 1e-4
+    centre_movable = full.float() * (movable.detach().float() > 0.5).float()
+    keep = F.max_pool2d(centre_movable, k, stride=1, padding=radius)
+    return poke_map * keep.to(poke_map.dtype)
 
 
 def gate_flow(flow: torch.Tensor, movable: torch.Tensor) -> torch.Tensor:
