@@ -244,14 +244,12 @@ class Poker:
         """Run the model in chunks of ``batch_size`` videos; ``consume(start, Animation)`` per chunk.
         ``motion_only``: the motion without the frames (``Animation.video`` None)."""
         r = self.resolution
-        if source.shape != (r, r, 3):
-            raise ValueError(f"source must be ({r}, {r}, 3), got {source.shape}")
+        src = self._source_tensor(source)
         cfg = self.config
         n = len(pokes_per_video)
-        src = to_tensor(source)[None].to(self.device)
         amp_dtype = self.amp_dtype
-        parts = self._part_masks(src)  # once per image, not once per video
-        movable = self._object_mask(src)
+        parts = self._read_masks(self.model.part_masks, src)  # once per image, not once per video
+        movable = self._read_masks(self.model.object_mask, src)
         for start in range(0, n, batch_size):
             check(cancel)
             chunk = pokes_per_video[start:start + batch_size]
@@ -309,20 +307,20 @@ class Poker:
         return out, flows, masks
 
     @torch.inference_mode()
-    def _part_masks(self, src: torch.Tensor) -> torch.Tensor | None:
-        """``(1, K, R, R)`` part masks of ``src (1, 3, R, R)``, or None for a checkpoint without parts."""
-        if self.model.part_masks is None:
+    def _read_masks(self, net: torch.nn.Module | None, src: torch.Tensor) -> torch.Tensor | None:
+        """A mask net's output for ``src (1, 3, R, R)``: the part masks ``(1, K, R, R)`` or the object
+        mask ``(1, 1, R, R)``; None for a checkpoint without that net."""
+        if net is None:
             return None
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-            return self.model.part_masks(src)
+            return net(src)
 
-    @torch.inference_mode()
-    def _object_mask(self, src: torch.Tensor) -> torch.Tensor | None:
-        """``(1, 1, R, R)`` object mask of ``src (1, 3, R, R)``, or None for a checkpoint without one."""
-        if self.model.object_mask is None:
-            return None
-        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-            return self.model.object_mask(src)
+    def _source_tensor(self, source: np.ndarray) -> torch.Tensor:
+        """``source (R, R, 3) uint8`` -> ``(1, 3, R, R)`` on the model's device; another shape is a ValueError."""
+        r = self.resolution
+        if source.shape != (r, r, 3):
+            raise ValueError(f"source must be ({r}, {r}, 3), got {source.shape}")
+        return to_tensor(source)[None].to(self.device)
 
     @property
     def has_part_masks(self) -> bool:
@@ -335,25 +333,17 @@ class Poker:
         """True for checkpoints that move only what they see as the object (``model.object_mask``)."""
         return self.model.object_mask is not None
 
-    @torch.inference_mode()
     def object_mask(self, source: np.ndarray) -> np.ndarray:
         """How movable each pixel of ``source (R, R, 3) uint8`` is: ``(R, R) float32`` in (0, 1)."""
-        r = self.resolution
         if not self.has_object_mask:
             raise ValueError("this checkpoint has no object mask (model.object_mask = false)")
-        if source.shape != (r, r, 3):
-            raise ValueError(f"source must be ({r}, {r}, 3), got {source.shape}")
-        return self._object_mask(to_tensor(source)[None].to(self.device))[0, 0].float().cpu().numpy()
+        return self._read_masks(self.model.object_mask, self._source_tensor(source))[0, 0].float().cpu().numpy()
 
-    @torch.inference_mode()
     def part_masks(self, source: np.ndarray) -> np.ndarray:
         """The model's soft part masks of ``source (R, R, 3) uint8``: ``(K, R, R) float32``, summing to 1 over K."""
-        r = self.resolution
         if not self.has_part_masks:
             raise ValueError("this checkpoint has no part masks (model.part_masks = 0)")
-        if source.shape != (r, r, 3):
-            raise ValueError(f"source must be ({r}, {r}, 3), got {source.shape}")
-        return self._part_masks(to_tensor(source)[None].to(self.device))[0].float().cpu().numpy()
+        return self._read_masks(self.model.part_masks, self._source_tensor(source))[0].float().cpu().numpy()
 
     @torch.inference_mode()
     def last_motion(self, source: np.ndarray, pokes: Sequence[Poke], batch_size: int = 16) -> np.ndarray:
