@@ -300,8 +300,9 @@ class TrainConfig:
     # with model.part_masks, on data that knows its parts (synthetic): weight of the part-label loss
     # (model.parts.part_label_loss), the masks learn the true parts at the grain the physics moves them
     w_part_labels: float = 0.0
-    # with model.object_mask, on data that knows its parts (synthetic): weight of the object-mask label
-    # loss (model.object_mask.object_mask_loss); 0 on real video, where the mask learns through the gate
+    # with model.object_mask (synthetic data, which knows its parts): weight of the object-mask label
+    # loss (model.object_mask.object_mask_loss), > 0: the mask starts at "everything moves", where the
+    # flow gate passes it no gradient
     w_object: float = 1.0
     # stage 2 decodes only this many of the T frames per step for the frame and flow losses (the last
     # frame always, the others drawn at random; 0 = all): decoding is most of a step's cost, and the
@@ -382,6 +383,9 @@ class Config:
         self.model.validate()
         self.data.validate()
         self.train.validate()
+        if self.model.object_mask and self.train.w_object <= 0:
+            raise ConfigError("model.object_mask learns what can move from train.w_object (the true part maps); "
+                              "with 0 it would stay at 'everything moves'")
         for name in ("w_flow", "w_rigid"):
             if getattr(self.train, name) > 0 and self.model.decoder != "warp":
                 raise ConfigError(f"train.{name} > 0 needs model.decoder = 'warp' (the pixel decoder predicts no flow)")

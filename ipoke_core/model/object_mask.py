@@ -19,9 +19,10 @@ pot is no poke at all, and nothing moves. The decision is hard and made once per
 (``poke_where_movable``): with the poke map times the soft mask, a poke on plant_2's pot whose square
 held mask values up to 0.16 (mean 0.02) still swayed the crown 1.3 px.
 
-On synthetic data the mask learns the true object (``object_mask_loss``: every pixel of the source
-labelled by the simulator's part map); with no labels (real video) it learns from the video losses
-alone, through the gate.
+The mask learns the true object from synthetic data (``object_mask_loss``: every pixel of the source
+labelled by the simulator's part map). Real video has no such labels, and a mask that starts at
+"everything moves" gets no gradient through the gate's saturated ramp, so training one there is
+refused (a mask learnt from the video's own motion is not built yet).
 """
 from __future__ import annotations
 
@@ -54,10 +55,9 @@ class ObjectMask(MaskUNet):
 
 
 def movable_where(movable: torch.Tensor) -> torch.Tensor:
-    """The mask's decision, ``movable > 0.5`` as exactly 0 / 1, with the soft mask's gradient (straight
-    through): what the motion the scores and heatmaps read treats as able to move."""
-    soft = movable.float()
-    return (soft > 0.5).float() + (soft - soft.detach())  # exactly 0 or 1 forward
+    """The mask's decision, ``movable > 0.5`` as 0 / 1 (float): what the motion the scores and heatmaps
+    read treats as able to move."""
+    return (movable.float() > 0.5).float()
 
 
 def poke_where_movable(poke_map: torch.Tensor, movable: torch.Tensor, radius: int) -> torch.Tensor:
@@ -77,15 +77,32 @@ def poke_where_movable(poke_map: torch.Tensor, movable: torch.Tensor, radius: in
     return poke_map * keep.to(poke_map.dtype)
 
 
-def gate_flow(flow: torch.Tensor, movable: torch.Tensor) -> torch.Tensor:
-    """``flow (N, 2, H, W)`` backward, in pixels, scaled at each pixel by how movable the source pixel it
-    draws is (``movable (N, 1, H, W)`` of the source, read at ``p + flow(p)``): ``(N, 2, H, W)``.
+def movable_ramp(movable: torch.Tensor) -> torch.Tensor:
+    """The mask as the flow gate uses it: exactly 1 where ``movable >= 0.75``, 0 where ``<= 0.25``,
+    linear between. ``(N, 1, H, W)``.
 
-    Soft on purpose: gated by the mask's hard decision (straight-through gradient), the fine-tunes'
-    motion got worse everywhere (flow loss +10 %, rigidity loss +20-45 %, truth corr. 0.81 -> 0.65 on
-    figures' seed 7; docs/experiments/2026-12-07-object-mask.md), as if the step at the mask's edge
-    made the flow's gradients there noisy."""
-    return flow * warp(movable.float(), flow.float())
+    Not the mask itself: its value is below 1 on most of a thin leaf or limb (anti-aliased edges at
+    64 px), which shrank the motion across such parts (the rigidity residual of the fine-tunes
+    doubled). Not its hard decision either: gated by a step (straight-through gradient), the
+    fine-tunes' motion got worse everywhere (flow loss +10 %, truth corr. 0.81 -> 0.65 on figures'
+    seed 7; docs/experiments/2026-12-07-object-mask.md), as if the step made the flow's gradients at
+    the edge noisy. The ramp is 1 over the object and keeps a smooth edge.
+    """
+    return ((movable.float() - 0.25) / 0.5).clamp(0, 1)
+
+
+def gate_flow(flow: torch.Tensor, movable: torch.Tensor) -> torch.Tensor:
+    """``flow (N, 2, H, W)`` backward, in pixels, kept where the pixel can move or the source pixel it
+    draws can (``movable (N, 1, H, W)`` of the source, as ``movable_ramp``, read at ``p`` and at
+    ``p + flow(p)``, the larger of the two), scaled down elsewhere: ``(N, 2, H, W)``.
+
+    Where the flow points decides for the background a part moves over (it shows the part). Where
+    the pixel is decides for the place a part uncovers: read only where the flow points, the gate cut
+    the flow that smears the background into the hole, and a poked stem left a pale copy of itself
+    where it stood (the RGB residual had not learnt to paint the hole).
+    """
+    ramp = movable_ramp(movable)
+    return flow * torch.maximum(ramp, warp(ramp, flow.float()))
 
 
 def object_mask_loss(movable: torch.Tensor, parts: torch.Tensor) -> torch.Tensor:

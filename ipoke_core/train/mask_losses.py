@@ -32,8 +32,8 @@ def mask_losses(masks: torch.Tensor | None, true_flow: torch.Tensor | None, true
     losses = {}
     if movable is not None and tc.w_object > 0:
         if true_parts is None:
-            raise ValueError("train.w_object needs the true part maps: synthetic data (ipoke synth) whose "
-                             "windows start at frame 0; on real video set train.w_object=0")
+            raise ValueError("model.object_mask needs the true part maps: synthetic data (ipoke synth) whose "
+                             "windows start at frame 0")
         losses["object"] = object_mask_loss(movable, true_parts)
     if masks is None:
         return losses

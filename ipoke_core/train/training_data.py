@@ -39,8 +39,7 @@ def open_dataset(data_dir: Path, cfg: Config, split: str, train: bool) -> PokeDa
 
 def needs_part_maps(cfg: Config) -> bool:
     """Whether a loss of ``cfg`` reads the true part maps (the part-label, rigidity and object-mask losses)."""
-    return (cfg.train.w_part_labels > 0 or cfg.train.w_rigid > 0
-            or (cfg.model.object_mask and cfg.train.w_object > 0))
+    return cfg.train.w_part_labels > 0 or cfg.train.w_rigid > 0 or cfg.model.object_mask
 
 
 def dataset_info(data_dir: Path) -> dict[str, Any]:
@@ -67,9 +66,12 @@ def open_training_set(data_dir: Path, cfg: Config) -> tuple[dict[str, Any], Poke
     meta = dataset_info(data_dir)
     if needs_part_maps(cfg) and not (meta.get("has_ground_truth") and meta.get("window_starts") == "first"):
         # the part maps come from the simulator (frame 0 of each clip): refused here, before the run folder
+        if cfg.model.object_mask:
+            raise TrainingError(f"{data_dir}: model.object_mask learns what can move from the true part maps of "
+                                "synthetic data (`ipoke synth`); this data set has none (a mask learnt from "
+                                "real video's motion alone is not built yet). Train without --set "
+                                "model.object_mask=true")
         asks = [f"train.{n}" for n in ("w_part_labels", "w_rigid") if getattr(cfg.train, n) > 0]
-        if cfg.model.object_mask and cfg.train.w_object > 0:
-            asks.append("train.w_object")
         raise TrainingError(f"{data_dir}: {' and '.join(asks)} need{'s' if len(asks) == 1 else ''} the true part "
                             "maps of synthetic data (`ipoke synth`); this data set has none. "
                             + ("Train its masks with train.w_grouping and " if cfg.train.w_part_labels > 0 else "")
