@@ -42,9 +42,10 @@ def test_bundled_card_holds_training_and_the_recorded_evaluation(capsys):
     meta = json.loads((CHECKPOINTS / "plants64.json").read_text())
     assert text.startswith("# Model card: `plants64`")
     assert meta["training"]["command"] in text and meta["training"]["data_command"] in text
-    assert "trained 7050 steps (2000 fine-tuning) on synthetic plants" in text
-    assert "### It started from /work/main/resources/checkpoints/plants64" in text  # the run it was fine-tuned from
-    assert "#### It started from resources/checkpoints/plants64 (bundled 2026-11-26" in text  # and that one's parent
+    assert "trained 8350 steps (1300 fine-tuning) on synthetic plants" in text
+    assert "### It started from resources/checkpoints/plants64\n" in text  # the run it was fine-tuned from
+    assert "#### It started from /work/main/resources/checkpoints/plants64" in text  # and that one's parent
+    assert "##### It started from resources/checkpoints/plants64 (bundled 2026-11-26" in text  # and its parent
     # model, still video, flow warp, simulator (which tracks nothing), true clips
     assert "| poke acc. (px) ↓ | 0.44 | 1.89 | 0.57 | — | 0.79 |" in text
     assert "```toml" in text and f"| {MISSING} |" not in text  # every field of the bundled sidecar is there
