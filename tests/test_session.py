@@ -65,8 +65,8 @@ def test_a_session_loads_pokes_computes_a_heatmap_exports_an_mp4_and_undoes(tmp_
     assert IMAGE in changes[-1] and ws.opened_path == str(SAMPLES / "plant_1.png")
     f = ws.framing
     r = ws.poker.resolution
-    x, y = f.to_source(0.5 * r, 0.3 * r)
-    tx, ty = f.to_source(0.5 * r + 6, 0.3 * r - 3)
+    x, y = f.to_source(0.35 * r, 0.4 * r)  # a leaf of plant_1
+    tx, ty = f.to_source(0.35 * r + 6, 0.4 * r - 3)
     ws.add_poke(Poke(x, y, tx - x, ty - y))
     assert changes[-1].what == {POKES} and changes[-1].video_inputs
     # poke: the request is a snapshot; its result is accepted while the image is the same
