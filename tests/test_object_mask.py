@@ -188,3 +188,23 @@ def test_a_poke_acts_whole_when_its_point_can_move_and_not_at_all_when_it_cannot
     assert torch.equal(poke_where_movable(at_border, movable, 2), at_border)
     both = on_stem + beside
     assert torch.equal(poke_where_movable(both, movable, 2), on_stem)
+
+
+@pytest.mark.model
+def test_the_mask_is_read_once_per_image_and_again_for_another(tmp_path):
+    """Live preview pokes one image many times: the mask net runs once for it, and again for a new image."""
+    from ipoke_core.inference import Poker
+
+    torch.manual_seed(0)
+    model = IPoke(_config(object_mask=True)).eval()
+    calls = []
+    forward = model.object_mask.forward
+    model.object_mask.forward = lambda image: calls.append(1) or forward(image)
+    poker = Poker(model, {}, "cpu")
+    rng = np.random.default_rng(0)
+    a, b = ((rng.random((32, 32, 3)) * 255).astype(np.uint8) for _ in range(2))
+    first = poker.generate(a, [[Poke(10, 12, 3, 0)]])
+    again = poker.generate(a.copy(), [[Poke(10, 12, 3, 0)]])
+    assert len(calls) == 1 and np.array_equal(first, again)
+    poker.generate(b, [[Poke(10, 12, 3, 0)]])
+    assert len(calls) == 2
