@@ -60,8 +60,9 @@ class Decoder(nn.Module):
 class Rendered:
     """What ``MotionDecoder.render`` draws for N frames.
 
-    ``frame (N, 3, R, R)`` in [-1, 1] (None when only the motion was asked for); ``flow (N, 2, R, R)`` backward displacement in pixels
-    (``frame(p) ~ source(p + flow(p))``); ``mask (N, 1, R, R)`` in (0, 1), the weight of the warped source.
+    ``frame (N, 3, R, R)`` in [-1, 1] (None when only the motion was asked for); ``flow (N, 2, R, R)``
+    backward displacement in pixels (``frame(p) ~ source(p + flow(p))``); ``mask (N, 1, R, R)`` in (0, 1),
+    the weight of the warped source.
     """
 
     frame: torch.Tensor | None
