@@ -72,7 +72,7 @@ def poke_where_movable(poke_map: torch.Tensor, movable: torch.Tensor, radius: in
     k = 2 * radius + 1
     poked = (poke_map.detach().abs().sum(1, keepdim=True) > 0).float()
     full = F.avg_pool2d(poked, k, stride=1, padding=radius, count_include_pad=False) > 1 - 1e-4
-    centre_movable = full.float() * (movable.detach().float() > 0.5).float()
+    centre_movable = full.float() * movable_where(movable.detach())
     keep = F.max_pool2d(centre_movable, k, stride=1, padding=radius)
     return poke_map * keep.to(poke_map.dtype)
 
