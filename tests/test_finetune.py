@@ -29,6 +29,20 @@ def pretrained(data_dir, tmp_path_factory) -> Path:
     return result.last_checkpoint.with_suffix("")
 
 
+def fine_tune_only(module: str, cfg, data: Path, pretrained: Path, out: Path) -> dict:
+    """Fine-tune ``pretrained`` with ``cfg`` (which adds ``module``, e.g. ``part_masks``, trained alone) and
+    check that every weight outside that module is exactly the checkpoint's. Returns the new sidecar."""
+    start, _ = load_checkpoint(pretrained)
+    result = train(TrainOptions(cfg, data, out, init_from=pretrained, progress=False))
+    assert result.status == "finished"
+    tuned, meta = load_checkpoint(result.last_checkpoint.with_suffix(""))
+    old = start.state_dict()
+    for name, value in tuned.state_dict().items():
+        if not name.startswith(f"{module}."):
+            assert torch.equal(value, old[name]), name  # only the added module trained
+    return meta
+
+
 def _max_diff(a: torch.nn.Module, b: torch.nn.Module) -> float:
     return max(float((p - q).abs().max()) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
 

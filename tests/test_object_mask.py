@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from ipoke_core.checkpoint import load_checkpoint, save_checkpoint
+from ipoke_core.checkpoint import save_checkpoint
 from ipoke_core.config import ConfigError, ModelConfig
 from ipoke_core.model import IPoke
 from ipoke_core.model.object_mask import gate_flow, object_mask_loss
 from ipoke_core.poke import Poke, rasterize
 from ipoke_core.train import TrainOptions, train
 
-from test_finetune import QUIET, pretrained  # noqa: F401 - a short tiny run without the mask
+from test_finetune import QUIET, fine_tune_only, pretrained  # noqa: F401 - a short tiny run without the mask
 from test_train_loop import column, data_dir, tiny  # noqa: F401
 
 
@@ -108,17 +108,10 @@ def test_a_checkpoint_whose_mask_says_nothing_can_move_shows_nothing_moving(tmp_
 def test_fine_tuning_adds_an_object_mask_that_learns_the_object_of_synthetic_data(data_dir, pretrained, tmp_path):  # noqa: F811
     """``--init-from`` a checkpoint without the mask: every old weight carries over, the mask starts
     fresh, learns alone for ``parts_steps`` from the true part maps, and its label loss falls."""
-    start, _ = load_checkpoint(pretrained)
     cfg = tiny(stage1_steps=0, stage2_steps=60, parts_steps=60, parts_lr=1e-2, **QUIET)
     cfg.model.object_mask = True
-    result = train(TrainOptions(cfg, data_dir, tmp_path / "ft", init_from=pretrained, progress=False))
-    assert result.status == "finished"
-    tuned, meta = load_checkpoint(result.last_checkpoint.with_suffix(""))
+    meta = fine_tune_only("object_mask", cfg, data_dir, pretrained, tmp_path / "ft")  # only the mask trained
     assert meta["model"]["object_mask"] is True
-    old = start.state_dict()
-    for name, value in tuned.state_dict().items():
-        if not name.startswith("object_mask."):
-            assert torch.equal(value, old[name]), name  # only the mask trained
     loss = column(tmp_path / "ft", "object")
     assert len(loss) == 60
     assert sum(loss[-10:]) < 0.5 * sum(loss[:10])
