@@ -304,6 +304,10 @@ class TrainConfig:
     # loss (model.object_mask.object_mask_loss), > 0: the mask starts at "everything moves", where the
     # flow gate passes it no gradient
     w_object: float = 1.0
+    # the object-mask loss averages over object pixels and over background pixels apart (a thin plant
+    # counts as much as the wall), or, false, over all pixels: the balanced mask calls the anti-aliased
+    # pixel beside the object movable (a rim that moves with it), the plain one is the pixel-accuracy decision
+    object_balance: bool = True
     # stage 2 decodes only this many of the T frames per step for the frame and flow losses (the last
     # frame always, the others drawn at random; 0 = all): decoding is most of a step's cost, and the
     # dynamics still run, and the latent loss still sees, every step

@@ -48,6 +48,19 @@ def test_the_object_mask_loss_is_least_for_the_true_object_and_counts_a_thin_obj
     assert torch.isfinite(object_mask_loss(right, torch.full((1, 16, 16), -1)))  # no object at all
 
 
+def test_the_plain_object_mask_loss_prefers_background_for_a_pixel_that_is_often_background():
+    # the anti-aliased pixel beside a stem: the same look, labelled background 3 times in 4
+    parts = torch.full((4, 16, 16), -1)
+    parts[:, :, 7] = 0
+    parts[0, :, 8] = 0
+    rim = [torch.where(parts[:, None] >= 0, 0.99, 0.01).float() for _ in range(2)]
+    rim[0][:, :, :, 8], rim[1][:, :, :, 8] = 0.25, 0.75  # the rim pixel called background / object
+    plain = [object_mask_loss(m, parts, balanced=False) for m in rim]
+    balanced = [object_mask_loss(m, parts) for m in rim]
+    assert plain[0] < plain[1]  # all pixels alike: right 3 times in 4 wins
+    assert balanced[1] < balanced[0]  # object pixels weigh ~15x here: the rim is called object
+
+
 def test_the_object_mask_needs_the_warp_decoder():
     with pytest.raises(ConfigError, match="object_mask"):
         ModelConfig(decoder="pixel", object_mask=True).validate()

@@ -34,7 +34,7 @@ def mask_losses(masks: torch.Tensor | None, true_flow: torch.Tensor | None, true
         if true_parts is None:
             raise ValueError("model.object_mask needs the true part maps: synthetic data (ipoke synth) whose "
                              "windows start at frame 0")
-        losses["object"] = object_mask_loss(movable, true_parts)
+        losses["object"] = object_mask_loss(movable, true_parts, balanced=tc.object_balance)
     if masks is None:
         return losses
     if tc.w_grouping > 0:
