@@ -87,6 +87,10 @@ class ModelConfig:
     # the background beside a poke stays still while the poked part moves (off: every checkpoint before
     # this field)
     object_mask: bool = False
+    # with model.object_mask: the flow gate reads the most movable pixel within this many pixels (0 =
+    # the pixel itself). 1 keeps the flow whole on the anti-aliased edge of a part, which a tight mask
+    # (train.object_balance = false) puts below 0.75, while what the heatmaps read still follows the mask
+    gate_reach: int = 0
 
     def validate(self) -> None:
         """Raise ConfigError unless every field is of its type, finite and in range, and the network
@@ -151,6 +155,8 @@ class ModelConfig:
             raise ConfigError("model.part_masks moves the warp decoder's flow by parts; the pixel decoder draws no flow")
         if not isinstance(self.object_mask, bool):
             raise ConfigError(f"model.object_mask must be true or false, got {self.object_mask!r}")
+        if not (isinstance(self.gate_reach, int) and not isinstance(self.gate_reach, bool) and 0 <= self.gate_reach <= 4):
+            raise ConfigError(f"model.gate_reach must be an integer from 0 to 4 (pixels), got {self.gate_reach!r}")
         if self.object_mask and self.decoder != "warp":
             raise ConfigError("model.object_mask gates the warp decoder's flow; the pixel decoder draws no flow")
         if self.motion_deadzone_px > 0 and self.decoder != "warp":
@@ -198,8 +204,8 @@ RENDERING_ONLY = ("motion_deadzone_px",)
 # ModelConfig fields no weight's shape depends on: ``--init-from`` may fine-tune a checkpoint with other
 # values of these (the run inherits the checkpoint's unless ``--set`` gives them). The motion prior's
 # falloff is an input of the motion head, so it changes what the weights mean and needs the fine-tune
-# (``ipoke derive`` changes only the rendering-only ones)
-FINE_TUNABLE = (*RENDERING_ONLY, "motion_prior_sigma")
+# (``ipoke derive`` changes only the rendering-only ones); so does the object mask's gate reach
+FINE_TUNABLE = (*RENDERING_ONLY, "motion_prior_sigma", "gate_reach")
 # ModelConfig fields that add a module or a behaviour: ``--init-from`` a checkpoint without it (0 or false
 # there) starts a new module from scratch and every other weight from the checkpoint
 ADDED_MODULES = ("part_masks", "still_part", "object_mask")
@@ -308,6 +314,9 @@ class TrainConfig:
     # counts as much as the wall), or, false, over all pixels: the balanced mask calls the anti-aliased
     # pixel beside the object movable (a rim that moves with it), the plain one is the pixel-accuracy decision
     object_balance: bool = True
+    # the object mask learns from its labels alone: the gate uses it detached, so the video and flow
+    # losses cannot widen it (with them, a tight mask grew its rim back in 1,000 joint steps)
+    object_from_labels: bool = False
     # stage 2 decodes only this many of the T frames per step for the frame and flow losses (the last
     # frame always, the others drawn at random; 0 = all): decoding is most of a step's cost, and the
     # dynamics still run, and the latent loss still sees, every step

@@ -196,6 +196,18 @@ def test_a_poke_acts_whole_when_its_point_can_move_and_not_at_all_when_it_cannot
     assert torch.equal(poke_where_movable(both, movable, 2), on_stem)
 
 
+def test_a_poke_one_pixel_beside_a_thin_limb_still_pushes_it():
+    """A user cannot hit a one-pixel stem exactly: one pixel off still pokes it, two pixels off
+    (the test above) do not."""
+    from ipoke_core.model.object_mask import poke_where_movable
+
+    movable = torch.zeros(1, 1, 32, 32)
+    movable[..., 10] = 0.9
+    one_off = rasterize([Poke(11, 12, 3, 0)], 32, 2, "shift", 4.0)[None]
+    assert torch.equal(poke_where_movable(one_off, movable, 2), one_off)
+    assert poke_where_movable(one_off, movable, 2, reach=0).abs().max() == 0
+
+
 @pytest.mark.model
 def test_the_mask_is_read_once_per_image_and_again_for_another(tmp_path):
     """Live preview pokes one image many times: the mask net runs once for it, and again for a new image."""
@@ -214,3 +226,38 @@ def test_the_mask_is_read_once_per_image_and_again_for_another(tmp_path):
     assert len(calls) == 1 and np.array_equal(first, again)
     poker.generate(b, [[Poke(10, 12, 3, 0)]])
     assert len(calls) == 2
+
+
+@pytest.mark.model
+def test_with_object_from_labels_the_video_losses_do_not_reach_the_mask():
+    from ipoke_core.train.engine import _GeneratorStep
+
+    torch.manual_seed(0)
+    model = IPoke(_config(object_mask=True))
+    with torch.no_grad():
+        model.object_mask.to_logits.bias.zero_()  # mask 0.5: on the gate's ramp, not past its end
+        model.decoder.to_motion.weight.normal_(std=0.05)  # a model that moves things
+    image = torch.rand(2, 3, 32, 32) * 2 - 1
+    poke_map = rasterize([Poke(16, 16, 3, 0)], 32, 2, "shift", 4.0)[None].repeat(2, 1, 1, 1)
+    for from_labels in (False, True):
+        model.zero_grad()
+        video, _, flow, _, movable = _GeneratorStep(model, from_labels)("animate", image, poke_map)
+        flow.abs().sum().backward(retain_graph=True)
+        reached = any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.object_mask.parameters())
+        assert reached != from_labels
+        assert movable.requires_grad  # the label loss still trains it
+
+
+def test_with_a_gate_reach_the_edge_of_a_part_moves_with_the_part():
+    """A tight mask puts a part's anti-aliased edge on the gate's ramp: with gate_reach 1 it moves
+    as much as the part, and the background two pixels out still does not."""
+    movable = torch.zeros(1, 1, 16, 16)
+    movable[..., 6:9] = 1.0
+    movable[..., 9] = 0.4  # the edge
+    flow = torch.zeros(1, 2, 16, 16)
+    flow[:, 1] = 1.0  # straight down: where it points has the same mask as where it is
+    assert gate_flow(flow, movable)[0, 1, 8, 9] < 0.5
+    reached = gate_flow(flow, movable, reach=1)[0, 1]
+    assert torch.allclose(reached[8, 9], torch.tensor(1.0)) and reached[8, 11].abs().max() == 0
+    with pytest.raises(ConfigError, match="gate_reach"):
+        ModelConfig(gate_reach=-1).validate()

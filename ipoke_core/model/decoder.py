@@ -94,6 +94,7 @@ class MotionDecoder(Decoder):
         self.flow_unit = cfg.resolution / 16
         self.deadzone = cfg.motion_deadzone_px  # shorter flows are drawn as still (ModelConfig)
         self.still_part = cfg.still_part  # part 0 of the part masks never moves
+        self.gate_reach = cfg.gate_reach  # the object mask's flow gate looks this far (ModelConfig)
         # "bilinear" (training: exact for zero flow, cheap gradients) or "bicubic" (sharper; inference)
         self.resample = "bilinear"
         sigma = cfg.motion_prior_sigma * cfg.resolution
@@ -140,7 +141,7 @@ class MotionDecoder(Decoder):
         if parts is not None:
             flow = project_flow(flow, parts, self.still_part)
         if movable is not None:
-            flow = gate_flow(flow, movable)
+            flow = gate_flow(flow, movable, self.gate_reach)
         flow = shrink_flow(flow, self.deadzone)
         mask = torch.sigmoid(motion[:, 2:3])
         if not draw:
