@@ -91,6 +91,10 @@ class ModelConfig:
     # the pixel itself). 1 keeps the flow whole on the anti-aliased edge of a part, which a tight mask
     # (train.object_balance = false) puts below 0.75, while what the heatmaps read still follows the mask
     gate_reach: int = 0
+    # with model.object_mask: the mask's decision, movable where it is above this. A poke acts where its
+    # point is movable; what the heatmaps read moves only there. A tight mask (train.object_balance =
+    # false) is low on a part's anti-aliased edge, where 0.5 punched holes into the parts' motion
+    movable_threshold: float = 0.5
 
     def validate(self) -> None:
         """Raise ConfigError unless every field is of its type, finite and in range, and the network
@@ -155,6 +159,8 @@ class ModelConfig:
             raise ConfigError("model.part_masks moves the warp decoder's flow by parts; the pixel decoder draws no flow")
         if not isinstance(self.object_mask, bool):
             raise ConfigError(f"model.object_mask must be true or false, got {self.object_mask!r}")
+        if not (_is_number(self.movable_threshold) and 0 < self.movable_threshold < 1):
+            raise ConfigError(f"model.movable_threshold must be a number between 0 and 1, got {self.movable_threshold!r}")
         if not (isinstance(self.gate_reach, int) and not isinstance(self.gate_reach, bool) and 0 <= self.gate_reach <= 4):
             raise ConfigError(f"model.gate_reach must be an integer from 0 to 4 (pixels), got {self.gate_reach!r}")
         if self.object_mask and self.decoder != "warp":
@@ -200,7 +206,7 @@ class ModelConfig:
 
 # ModelConfig fields that change how frames are drawn but no weight: ``ipoke derive`` sets them on
 # trained weights
-RENDERING_ONLY = ("motion_deadzone_px",)
+RENDERING_ONLY = ("motion_deadzone_px", "movable_threshold")
 # ModelConfig fields no weight's shape depends on: ``--init-from`` may fine-tune a checkpoint with other
 # values of these (the run inherits the checkpoint's unless ``--set`` gives them). The motion prior's
 # falloff is an input of the motion head, so it changes what the weights mean and needs the fine-tune

@@ -382,7 +382,7 @@ class Poker:
         def consume(start: int, anim: Any) -> None:
             fwd = invert_backward_flow(anim.flow[:, -1])
             if anim.movable is not None:
-                fwd = fwd * movable_where(anim.movable)
+                fwd = fwd * movable_where(anim.movable, self.model.cfg.movable_threshold)
             out[start:start + fwd.shape[0]] = fwd.movedim(1, -1).cpu().numpy()
 
         self._animate(source, [[p] for p in pokes], batch_size, None, None, True, consume, motion_only=True)

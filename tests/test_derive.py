@@ -68,3 +68,29 @@ def test_derive_refuses_what_it_cannot_do(tmp_path, capsys):
     assert "must be between 0 and 2" in capsys.readouterr().err
     assert json.loads((tmp_path / "taken.json").read_text()) == {}
     assert read_meta(warp)["model"]["motion_deadzone_px"] == 0.0
+
+
+def test_derive_sets_the_object_masks_threshold_and_says_what_it_cannot(tmp_path, capsys):
+    masked = tmp_path / "masked"
+    save_checkpoint(masked, IPoke(ModelConfig(**{**default_model_config(64).__dict__, "object_mask": True})),
+                    {"trained": False})
+    low = tmp_path / "low"
+    assert cli_main(["derive", str(masked), "--out", str(low), "--movable-threshold", "0.05"]) == 0
+    assert "movable above 0.5 -> 0.05" in capsys.readouterr().out
+    derived, meta = load_checkpoint(low)
+    assert derived.cfg.movable_threshold == 0.05 and derived.cfg.motion_deadzone_px == 0.0
+    assert meta["derived"]["movable_threshold"] == [0.5, 0.05] and "motion_deadzone_px" not in meta["derived"]
+    assert meta["derived"]["command"] == f"ipoke derive {masked} --out {low} --movable-threshold 0.05"
+    assert cli_main(["info", str(low)]) == 0
+    assert "object mask (movable above 0.05)" in capsys.readouterr().out
+    # nothing to change, a checkpoint without a mask, a threshold that decides nothing
+    assert cli_main(["derive", str(masked), "--out", str(tmp_path / "a")]) != 0
+    assert "--movable-threshold" in capsys.readouterr().err
+    plain = tmp_path / "plain"
+    save_checkpoint(plain, IPoke(default_model_config(64)), {"trained": False})
+    assert cli_main(["derive", str(plain), "--out", str(tmp_path / "b"), "--movable-threshold", "0.2"]) != 0
+    assert "needs a checkpoint with an object mask" in capsys.readouterr().err
+    assert cli_main(["derive", str(masked), "--out", str(tmp_path / "c"), "--movable-threshold", "1"]) != 0
+    assert "movable_threshold" in capsys.readouterr().err
+    assert not any((tmp_path / n).with_suffix(".json").exists() for n in "abc")
+

@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
         extras += f", motion dead zone {m['motion_deadzone_px']:g} px"
     if model.cfg.motion_prior_sigma != ModelConfig.motion_prior_sigma:  # the default: every checkpoint before the field
         extras += f", motion prior sigma {model.cfg.motion_prior_sigma:g} R"
+    if model.cfg.object_mask:
+        extras += f", object mask (movable above {model.cfg.movable_threshold:g}"
+        extras += f", gate reach {model.cfg.gate_reach} px)" if model.cfg.gate_reach else ")"
     print(f"model        {m['resolution']}x{m['resolution']}, channels {m['channels']}, bottleneck {m['bottleneck']}, "
           f"depth K={m['depth']}, dynamics={m['dynamics']}, poke={m['poke_mode']}, T={m['seq_len']}, "
           f"decoder={m.get('decoder', 'pixel')}{extras}")

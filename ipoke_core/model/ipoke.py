@@ -85,7 +85,8 @@ class IPoke(nn.Module):
         if self.object_mask is not None:
             if movable is None:
                 movable = self.object_mask(image)
-            poke_map = poke_where_movable(poke_map, movable, self.cfg.poke_radius)  # a poke pushes only what can move
+            # a poke pushes only what can move
+            poke_map = poke_where_movable(poke_map, movable, self.cfg.poke_radius, threshold=self.cfg.movable_threshold)
         sigma = self.encode(image)
         phi = self.poke_encoder(poke_map)
         states = self.dynamics([sigma[i] for i in self.dynamic_levels], phi, steps, poke_map)

@@ -54,10 +54,10 @@ class ObjectMask(MaskUNet):
         return torch.sigmoid(self.logits(image).float())
 
 
-def movable_where(movable: torch.Tensor) -> torch.Tensor:
-    """The mask's decision, ``movable > 0.5`` as 0 / 1 (float): what the motion the scores and heatmaps
-    read treats as able to move."""
-    return (movable.float() > 0.5).float()
+def movable_where(movable: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """The mask's decision, ``movable > threshold`` as 0 / 1 (float; ``model.movable_threshold``): what
+    the motion the scores and heatmaps read treats as able to move."""
+    return (movable.float() > threshold).float()
 
 
 # a poke acts when the mask calls a pixel within this many pixels of its point movable: a user cannot
@@ -67,9 +67,10 @@ POKE_REACH = 1
 
 
 def poke_where_movable(poke_map: torch.Tensor, movable: torch.Tensor, radius: int,
-                       reach: int = POKE_REACH) -> torch.Tensor:
+                       reach: int = POKE_REACH, threshold: float = 0.5) -> torch.Tensor:
     """``poke_map (N, 2, H, W)`` with each poke kept whole where the mask calls a pixel within ``reach``
-    of its centre movable, and dropped whole where it does not: ``(N, 2, H, W)``.
+    of its centre movable (``movable_where`` at ``threshold``), and dropped whole where it does not:
+    ``(N, 2, H, W)``.
 
     One decision per poke, at its point: gating the poke square pixel by pixel left a poke on a stem
     one or two pixels wide with a few of its 25 pixels, and the plant barely moved. A poke is the
@@ -79,7 +80,7 @@ def poke_where_movable(poke_map: torch.Tensor, movable: torch.Tensor, radius: in
     k = 2 * radius + 1
     poked = (poke_map.detach().abs().sum(1, keepdim=True) > 0).float()
     full = F.avg_pool2d(poked, k, stride=1, padding=radius, count_include_pad=False) > 1 - 1e-4
-    near_movable = F.max_pool2d(movable_where(movable.detach()), 2 * reach + 1, stride=1, padding=reach)
+    near_movable = F.max_pool2d(movable_where(movable.detach(), threshold), 2 * reach + 1, stride=1, padding=reach)
     centre_movable = full.float() * near_movable
     keep = F.max_pool2d(centre_movable, k, stride=1, padding=radius)
     return poke_map * keep.to(poke_map.dtype)
