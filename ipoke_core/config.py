@@ -320,9 +320,6 @@ class TrainConfig:
     # counts as much as the wall), or, false, over all pixels: the balanced mask calls the anti-aliased
     # pixel beside the object movable (a rim that moves with it), the plain one is the pixel-accuracy decision
     object_balance: bool = True
-    # the object mask learns from its labels alone: the gate uses it detached, so the video and flow
-    # losses cannot widen it (with them, a tight mask grew its rim back in 1,000 joint steps)
-    object_from_labels: bool = False
     # stage 2 decodes only this many of the T frames per step for the frame and flow losses (the last
     # frame always, the others drawn at random; 0 = all): decoding is most of a step's cost, and the
     # dynamics still run, and the latent loss still sees, every step

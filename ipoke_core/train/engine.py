@@ -112,20 +112,16 @@ def disc_width(mcfg: ModelConfig) -> int:
 class _GeneratorStep(nn.Module):
     """Routes both stages through one ``forward`` so DistributedDataParallel sees every call."""
 
-    def __init__(self, model: IPoke, object_from_labels: bool = False):
+    def __init__(self, model: IPoke):
         super().__init__()
         self.model = model
-        self.object_from_labels = object_from_labels
 
     def forward(self, mode: str, image: torch.Tensor, poke_map: torch.Tensor | None = None,
                 decode: list[int] | None = None):
         if mode == "autoencode":
             return self.model.autoencode(image)
-        movable = None
-        if self.object_from_labels and self.model.object_mask is not None:
-            movable = self.model.object_mask(image)  # the gate gets it detached: only its labels train it
-        out = self.model.animate(image, poke_map, decode=decode, movable=None if movable is None else movable.detach())
-        return out.video, out.states, out.flow, out.parts, out.movable if movable is None else movable
+        out = self.model.animate(image, poke_map, decode=decode)
+        return out.video, out.states, out.flow, out.parts, out.movable
 
 
 def loss_frame_indices(t: int, k: int, gen: torch.Generator) -> list[int] | None:
@@ -166,7 +162,7 @@ class Engine:
         # the weights that validation, samples and checkpoints use: the EMA copy when train.ema_decay > 0
         self.ema = ema_model(self.model, tc.ema_decay) if tc.ema_decay > 0 else None
 
-        self.gen_step: nn.Module = _GeneratorStep(self.model, cfg.train.object_from_labels)
+        self.gen_step: nn.Module = _GeneratorStep(self.model)
         self.disc_step: nn.Module = self.discs
         if dist.enabled:
             import warnings
