@@ -228,6 +228,19 @@ def test_the_mask_is_read_once_per_image_and_again_for_another(tmp_path):
     assert len(calls) == 2
 
 
+def test_a_lower_movable_threshold_lets_a_poke_on_a_faint_edge_act():
+    """The mask's decision is model.movable_threshold: a tight mask holds a thin part's edge near 0.2."""
+    from ipoke_core.model.object_mask import poke_where_movable
+
+    movable = torch.zeros(1, 1, 32, 32)
+    movable[..., 10] = 0.2
+    poke = rasterize([Poke(10, 12, 3, 0)], 32, 2, "shift", 4.0)[None]
+    assert poke_where_movable(poke, movable, 2).abs().max() == 0
+    assert torch.equal(poke_where_movable(poke, movable, 2, threshold=0.05), poke)
+    with pytest.raises(ConfigError, match="movable_threshold"):
+        ModelConfig(movable_threshold=0.0).validate()
+
+
 def test_with_a_gate_reach_the_edge_of_a_part_moves_with_the_part():
     """A tight mask puts a part's anti-aliased edge on the gate's ramp: with gate_reach 1 it moves
     as much as the part, and the background two pixels out still does not."""

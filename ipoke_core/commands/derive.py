@@ -1,9 +1,10 @@
 """``ipoke derive``: a copy of a checkpoint with other rendering settings, the same weights.
 
 Settings that change how frames are drawn but no weight (``config.RENDERING_ONLY``: the motion
-dead zone and the object mask's decision threshold) can be changed without training. The copy keeps the training record and the data
-statistics, records where it came from (``derived``) and drops the measured quality, which
-belonged to the old rendering: measure the copy again with ``ipoke eval --record``.
+dead zone and the object mask's decision threshold) can be changed without training. The copy keeps
+the training record and the data statistics, records where it came from (``derived``) and drops the
+measured quality, which belonged to the old rendering: measure the copy again with ``ipoke eval
+--record``.
 """
 from __future__ import annotations
 

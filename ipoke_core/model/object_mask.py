@@ -108,7 +108,7 @@ def gate_flow(flow: torch.Tensor, movable: torch.Tensor, reach: int = 0) -> torc
 
     The reach: with a tight mask (``train.object_balance = false``) the anti-aliased edge of a leaf
     or limb sits on the ramp, so the edge moved less than the part and the part's motion bent
-    (rigidity residual +10-40 % on plants); read one pixel out, the edge moves with its part.
+    (rigidity residual +30-40 % on plants); read one pixel out, the edge moves with its part.
 
     Where the flow points decides for the background a part moves over (it shows the part). Where
     the pixel is decides for the place a part uncovers: read only where the flow points, the gate cut
