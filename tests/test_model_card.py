@@ -43,11 +43,13 @@ def test_bundled_card_holds_training_and_the_recorded_evaluation(capsys):
     assert text.startswith("# Model card: `plants64`")
     assert meta["training"]["command"] in text and meta["training"]["data_command"] in text
     assert "trained 8350 steps (1300 fine-tuning) on synthetic plants" in text
-    assert "### It started from resources/checkpoints/plants64\n" in text  # the run it was fine-tuned from
+    # the run it was fine-tuned from (the plants64 bundled before 2026-12-07 17:10, docs/training.md)
+    assert "### It started from runs/prev/plants64\n" in text
     assert "#### It started from /work/main/resources/checkpoints/plants64" in text  # and that one's parent
     assert "##### It started from resources/checkpoints/plants64 (bundled 2026-11-26" in text  # and its parent
+    assert "## Derived" in text and "--movable-threshold 0.05" in text  # the mask's decision, set on the weights
     # model, still video, flow warp, simulator (which tracks nothing), true clips
-    assert "| poke acc. (px) ↓ | 0.44 | 1.89 | 0.57 | — | 0.79 |" in text
+    assert "| poke acc. (px) ↓ | 0.43 | 1.89 | 0.57 | — | 0.79 |" in text
     assert "```toml" in text and f"| {MISSING} |" not in text  # every field of the bundled sidecar is there
 
 
