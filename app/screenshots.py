@@ -65,9 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out", type=Path, help="folder for the PNG screenshots")
     p.add_argument("--checkpoint", default=str(resources.default_checkpoint() or ""), help="checkpoint to load")
     p.add_argument("--image", help="image to poke (default: a bundled sample of the checkpoint's kind)")
-    p.add_argument("--poke", default="0.5,0.3,6,-3",
+    # on plant_1.png's crown; the heatmaps on a crown leaf, a right leaf and the stem: points the
+    # bundled plants64's object mask calls movable (a point between the leaves is wall, and still)
+    p.add_argument("--poke", default="0.375,0.34,6,-3",
                    help="poke as fractions of the crop and model pixels: FX,FY,DX,DY (default on a plant's crown)")
-    p.add_argument("--heatmaps", default="0.5,0.3;0.5,0.6;0.45,0.85",
+    p.add_argument("--heatmaps", default="0.375,0.34;0.594,0.578;0.453,0.766",
                    help="heatmap locations as fractions of the crop, FX,FY;FX,FY;…")
     p.add_argument("--sizes", default=f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]},800x600",
                    help="window sizes WxH,WxH,… (the first is unsuffixed; default: the window's default and 800x600)")
