@@ -16,6 +16,10 @@ from ipoke_core.commands._common import add_allow_unverified_argument, allow_unv
 
 HELP = "copy a checkpoint with another motion dead zone or mask threshold (same weights, no training)"
 
+# the settings derive changes (``config.RENDERING_ONLY``): ModelConfig field -> (option, what it says)
+SETTINGS = {"motion_deadzone_px": ("--motion-deadzone", "motion dead zone {:g} -> {:g} px"),
+            "movable_threshold": ("--movable-threshold", "movable above {:g} -> {:g}")}
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", type=Path, help="the checkpoint to copy (NAME or NAME.json)")
@@ -40,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from ipoke_core.outputs import check_outputs
     from ipoke_core.paths import checkpoint_paths
 
-    changes = {name: value for name, value in (("motion_deadzone_px", args.motion_deadzone),
-                                                ("movable_threshold", args.movable_threshold)) if value is not None}
+    given = {name: getattr(args, flag[2:].replace("-", "_")) for name, (flag, _) in SETTINGS.items()}
+    changes = {name: value for name, value in given.items() if value is not None}
     if not changes:
         raise UserError("ipoke derive: give --motion-deadzone and/or --movable-threshold (what to change)")
 
@@ -60,17 +64,15 @@ def run(args: argparse.Namespace) -> int:
         raise CheckpointError(f"{args.checkpoint}: {e}") from None
     copy = IPoke(cfg)
     copy.load_state_dict(model.state_dict())
-    flags = {"motion_deadzone_px": "--motion-deadzone", "movable_threshold": "--movable-threshold"}
     command = shlex.join(["ipoke", "derive", str(args.checkpoint), "--out", str(args.out),
-                          *[x for name, value in changes.items() for x in (flags[name], f"{value:g}")]])
+                          *[x for name, value in changes.items() for x in (SETTINGS[name][0], f"{value:g}")]])
     keep = {k: v for k, v in meta.items() if k not in ("evaluation", "weights_sha256", "model", "created", "git_revision")}
     keep["derived"] = {"command": command, "from_weights_sha256": meta.get("weights_sha256"),
                        "from_created": meta.get("created"),
                        **{name: [old[name], value] for name, value in changes.items()}}
     path = save_checkpoint(args.out, copy, keep)
-    said = {"motion_deadzone_px": "motion dead zone {:g} -> {:g} px", "movable_threshold": "movable above {:g} -> {:g}"}
     print(f"wrote {path}: the weights of {args.checkpoint}, "
-          + ", ".join(said[name].format(old[name], value) for name, value in changes.items()))
+          + ", ".join(SETTINGS[name][1].format(old[name], value) for name, value in changes.items()))
     if meta.get("evaluation"):
         print("its measured quality was for the old rendering and is not copied; "
               f"measure the copy with `ipoke eval -c {args.out} --data DATA --baselines --record`")

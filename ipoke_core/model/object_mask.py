@@ -16,8 +16,8 @@ background the flow only drags shows itself, still.
 
 The poke is gated too: a poke pushes only what can move, so a poke on the background or on a rooted
 pot is no poke at all, and nothing moves. The decision is hard and made once per poke, at its point
-(``poke_where_movable``): with the poke map times the soft mask, a poke on plant_2's pot whose square
-held mask values up to 0.16 (mean 0.02) still swayed the crown 1.3 px.
+(within ``POKE_REACH``; ``poke_where_movable``): with the poke map times the soft mask, a poke on
+plant_2's pot whose square held mask values up to 0.16 (mean 0.02) still swayed the crown 1.3 px.
 
 The mask learns the true object from synthetic data (``object_mask_loss``: every pixel of the source
 labelled by the simulator's part map). Real video has no such labels, and a mask that starts at
