@@ -111,7 +111,7 @@ def bench_inference(name: str, cfg: ModelConfig, variants: list[Variant], device
     for v in variants:
         poker = Poker(copy.deepcopy(model), {"trained": False}, device, v.amp)
         if v.compiled:
-            poker.model = torch.compile(poker.model)
+            poker.compile()
         pokers.append(poker)
     r = cfg.resolution
     rng = np.random.default_rng(0)
