@@ -4,9 +4,10 @@ from __future__ import annotations
 from ipoke_core.paths import DEFAULT_CHECKPOINT, checkpoint_paths
 
 
-def heatmap_benchmark(device: str = "auto", repeats: int = 3) -> dict:
+def heatmap_benchmark(device: str = "auto", repeats: int = 3, compiled: bool = False) -> dict:
     """Time heatmaps with the bundled default checkpoint (or the default architecture, untrained,
     when none is bundled: speed does not depend on the weights); ``repeats`` is clamped to 1..5.
+    ``compiled``: through ``Poker.compile`` (the untimed warm-up heatmap pays the compilation).
 
     Returns ``benchmark_heatmap``'s numbers plus ``"model"``, the name of what was timed.
     """
@@ -23,6 +24,9 @@ def heatmap_benchmark(device: str = "auto", repeats: int = 3) -> dict:
 
         torch.manual_seed(0)
         poker, what = Poker(IPoke(default_model_config(64)), {}, device), "default64 (untrained)"
+    if compiled:
+        poker.compile()
+        what += " compiled"
     repeats = max(1, min(repeats, 5))
     out = benchmark_heatmap(poker, n=64, batch_size=64 if poker.device.type == "cuda" else 16, repeats=repeats)
     return {**out, "model": what}

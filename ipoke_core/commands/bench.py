@@ -15,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--paper", action="store_true", help="also measure the paper's widths (paper64, paper128)")
     p.add_argument("--resolutions", default="64,128", help="comma-separated model resolutions")
     p.add_argument("--repeats", type=positive_int, default=7, help="timed rounds (default 7)")
-    p.add_argument("--compile", action="store_true", help="also time the torch.compiled model (inference, --train)")
+    p.add_argument("--compile", action="store_true", help="also time the torch.compiled model (inference, --heatmap, --train)")
     p.add_argument("--train", action="store_true", help="training samples/s at 64x64, batch 32")
     p.add_argument("--heatmap", action="store_true", help="seconds per heatmap location (N=64, 64x64)")
     p.add_argument("--precision", action="store_true",
@@ -146,11 +146,12 @@ def _heatmap(args: argparse.Namespace) -> None:
     """``--heatmap``: seconds per heatmap location."""
     from ipoke_core.analysis.bench import heatmap_benchmark
 
-    out = heatmap_benchmark(args.device, args.repeats)
-    times = ", ".join(f"{t:.2f}" for t in out["times_s"])
-    print(f"heatmap  {out['model']} {out['resolution']}x{out['resolution']} N={out['n']} on {out['device']}: "
-          f"median {out['median_s']:.2f} s per location (model {out['generate_median_s']:.2f} s, "
-          f"flow {out['flow_median_s']:.2f} s; runs: {times})", flush=True)
+    for compiled in (False, True) if args.compile else (False,):  # with --compile: eager, then compiled
+        out = heatmap_benchmark(args.device, args.repeats, compiled)
+        times = ", ".join(f"{t:.2f}" for t in out["times_s"])
+        print(f"heatmap  {out['model']} {out['resolution']}x{out['resolution']} N={out['n']} on {out['device']}: "
+              f"median {out['median_s']:.2f} s per location (model {out['generate_median_s']:.2f} s, "
+              f"flow {out['flow_median_s']:.2f} s; runs: {times})", flush=True)
 
 
 def _bench_checkpoint(args: argparse.Namespace, what: str) -> tuple[Path, Path]:
