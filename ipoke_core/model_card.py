@@ -81,6 +81,9 @@ def _run(training: dict[str, Any], level: int, notes: list[str] = ()) -> list[st
     resumed = training.get("resumed_with")
     if isinstance(resumed, list) and resumed:
         lines += ["", "Resumed with:", ""] + [f"- `{c}`" for c in resumed]
+    derived = training.get("derived")  # a parent's setting changed on its trained weights before the fine-tune
+    if level > 0 and isinstance(derived, dict) and derived.get("command"):
+        lines += ["", "Then derived (the same weights, a setting changed):", "", *_code(derived["command"])]
     start = training.get("init_from")
     if isinstance(start, dict):
         lines += ["", f"{'#' * (3 + min(level, 3))} It started from {_value(start.get('checkpoint'))}", "",

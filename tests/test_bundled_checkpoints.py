@@ -31,9 +31,12 @@ def test_bundled_checkpoint_is_trained_small_and_says_how_it_was_made(name):
     # the motion dead zone was set on the trained weights: the sidecar says how and from which file
     # (its checksum; a file's bytes, not the weights: safetensors orders its header differently per process)
     assert meta["model"]["motion_deadzone_px"] == 0.3
-    # set by `ipoke derive` on it, or on the parent it was fine-tuned from (a fine-tune keeps the parent's);
+    # set by `ipoke derive` on it, or on a model it was fine-tuned from (a fine-tune keeps the parent's);
     # a later derive may have set another setting (the object mask's threshold)
-    records = [meta.get("derived"), meta["training"].get("derived"), meta["training"]["init_from"].get("derived")]
+    records, run = [meta.get("derived")], meta["training"]
+    while isinstance(run, dict):  # the model, then each run it was fine-tuned from
+        records.append(run.get("derived"))
+        run = run.get("init_from")
     derived = next(r for r in records if r and "motion_deadzone_px" in r)
     assert derived["command"].startswith("ipoke derive ") and "--motion-deadzone 0.3" in derived["command"]
     assert len(derived["from_weights_sha256"]) == 64

@@ -42,14 +42,17 @@ def test_bundled_card_holds_training_and_the_recorded_evaluation(capsys):
     meta = json.loads((CHECKPOINTS / "plants64.json").read_text())
     assert text.startswith("# Model card: `plants64`")
     assert meta["training"]["command"] in text and meta["training"]["data_command"] in text
-    assert "trained 8350 steps (1300 fine-tuning) on synthetic plants" in text
-    # the run it was fine-tuned from (the plants64 bundled before 2026-12-07 17:10, docs/training.md)
-    assert "### It started from runs/prev/plants64\n" in text
-    assert "#### It started from /work/main/resources/checkpoints/plants64" in text  # and that one's parent
-    assert "##### It started from resources/checkpoints/plants64 (bundled 2026-11-26" in text  # and its parent
-    assert "## Derived" in text and "--movable-threshold 0.05" in text  # the mask's decision, set on the weights
+    assert "trained 9350 steps (1000 fine-tuning) on synthetic plants" in text
+    # the model it was fine-tuned from (the plants64 bundled 2026-12-07 20:00, docs/training.md), and theirs
+    assert "### It started from resources/checkpoints/plants64\n" in text
+    assert "#### It started from runs/prev/plants64\n" in text  # the plants64 bundled before 17:10
+    assert "##### It started from /work/main/resources/checkpoints/plants64" in text
+    assert "###### It started from resources/checkpoints/plants64 (bundled 2026-11-26" in text
+    # the parent's mask decision and an older parent's dead zone were set on trained weights: the card says so
+    assert "Then derived (the same weights, a setting changed):" in text
+    assert "--movable-threshold 0.05" in text and "--motion-deadzone 0.3" in text
     # model, still video, flow warp, simulator (which tracks nothing), true clips
-    assert "| poke acc. (px) ↓ | 0.43 | 1.89 | 0.57 | — | 0.79 |" in text
+    assert "| poke acc. (px) ↓ | 0.53 | 1.89 | 0.57 | — | 0.79 |" in text
     assert "```toml" in text and f"| {MISSING} |" not in text  # every field of the bundled sidecar is there
 
 
