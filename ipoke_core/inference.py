@@ -180,10 +180,11 @@ class Poker:
 
         Compiling the module itself would compile only its ``forward``, which ``Poker`` never calls: the
         benchmark's "compiled" rows were eager until 2026-12-07. ``freeze`` (inductor) folds the weights
-        into the compiled graph as constants and pre-packs them for oneDNN (plants64, one poke on the
-        2-core Xeon: 22 ms compiled, 17.6 ms frozen, 35 ms eager); weights changed after the first call
-        are then not seen, which a ``Poker`` never does. The first call at each batch size compiles
-        (about 100 s on two cores; inductor's on-disk cache makes later processes take ~10 s)."""
+        into the compiled graph as constants and pre-packs them for oneDNN (plants64, one poke in bf16 on
+        the 2-core Xeon: 18-29 ms frozen, 22 ms without freezing, 35 ms eager; docs/performance.md);
+        weights changed after the first call are then not seen, which a ``Poker`` never does. The first
+        call at each batch size compiles: 70-104 s on two cores with freezing in every new process, ~10 s
+        without it once inductor's on-disk cache holds the graph."""
         options = {"freezing": freeze} if backend == "inductor" else None
         self.model.animate = torch.compile(self.model.animate, backend=backend, options=options)
 
