@@ -86,9 +86,11 @@ def test_a_compiled_poker_runs_the_compiled_graph_and_draws_the_same_video():
     expected = eager.generate(source, pokes)
     torch._dynamo.reset()
     counters.clear()
-    compiled = Poker(model, {"trained": False}, "cpu", "off")
-    compiled.compile(backend="eager")
-    got = compiled.generate(source, pokes)
-    assert counters["stats"]["unique_graphs"] >= 1  # TorchDynamo captured the animation path
-    assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
-    torch._dynamo.reset()
+    try:
+        compiled = Poker(model, {"trained": False}, "cpu", "off")
+        compiled.compile(backend="eager")
+        got = compiled.generate(source, pokes)
+        assert counters["stats"]["unique_graphs"] >= 1  # TorchDynamo captured the animation path
+        assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
+    finally:
+        torch._dynamo.reset()  # a failure here must not leave compiled state to the tests after it
