@@ -7,7 +7,8 @@ A job that is already running cannot be interrupted mid forward pass, but its re
 its id, and ``Lane.is_latest(job)`` tells the receiver whether a newer request of the same kind
 exists, so stale results are dropped. Long jobs (heatmaps) poll a ``CancelToken``.
 
-Signals are emitted from the worker thread; Qt queues them to receivers in the UI thread.
+Signals are emitted from the worker thread; Qt queues them to receivers in the UI thread. While a
+lane lives, Python collects garbage in the UI thread only (``app.ui_thread_gc``).
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app import ui_thread_gc
 
 from ipoke_core.progress import CancelToken, Cancelled, ProgressFn
 
@@ -82,6 +85,10 @@ class Lane(QObject):
         self._stopping = False
         self._thread = _Thread(self)
         self._thread.setObjectName(f"ipoke-{name}")
+        # garbage is collected in the UI thread while this worker lives (see app.ui_thread_gc)
+        ui_thread_gc.hold()
+        self._holds_gc = True
+        self._thread.finished.connect(self._release_gc)  # queued: runs in the UI thread
         self._thread.start()
 
     # ---- UI-thread API ---------------------------------------------------------------------
@@ -140,7 +147,16 @@ class Lane(QObject):
 
     def wait(self, wait_ms: int) -> bool:
         """Wait up to ``wait_ms`` for the thread to end (after ``stop``); True if it has ended."""
-        return self._thread.wait(max(0, int(wait_ms)))
+        ended = self._thread.wait(max(0, int(wait_ms)))
+        if ended:
+            self._release_gc()
+        return ended
+
+    @Slot()
+    def _release_gc(self) -> None:
+        if self._holds_gc:
+            self._holds_gc = False
+            ui_thread_gc.release()
 
     def shutdown(self, wait_ms: int = 10000) -> bool:
         """Cancel everything, stop the thread; returns False if it did not stop within ``wait_ms``."""
