@@ -101,6 +101,28 @@ def test_temporal_discriminator_is_torchvision_r3d18():
     assert sum(p.numel() for p in td.parameters()) == sum(p.numel() for p in ref.parameters())
 
 
+@pytest.mark.parametrize("dtype, atol", [(torch.float32, 1e-6), (torch.bfloat16, 0.008)])
+def test_blocks_elu_is_torchs_elu_in_inference_and_training(dtype, atol):
+    """The blocks' ELU (vectorised on the CPU; PyTorch's runs expm1 one element at a time) computes
+    PyTorch's ELU: in inference, in place, in either layout and precision (bf16: one rounding more),
+    and in training with PyTorch's gradient."""
+    import torch.nn.functional as F
+
+    from ipoke_core.model.blocks import ELU
+
+    torch.manual_seed(0)
+    for layout in (torch.channels_last, torch.contiguous_format):
+        x = (torch.randn(2, 8, 16, 16) * 3).to(dtype).contiguous(memory_format=layout)
+        expected = F.elu(x.double())
+        with torch.inference_mode():
+            y = x.clone()
+            out = ELU()(y)
+        assert out.data_ptr() == y.data_ptr()  # in place, as nn.ELU(inplace=True)
+        torch.testing.assert_close(out.double(), expected, atol=atol, rtol=0)
+    leaf = torch.randn(2, 8, 5, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: ELU()(t * 1), (leaf,))
+
+
 def test_norm_layer_computes_instance_norm_and_loads_its_weights():
     """The blocks' norm (a GroupNorm per channel, faster on the CPU) is the InstanceNorm2d that the bundled
     checkpoints were trained with: same parameter names, same output in either memory layout."""
