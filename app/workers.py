@@ -22,7 +22,6 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app import ui_thread_gc
-
 from ipoke_core.progress import CancelToken, Cancelled, ProgressFn
 
 # a job's work: called in the worker thread with a progress callback and a cancel token
