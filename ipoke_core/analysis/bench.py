@@ -13,7 +13,7 @@ def heatmap_benchmark(device: str = "auto", repeats: int = 3, compiled: bool = F
     """
     import torch
 
-    from ipoke_core.analysis.heatmap import benchmark_heatmap
+    from ipoke_core.analysis.heatmap import DEFAULT_BATCH, benchmark_heatmap
     from ipoke_core.inference import Poker
 
     if checkpoint_paths(DEFAULT_CHECKPOINT)[0].exists():
@@ -28,5 +28,5 @@ def heatmap_benchmark(device: str = "auto", repeats: int = 3, compiled: bool = F
         poker.compile()
         what += " compiled"
     repeats = max(1, min(repeats, 5))
-    out = benchmark_heatmap(poker, n=64, batch_size=64 if poker.device.type == "cuda" else 16, repeats=repeats)
+    out = benchmark_heatmap(poker, n=64, batch_size=64 if poker.device.type == "cuda" else DEFAULT_BATCH, repeats=repeats)
     return {**out, "model": what}

@@ -18,6 +18,8 @@ HELP = "correlation heatmaps (paper Fig. 5): which pixels move with a poke at --
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ipoke_core.analysis.heatmap import DEFAULT_BATCH
+
     add_checkpoint_argument(p)
     add_image_argument(p)
     p.add_argument("--at", action="append", required=True, metavar="X,Y",
@@ -25,7 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=positive_int, default=64, help="random pokes per location (default 64, at least 2)")
     p.add_argument("--magnitude", metavar="LO,HI", default=None,
                    help="poke lengths in MODEL pixels, uniform in [LO, HI] (default: the checkpoint's training range)")
-    p.add_argument("--batch-size", type=positive_int, default=16, help="videos per forward pass (default 16)")
+    p.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH,
+                   help=f"videos per forward pass (default {DEFAULT_BATCH})")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the random pokes (default 0)")
     p.add_argument("--colormap", default="inferno", help="inferno, viridis, magma, plasma, turbo, jet, hot, cividis, gray")
     p.add_argument("--alpha", type=finite_float, default=0.6, help="opacity of the colormap over the image (default 0.6)")

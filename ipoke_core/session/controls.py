@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from ipoke_core.analysis.heatmap import DEFAULT_BATCH
 from ipoke_core.session.events import HEATMAP_SETTINGS, MODE, PLAYBACK, SLOT, Events
 
 MODES = ("poke", "heatmap")  # drag pokes / click heatmap locations
@@ -26,7 +27,7 @@ class HeatmapSettings:
     lengths (``magnitude_range`` in model pixels; None: the checkpoint's training range)."""
 
     n: int = 64
-    batch_size: int = 16
+    batch_size: int = DEFAULT_BATCH
     seed: int = 0
     magnitude_range: tuple[float, float] | None = None
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ipoke_core.analysis.heatmap import DEFAULT_BATCH
 from ipoke_core.image import Framing
 from ipoke_core.poke import Poke
 from ipoke_core.progress import CancelToken, ProgressFn
@@ -77,7 +78,7 @@ class HeatmapRequest:
     point: tuple[float, float]  # in the image's pixels
     number: int  # its place among the workspace's heatmap locations, from 1
     n: int = 64
-    batch_size: int = 16
+    batch_size: int = DEFAULT_BATCH
     seed: int = 0
     magnitude_range: tuple[float, float] | None = None  # model pixels; None: the checkpoint's training range
 
