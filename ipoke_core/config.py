@@ -210,8 +210,9 @@ RENDERING_ONLY = ("motion_deadzone_px", "movable_threshold")
 # ModelConfig fields no weight's shape depends on: ``--init-from`` may fine-tune a checkpoint with other
 # values of these (the run inherits the checkpoint's unless ``--set`` gives them). The motion prior's
 # falloff is an input of the motion head, so it changes what the weights mean and needs the fine-tune
-# (``ipoke derive`` changes only the rendering-only ones); so does the object mask's gate reach
-FINE_TUNABLE = (*RENDERING_ONLY, "motion_prior_sigma", "gate_reach")
+# (``ipoke derive`` changes only the rendering-only ones); so do the object mask's gate reach and the
+# size of the square a poke is drawn as in the input
+FINE_TUNABLE = (*RENDERING_ONLY, "motion_prior_sigma", "gate_reach", "poke_radius")
 # ModelConfig fields that add a module or a behaviour: ``--init-from`` a checkpoint without it (0 or false
 # there) starts a new module from scratch and every other weight from the checkpoint
 ADDED_MODULES = ("part_masks", "still_part", "object_mask")
