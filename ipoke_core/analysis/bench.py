@@ -28,5 +28,6 @@ def heatmap_benchmark(device: str = "auto", repeats: int = 3, compiled: bool = F
         poker.compile()
         what += " compiled"
     repeats = max(1, min(repeats, 5))
-    out = benchmark_heatmap(poker, n=64, batch_size=64 if poker.device.type == "cuda" else DEFAULT_BATCH, repeats=repeats)
+    batch = 64 if poker.device.type == "cuda" else DEFAULT_BATCH
+    out = benchmark_heatmap(poker, n=64, batch_size=batch, repeats=repeats)
     return {**out, "model": what}
