@@ -156,8 +156,8 @@ def test_ema_follows_its_warm_up_formula_across_a_resume():
 @pytest.mark.parametrize("key, value", [("motion_deadzone_px", 0.2), ("motion_prior_sigma", 0.0625), ("poke_radius", 0)])
 def test_init_from_may_change_the_settings_no_weight_depends_on(data_dir, pretrained, tmp_path, key, value):
     """The motion dead zone (how frames are drawn), the motion prior's falloff (an input of the motion
-    head) and the poke square's size shape no weight: a checkpoint can be fine-tuned with other values, and the new checkpoint
-    records them."""
+    head) and the poke square's size shape no weight: a checkpoint can be fine-tuned with other values,
+    and the new checkpoint records them."""
     cfg = tiny(stage1_steps=0, stage2_steps=1, lr=1e-12, **QUIET)
     assert getattr(cfg.model, key) != value
     setattr(cfg.model, key, value)

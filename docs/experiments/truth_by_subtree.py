@@ -18,11 +18,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from truth_references import distance_to_poke, fraction_map_corr, simulator_cases, spread  # noqa: E402
+from truth_references import blob, fraction_map_corr, model_map_scores, simulator_cases, spread  # noqa: E402
 
-from ipoke_core.analysis.heatmap import correlation_heatmap  # noqa: E402
 from ipoke_core.analysis.structure import poked_part, subtree  # noqa: E402
-from ipoke_core.analysis.true_dynamics import agreement  # noqa: E402
 from ipoke_core.data import read_dataset_meta  # noqa: E402
 
 GROUPS = ((0.0, 0.15, "carries < 15 % of the object"), (0.15, 0.5, "15-50 %"), (0.5, 1.01, "> 50 % (the stem low down)"))
@@ -48,20 +46,10 @@ def main() -> None:
     share = np.array([carried_share(k) for k in cases])
     cols: dict[str, np.ndarray] = {}
     for s in (4.0, 8.0):
-        cols[f"blob {s:g} px"] = np.array([fraction_map_corr(np.exp(-distance_to_poke(k) ** 2 / (2 * (s * scale) ** 2)), k)
-                                          for k in cases])
+        cols[f"blob {s:g} px"] = np.array([fraction_map_corr(blob(k, s * scale), k) for k in cases])
     spreads = {"simulator": np.array([spread(k.heat, k) for k in cases])}
     for ck in args.checkpoint:
-        poker = Poker.from_checkpoint(ck, device="cpu")
-        corr, wid = [], []
-        for k in cases:
-            c = k.clip
-            res = correlation_heatmap(None, c.source, (c.poke.x, c.poke.y), pokes=k.pokes,
-                                      motion=lambda pk, src=c.source: poker.last_motion(src, pk, 32))
-            corr.append(agreement(res.heatmap, k.heat, c.parts)[0])
-            wid.append(spread(res.heatmap, k))
-        cols[ck] = np.array(corr)
-        spreads[ck] = np.array(wid)
+        cols[ck], spreads[ck] = model_map_scores(Poker.from_checkpoint(ck, device="cpu"), cases)
     print(f"{args.data}: {len(cases)} structure clips")
     print("| clips: poked part's subtree | n | " + " | ".join(f"corr. {k}" for k in cols) + " | "
           + " | ".join(f"spread {k} (px)" for k in spreads) + " |")

@@ -77,6 +77,11 @@ def distance_to_poke(case: TruthCase) -> np.ndarray:
     return np.hypot(xs - c.poke.x, ys - c.poke.y)
 
 
+def blob(case: TruthCase, sigma: float) -> np.ndarray:
+    """``(R, R)``: a Gaussian of ``sigma`` px around the case's poke, 1 at the poke."""
+    return np.exp(-distance_to_poke(case) ** 2 / (2 * sigma**2))
+
+
 def reference_scores(cases: list[TruthCase], scale: float) -> dict[str, float]:
     """Mean correlation with the simulator's maps of every reference (see the module doc)."""
     scores: dict[str, list[float]] = {}
@@ -91,10 +96,10 @@ def reference_scores(cases: list[TruthCase], scale: float) -> dict[str, float]:
             p = int(c.parents[p])
         gates = {"": None, ", part": c.parts == part, ", subtree": below, ", chain": below | np.isin(c.parts, above)}
         for s in BLOB_SIGMAS:
-            blob = np.exp(-d**2 / (2 * (s * scale) ** 2))
+            g = blob(case, s * scale)
             for name, gate in gates.items():
                 scores.setdefault(f"blob {s:g} px{name}", []).append(
-                    fraction_map_corr(blob if gate is None else blob * gate, case))
+                    fraction_map_corr(g if gate is None else g * gate, case))
         for rad in CONE_RADII:
             scores.setdefault(f"cone {rad:g} px", []).append(fraction_map_corr(np.clip(1 - d / (rad * scale), 0, 1), case))
         best = max(fraction_map_corr(np.clip(1 - d / (rad * scale), 0, 1), case) for rad in BEST_RADII)
@@ -132,25 +137,34 @@ def spread(heat: np.ndarray, case: TruthCase) -> float:
     return float((h * d).sum() / max(h.sum(), 1e-6))
 
 
+def model_map_scores(poker, cases: list[TruthCase]) -> tuple[np.ndarray, np.ndarray]:
+    """Per case: the truth corr. of the model's Fig.-5 map (the case's pokes) and the map's spread (px)."""
+    corr, width = [], []
+    for case in cases:
+        c = case.clip
+        res = correlation_heatmap(None, c.source, (c.poke.x, c.poke.y), pokes=case.pokes,
+                                  motion=lambda pk, src=c.source: poker.last_motion(src, pk))
+        corr.append(agreement(res.heatmap, case.heat, c.parts)[0])
+        width.append(spread(res.heatmap, case))
+    return np.array(corr), np.array(width)
+
+
 def model_scores(checkpoint: str, cases: list[TruthCase]) -> tuple[float, float, np.ndarray]:
     """(truth corr., map spread, the share of the poke the poked pixel follows at FOLLOW_LENGTHS)."""
     from ipoke_core.inference import Poker
 
     poker = Poker.from_checkpoint(checkpoint, device="cpu")
-    corr, width, follow = [], [], []
+    corr, width = model_map_scores(poker, cases)
+    follow = []
     for case in cases:
         c = case.clip
         source, loc = c.source, (c.poke.x, c.poke.y)
-        res = correlation_heatmap(None, source, loc, pokes=case.pokes,
-                                  motion=lambda pk: poker.last_motion(source, pk, 16))
-        corr.append(agreement(res.heatmap, case.heat, c.parts)[0])
-        width.append(spread(res.heatmap, case))
         angles = np.linspace(0, 2 * np.pi, 4, endpoint=False)
         pokes = [Poke(loc[0], loc[1], n * np.cos(a), n * np.sin(a)) for n in FOLLOW_LENGTHS for a in angles]
         at = poker.last_motion(source, pokes, 16)[:, int(round(loc[1])), int(round(loc[0]))]
         along = [float(at[i] @ np.array([p.dx, p.dy])) / p.magnitude**2 for i, p in enumerate(pokes)]
         follow.append(np.reshape(along, (len(FOLLOW_LENGTHS), -1)).mean(1))
-    return float(np.nanmean(corr)), float(np.mean(width)), np.mean(follow, 0)
+    return float(np.nanmean(corr)), float(width.mean()), np.mean(follow, 0)
 
 
 def main() -> None:
